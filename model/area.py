@@ -1,0 +1,146 @@
+"""An area: its Community Safety Partnerships, communities and schools, validated from plain data."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .params import ParameterError
+
+PHASE_AGES = {"primary": (4, 11), "secondary": (11, 18)}
+
+
+@dataclass(frozen=True)
+class CSP:
+    name: str
+    population: int
+    hazard_multiplier: float
+
+
+@dataclass(frozen=True)
+class Community:
+    name: str
+    csp: str
+    population: int
+    urban: bool
+    deprivation: float
+    night_time_economy: float
+    drug_market: float
+    cohesion: float
+
+
+@dataclass(frozen=True)
+class School:
+    name: str
+    phase: str
+    communities: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Area:
+    name: str
+    census_year: int
+    population_growth_per_year: float
+    female_share: float
+    age_structure: tuple[tuple[int, float], ...]
+    csps: tuple[CSP, ...]
+    communities: tuple[Community, ...]
+    schools: tuple[School, ...]
+
+    @property
+    def population(self) -> int:
+        return sum(c.population for c in self.csps)
+
+    def community_index(self, name: str) -> int:
+        return [c.name for c in self.communities].index(name)
+
+
+def _number(where: str, value: Any, lo: float, hi: float, integer: bool = False) -> Any:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if ok and integer:
+        ok = float(value).is_integer()
+    if not ok or not math.isfinite(value) or not lo <= value <= hi:
+        kind = "an integer" if integer else "a number"
+        raise ParameterError(f"{where}={value!r}: must be {kind} in [{lo}, {hi}]")
+    return int(value) if integer else float(value)
+
+
+def _keys(where: str, data: Any, required: set[str], optional: set[str] = frozenset()) -> dict:
+    if not isinstance(data, dict):
+        raise ParameterError(f"{where}={data!r}: must be a mapping")
+    for key in data:
+        if key not in required | optional:
+            raise ParameterError(f"{where}.{key}: unknown field")
+    for key in sorted(required - set(data)):
+        raise ParameterError(f"{where}.{key}: missing")
+    return data
+
+
+def area_from_dict(data: Any) -> Area:
+    """Validate an area's plain data (from YAML) into an Area, or raise a one-line error."""
+    top = _keys("area", data, {"name", "census_year", "population_growth_per_year",
+                               "female_share", "age_structure", "csps", "communities",
+                               "schools"}, {"description", "sources"})
+    ages = top["age_structure"]
+    if not isinstance(ages, dict) or not ages:
+        raise ParameterError(f"area.age_structure={ages!r}: must map band start to share")
+    bands = tuple(sorted((_number(f"area.age_structure[{k}]", k, 0, 100, True),
+                          _number(f"area.age_structure[{k}]", v, 0, 1)) for k, v in ages.items()))
+    total = sum(s for _, s in bands)
+    if abs(total - 1) > 1e-3:
+        raise ParameterError(f"area.age_structure: shares sum to {total:.4f}, not 1")
+    csps = []
+    for i, c in enumerate(top["csps"] or []):
+        w = f"area.csps[{i}]"
+        _keys(w, c, {"name", "population"}, {"hazard_multiplier"})
+        csps.append(CSP(str(c["name"]), _number(f"{w}.population", c["population"], 0, 1e8, True),
+                        _number(f"{w}.hazard_multiplier", c.get("hazard_multiplier", 1.0), 0, 100)))
+    if not csps:
+        raise ParameterError("area.csps: at least one CSP is needed")
+    csp_names = [c.name for c in csps]
+    communities = []
+    for i, c in enumerate(top["communities"] or []):
+        w = f"area.communities[{i}]"
+        _keys(w, c, {"name", "csp", "population", "urban", "deprivation", "night_time_economy",
+                     "drug_market", "cohesion"}, {"sources"})
+        if c["csp"] not in csp_names:
+            raise ParameterError(f"{w}.csp={c['csp']!r}: not a CSP of this area")
+        if not isinstance(c["urban"], bool):
+            raise ParameterError(f"{w}.urban={c['urban']!r}: must be true or false")
+        communities.append(Community(
+            name=str(c["name"]), csp=c["csp"], urban=c["urban"],
+            population=_number(f"{w}.population", c["population"], 1, 1e8, True),
+            **{k: _number(f"{w}.{k}", c[k], 0, 1)
+               for k in ("deprivation", "night_time_economy", "drug_market", "cohesion")}))
+    names = [c.name for c in communities]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise ParameterError(f"area.communities: name {dup!r} appears twice")
+    for csp in csps:
+        total = sum(c.population for c in communities if c.csp == csp.name)
+        if total != csp.population:
+            raise ParameterError(f"area.csps[{csp.name}].population={csp.population}: "
+                                 f"its communities sum to {total}")
+    schools = []
+    for i, s in enumerate(top["schools"] or []):
+        w = f"area.schools[{i}]"
+        _keys(w, s, {"name", "phase", "communities"})
+        if s["phase"] not in PHASE_AGES:
+            raise ParameterError(f"{w}.phase={s['phase']!r}: must be primary or secondary")
+        for name in s["communities"] or []:
+            if name not in names:
+                raise ParameterError(f"{w}.communities: {name!r} is not a community of this area")
+        schools.append(School(str(s["name"]), s["phase"], tuple(s["communities"] or ())))
+    for c in communities:
+        for phase in PHASE_AGES:
+            if not any(c.name in s.communities and s.phase == phase for s in schools):
+                raise ParameterError(f"area.communities[{c.name}]: no {phase} school serves it")
+    return Area(
+        name=str(top["name"]),
+        census_year=_number("area.census_year", top["census_year"], 1900, 2100, True),
+        population_growth_per_year=_number("area.population_growth_per_year",
+                                           top["population_growth_per_year"], -0.1, 0.1),
+        female_share=_number("area.female_share", top["female_share"], 0, 1),
+        age_structure=bands, csps=tuple(csps), communities=tuple(communities),
+        schools=tuple(schools))

@@ -1,0 +1,161 @@
+"""The intervention hook: what scenario code may see of people, and what it may change.
+
+Each projection week, after consequences and before data collection, the model calls
+`intervention.apply(week, observed, levers)` for each intervention it was given (never during
+burn-in, which is identical for every scenario). `observed` shows only what an agency could know;
+`levers` changes what happens from the next week on (the one-week lag in model/ODD.md).
+
+Weekly levers (hazard, detection, recording, fatality multipliers) are reset to 1 before the
+interventions run, so an intervention re-states them every week it acts; several multipliers on
+one person or place compose by product here (a scenario layer may combine effects otherwise before
+calling). `shift_factor` is persistent: it moves a risk or protective factor for good.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from .population import FACTORS
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
+class Observed:
+    """What an agency could observe about people at a given week; all arrays are read-only."""
+
+    def __init__(self, model, week: int):
+        self._m = model
+        self._week = week
+
+    @property
+    def n(self) -> int:
+        return len(self._m.people)
+
+    @property
+    def age(self) -> np.ndarray:
+        """Age in whole years."""
+        return _read_only(self._m.people.age_years(self._m.week))
+
+    @property
+    def male(self) -> np.ndarray:
+        return _read_only(self._m.people.male)
+
+    @property
+    def community(self) -> np.ndarray:
+        return _read_only(self._m.people.community)
+
+    @property
+    def csp(self) -> np.ndarray:
+        return _read_only(self._m.community_csp[self._m.people.community])
+
+    @property
+    def school(self) -> np.ndarray:
+        """Current school index, -1 if not at school."""
+        return _read_only(self._m.current_school())
+
+    @property
+    def alive(self) -> np.ndarray:
+        return _read_only(self._m.people.death_week > self._m.week)
+
+    @property
+    def in_custody(self) -> np.ndarray:
+        return _read_only(self._m.state.custody_until > self._m.week)
+
+    @property
+    def last_arrest_week(self) -> np.ndarray:
+        """Projection week of the last arrest (negative: during burn-in; very negative: never)."""
+        return _read_only(self._m.state.last_arrest - self._m.burn_in_weeks)
+
+    @property
+    def last_out_of_court_week(self) -> np.ndarray:
+        return _read_only(self._m.state.last_out_of_court - self._m.burn_in_weeks)
+
+    @property
+    def last_hospital_week(self) -> np.ndarray:
+        """Projection week of the last A&E attendance for an assault injury."""
+        return _read_only(self._m.state.last_hospital - self._m.burn_in_weeks)
+
+    @property
+    def referred(self) -> np.ndarray:
+        """Known to children's services or schools as at risk."""
+        return _read_only(self._m.people.referred)
+
+
+class Levers:
+    """What interventions may change. Multipliers are on the hazard or probability scale."""
+
+    def __init__(self, n_people: int, n_communities: int, shift_factor_callback):
+        self.person_log_hazard = np.zeros(n_people, dtype=np.float32)
+        self.person_detection = np.ones(n_people, dtype=np.float32)
+        self.community_log_hazard = np.zeros(n_communities)
+        self.community_detection = np.ones(n_communities)
+        self.community_recording = np.ones(n_communities)
+        self.community_fatality = np.ones(n_communities)
+        self._shift = shift_factor_callback
+        self.touched = False
+
+    def reset(self, n_people: int) -> None:
+        """Back to no effect; the model calls this before interventions run each week."""
+        if self.touched or len(self.person_log_hazard) != n_people:
+            self.person_log_hazard = np.zeros(n_people, dtype=np.float32)
+            self.person_detection = np.ones(n_people, dtype=np.float32)
+            for a in (self.community_detection, self.community_recording,
+                      self.community_fatality):
+                a[:] = 1
+            self.community_log_hazard[:] = 0
+        self.touched = False
+
+    @staticmethod
+    def _check(factor: float, name: str) -> float:
+        if not np.isfinite(factor) or factor < 0:
+            raise ValueError(f"{name}={factor!r}: a multiplier must be finite and >= 0")
+        return float(factor)
+
+    def scale_hazard(self, ids: np.ndarray, factor: float) -> None:
+        """Multiply the offending hazard of these people by factor."""
+        f = self._check(factor, "hazard factor")
+        self.person_log_hazard[ids] += np.log(f) if f > 0 else -np.inf
+        self.touched = True
+
+    def scale_community_hazard(self, communities: np.ndarray, factor: float) -> None:
+        """Multiply the offending hazard of everyone living in these communities."""
+        f = self._check(factor, "hazard factor")
+        self.community_log_hazard[communities] += np.log(f) if f > 0 else -np.inf
+        self.touched = True
+
+    def scale_detection(self, ids: np.ndarray, factor: float) -> None:
+        """Multiply the probability that these people's recorded offences lead to arrest."""
+        self.person_detection[ids] *= self._check(factor, "detection factor")
+        self.touched = True
+
+    def scale_community_detection(self, communities: np.ndarray, factor: float) -> None:
+        self.community_detection[communities] *= self._check(factor, "detection factor")
+        self.touched = True
+
+    def scale_recording(self, communities: np.ndarray, factor: float) -> None:
+        """Multiply the probability that incidents in these communities are recorded."""
+        self.community_recording[communities] *= self._check(factor, "recording factor")
+        self.touched = True
+
+    def scale_fatality(self, communities: np.ndarray, factor: float) -> None:
+        """Multiply the probability that an injury in these communities is fatal (severity)."""
+        self.community_fatality[communities] *= self._check(factor, "fatality factor")
+        self.touched = True
+
+    def shift_factor(self, ids: np.ndarray, factor: str, delta: float) -> None:
+        """Move a risk or protective factor of these people by delta SD, for good."""
+        if factor not in FACTORS:
+            raise ValueError(f"factor={factor!r}: must be one of {', '.join(FACTORS)}")
+        self._shift(ids, factor, float(delta))
+
+
+class Intervention(Protocol):
+    """Anything with this method can act on the model through the hook."""
+
+    def apply(self, week: int, observed: Observed, levers: Levers) -> None: ...

@@ -1,0 +1,551 @@
+"""The Mesa model: people, places and peer network of an area, stepped weekly.
+
+`ViolenceModel.step()` runs one week in the fixed order of model/ODD.md:
+  1 propensity  2 offending  3 victim choice  4 severity  5 consequences  6 interventions
+  7 data collection
+Every process is a small function over arrays; nothing in the step iterates over people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from . import outcomes as oc
+from .area import Area
+from .hooks import Intervention, Levers, Observed
+from .network import build_peer_network
+from .outcomes import MEASURE_INDEX, MEASURES, Setting, Severity
+from .params import Params, RunSettings
+from .population import FACTORS, NEVER, WEEKS_PER_YEAR, People, arrivals, synthesise
+from .randomness import Process, Streams
+
+LONG_AGO = -(10**6)
+
+
+@dataclass
+class State:
+    """Histories: they start empty, which is why every run has a burn-in."""
+
+    exposure: np.ndarray
+    trauma: np.ndarray
+    custody_until: np.ndarray
+    last_arrest: np.ndarray
+    last_out_of_court: np.ndarray
+    last_hospital: np.ndarray
+    arrests: np.ndarray
+    last_aggressor: np.ndarray
+    aggressor_week: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> State:
+        long_ago = np.full(n, LONG_AGO, dtype=np.int32)
+        return cls(exposure=np.zeros(n, np.float32), trauma=np.zeros(n, np.float32),
+                   custody_until=np.zeros(n, np.int32), last_arrest=long_ago.copy(),
+                   last_out_of_court=long_ago.copy(), last_hospital=long_ago.copy(),
+                   arrests=np.zeros(n, np.int16), last_aggressor=np.full(n, -1, np.int32),
+                   aggressor_week=long_ago.copy())
+
+    def extend(self, n_new: int) -> None:
+        new = State.empty(n_new)
+        for name in self.__dataclass_fields__:
+            setattr(self, name, np.concatenate([getattr(self, name), getattr(new, name)]))
+
+
+@dataclass
+class Week:
+    """The incidents of one week, one entry per incident."""
+
+    offender: np.ndarray
+    victim: np.ndarray
+    setting: np.ndarray
+    place: np.ndarray  # community where it happened
+    knife: np.ndarray = field(default=None)
+    severity: np.ndarray = field(default=None)
+    p_death: np.ndarray = field(default=None)
+    p_admission: np.ndarray = field(default=None)
+    recorded: np.ndarray = field(default=None)
+    arrested: np.ndarray = field(default=None)
+
+
+def _csr_pick(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray,
+              u: np.ndarray) -> np.ndarray:
+    """For each row, the entry at a uniform position u in [0, 1) of that row (-1 if empty)."""
+    start, deg = indptr[rows], indptr[rows + 1] - indptr[rows]
+    out = np.full(len(rows), -1, dtype=np.int64)
+    has = deg > 0
+    out[has] = indices[start[has] + (u[has] * deg[has]).astype(np.int64)]
+    return out
+
+
+def _csr_rows(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """All entries of the given rows, concatenated (rows may repeat)."""
+    start = indptr[rows]
+    lens = indptr[rows + 1] - start
+    offsets = np.repeat(start - np.cumsum(lens) + lens, lens) + np.arange(lens.sum())
+    return indices[offsets]
+
+
+def _group_index(values: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR-style grouping: (indptr, members sorted by group)."""
+    order = np.argsort(values, kind="stable")
+    indptr = np.zeros(n_groups + 1, dtype=np.int64)
+    np.cumsum(np.bincount(values, minlength=n_groups), out=indptr[1:])
+    return indptr, order
+
+
+class ViolenceModel(mesa.Model):
+    """Weekly serious violence in an area; see model/ODD.md for the full description."""
+
+    def __init__(self, area: Area, params: Params | None = None,
+                 settings: RunSettings | None = None,
+                 interventions: Sequence[Intervention] = ()):
+        settings = settings or RunSettings()
+        super().__init__(rng=settings.seed)
+        self.area, self.params, self.settings = area, params or Params(), settings
+        self.interventions = list(interventions)
+        self.streams = Streams(settings.seed)
+        self.week = 0
+        self.burn_in_weeks = settings.burn_in_years * WEEKS_PER_YEAR
+        self.total_weeks = self.burn_in_weeks + settings.years * WEEKS_PER_YEAR
+        self.weight = 1.0 / settings.population_scale
+
+        comms = area.communities
+        csp_names = [c.name for c in area.csps]
+        self.community_csp = np.array([csp_names.index(c.csp) for c in comms], dtype=np.int16)
+        self.n_communities = len(comms)
+        self._community_log_rr = self._community_terms()
+        nte = np.array([c.night_time_economy * c.population for c in comms], dtype=float)
+        self._nte_weight = nte
+        self._drug = np.array([c.drug_market for c in comms])
+
+        self.people = synthesise(area, self.params.population, settings.population_scale,
+                                 self.streams.generator(Process.POPULATION),
+                                 self.streams.generator(Process.SAMPLING))
+        self.initial_population = len(self.people)
+        self.state = State.empty(len(self.people))
+        age = self.people.age_years(0)
+        self.network = build_peer_network(age, self.people.community, self.current_school(),
+                                          self.people.death_week > 0, self.params.network,
+                                          self.streams.generator(Process.NETWORK))
+        self.levers = Levers(len(self.people), self.n_communities, self._shift_factor)
+        self._age_log_rr = self._age_curve()
+        self._refresh_indexes()
+        self._static_log_hazard = self._compute_static()
+
+        n_groups = self.n_communities * len(oc.AGE_BANDS) * 2
+        self._weekly = np.zeros((settings.years * WEEKS_PER_YEAR, n_groups, len(MEASURES)))
+        self._incidents: list[dict[str, np.ndarray]] = []
+        self._agents: dict[int, mesa.Agent] = {}
+
+    # ---- set-up helpers -------------------------------------------------------------------
+    def _community_terms(self) -> np.ndarray:
+        o = self.params.offending
+        c = self.area.communities
+        csp_mult = {s.name: s.hazard_multiplier for s in self.area.csps}
+        return np.array([
+            np.log(o.base_hazard * csp_mult[x.csp]) if o.base_hazard * csp_mult[x.csp] > 0
+            else -np.inf for x in c]) + np.array([
+                o.deprivation_log_rr * x.deprivation + o.urban_log_rr * x.urban
+                + o.drug_market_log_rr * x.drug_market
+                + o.night_time_economy_log_rr * x.night_time_economy
+                - o.cohesion_log_rr * x.cohesion + o.society_log_rr for x in c])
+
+    def _age_curve(self) -> np.ndarray:
+        """Log rate ratio of offending by whole year of age: an asymmetric bell."""
+        o = self.params.offending
+        a = np.arange(131, dtype=float)
+        sd = np.where(a < o.age_peak, o.age_rise_sd, o.age_fall_sd)
+        curve = o.age_peak_log_rr * np.exp(-0.5 * ((a - o.age_peak) / sd) ** 2)
+        curve[a < o.min_age] = -np.inf
+        return curve
+
+    def _compute_static(self) -> np.ndarray:
+        """The part of each person's log hazard that changes only when factors change."""
+        o, p = self.params.offending, self.people
+        return (self._community_log_rr[p.community] + o.male_log_rr * p.male
+                + o.individual_risk_log_rr * p.individual_risk
+                - o.individual_protective_log_rr * p.individual_protective
+                + o.family_risk_log_rr * p.family_risk
+                - o.family_protective_log_rr * p.family_protective).astype(np.float32)
+
+    def _shift_factor(self, ids: np.ndarray, factor: str, delta: float) -> None:
+        getattr(self.people, factor)[ids] += np.float32(delta)
+        self._static_log_hazard = self._compute_static()
+
+    def _refresh_indexes(self) -> None:
+        """Lookups that change only when people arrive: households, communities, CSPs."""
+        p = self.people
+        self._hh_ptr, self._hh_members = _group_index(p.household, int(p.household.max()) + 1)
+        self._comm_ptr, self._comm_members = _group_index(p.community.astype(np.int64),
+                                                          self.n_communities)
+        csp = self.community_csp[p.community].astype(np.int64)
+        self._csp_ptr, self._csp_members = _group_index(csp, len(self.area.csps))
+        risk = p.individual_risk
+        self._risk_pct = (np.argsort(np.argsort(risk)) / max(len(risk) - 1, 1)).astype(np.float32)
+
+    def current_school(self) -> np.ndarray:
+        age = self.people.age_years(self.week)
+        return np.where((age >= 4) & (age < 11), self.people.primary_school,
+                        np.where((age >= 11) & (age < 18), self.people.secondary_school, -1))
+
+    # ---- demography -------------------------------------------------------------------------
+    def _demography(self) -> None:
+        """At the start of each model year: this year's deaths (in random weeks), and arrivals
+        that keep the population on the area's projected path."""
+        year = self.week // WEEKS_PER_YEAR
+        rng = self.streams.generator(Process.DEMOGRAPHY, year)
+        pp, p = self.params.population, self.people
+        alive = p.death_week > self.week
+        age = p.age_years(self.week)
+        q = -np.expm1(-np.exp(pp.mortality_log_base + pp.mortality_log_slope * age))
+        dies = alive & (rng.random(len(p)) < q)
+        p.death_week[dies] = self.week + rng.integers(0, WEEKS_PER_YEAR, int(dies.sum()))
+        target = self.initial_population * (1 + self.area.population_growth_per_year) ** (year + 1)
+        n_new = int(round(target - (p.death_week > self.week + WEEKS_PER_YEAR - 1).sum()))
+        if n_new > 0:
+            p.append(arrivals(self.area, p, pp, n_new, self.week, rng))
+            self.state.extend(n_new)
+            self._refresh_indexes()
+            self._static_log_hazard = self._compute_static()
+            self.network.resize((len(p), len(p)))
+            self.levers.reset(len(p))
+
+    # ---- the weekly process -----------------------------------------------------------------
+    def step(self) -> None:
+        if self.week % WEEKS_PER_YEAR == 0:
+            self._demography()
+        w, s = self.week, self.state
+        projecting = w >= self.burn_in_weeks
+        active = (self.people.death_week > w) & (s.custody_until <= w)
+        age = self.people.age_years(w)
+        hazard = self._propensity(age)
+        offenders = self._offending(hazard, active)
+        week = self._choose_victims(offenders, active, age)
+        self._severity(week, age)
+        self._consequences(week)
+        if projecting:
+            self.levers.reset(len(self.people))
+            observed = Observed(self, w)
+            for intervention in self.interventions:
+                intervention.apply(w - self.burn_in_weeks, observed, self.levers)
+            self._collect(week, age)
+        self.week += 1
+
+    def _propensity(self, age: np.ndarray) -> np.ndarray:
+        """1. Weekly hazard: static factors, age curve, exposure, trauma and levers combine on
+        the log scale (values of last week's consequences: the one-week lag). Exposure and
+        trauma act through 1 - exp(-x), so their effect saturates and contagion stays bounded."""
+        o, s, lv = self.params.offending, self.state, self.levers
+        log_h = (self._static_log_hazard + self._age_log_rr[np.minimum(age, 130)]
+                 + o.exposure_log_rr * -np.expm1(-s.exposure)
+                 + o.trauma_log_rr * -np.expm1(-s.trauma)
+                 + lv.person_log_hazard + lv.community_log_hazard[self.people.community])
+        return np.exp(log_h)
+
+    def _offending(self, hazard: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """2. Each active person offends at most once a week, with probability 1 - exp(-h)."""
+        u = self.streams.full(Process.OFFEND, self.week, len(hazard))
+        return np.flatnonzero(active & (u < -np.expm1(-hazard)))
+
+    def _acceptance(self, ids: np.ndarray, age: np.ndarray) -> np.ndarray:
+        """Victim vulnerability in (0, 1]: age, victim-offender overlap, recent victimisation."""
+        v = self.params.victim
+        bell = np.exp(-0.5 * ((age[ids] - v.victim_age_peak) / v.victim_age_sd) ** 2)
+        recent = 1 - np.exp(-self.state.trauma[ids])
+        return np.exp(v.victim_age_log_rr * (bell - 1) + v.overlap_log_rr
+                      * (self._risk_pct[ids] - 1) + v.repeat_log_rr * (recent - 1))
+
+    def _choose_victims(self, offenders: np.ndarray, active: np.ndarray,
+                        age: np.ndarray) -> Week:
+        """3. Setting, then victim: retaliation against a recent aggressor; a household member;
+        a peer; or a community or night-time-economy victim drawn by vulnerability. Domestic and
+        peer choices fall back to the community when no one is available."""
+        v, w, st = self.params.victim, self.week, self.streams
+        n = len(offenders)
+        setting = np.full(n, Setting.COMMUNITY, dtype=np.int8)
+        victim = np.full(n, -1, dtype=np.int64)
+        u_set = st.keyed(Process.SETTING, w, offenders)
+        setting[u_set < v.domestic_share + v.peer_share] = Setting.PEER
+        setting[u_set < v.domestic_share] = Setting.DOMESTIC
+        adult = age[offenders] >= 18
+        nte = (setting == Setting.COMMUNITY) & adult & (
+            st.keyed(Process.NIGHT_PLACE, w, offenders, 1) < v.night_time_share)
+        setting[nte] = Setting.NIGHT_TIME
+        aggressor = self.state.last_aggressor[offenders]
+        ret = ((aggressor >= 0) & (self.state.aggressor_week[offenders] >= w - v.retaliation_weeks)
+               & (st.keyed(Process.RETALIATE, w, offenders) < v.retaliation_prob))
+        ret[ret] = active[aggressor[ret]]
+        victim[ret] = aggressor[ret]
+        setting[ret] = Setting.RETALIATION
+        place = self.people.community[offenders].astype(np.int64)
+        if nte.any():
+            place[nte] = self._night_places(offenders[nte])
+        k_max = int(v.max_candidates)
+        for k in range(k_max):
+            todo = np.flatnonzero(victim < 0)
+            if len(todo) == 0:
+                break
+            o = offenders[todo]
+            u = st.keyed(Process.VICTIM, w, o, k)
+            cand = np.full(len(todo), -1, dtype=np.int64)
+            s = setting[todo]
+            dom = s == Setting.DOMESTIC
+            cand[dom] = _csr_pick(self._hh_ptr, self._hh_members, self.people.household[o[dom]],
+                                  u[dom])
+            peer = s == Setting.PEER
+            cand[peer] = _csr_pick(self.network.indptr, self.network.indices, o[peer], u[peer])
+            com = s == Setting.COMMUNITY
+            cand[com] = _csr_pick(self._comm_ptr, self._comm_members, place[todo[com]], u[com])
+            night = s == Setting.NIGHT_TIME
+            cand[night] = _csr_pick(self._csp_ptr, self._csp_members,
+                                    self.community_csp[place[todo[night]]].astype(np.int64),
+                                    u[night])
+            ok = (cand >= 0) & (cand != o)
+            ok[ok] = active[cand[ok]]
+            drawn = com | night
+            ok[drawn & ok] = (st.keyed(Process.ACCEPT, w, o[drawn & ok], k)
+                              < self._acceptance(cand[drawn & ok], age))
+            victim[todo[ok]] = cand[ok]
+            # a household or peer setting that finds no one after a few tries moves outdoors
+            stuck = ~ok & (dom | peer) & (k >= 3)
+            setting[todo[stuck]] = Setting.COMMUNITY
+        found = victim >= 0
+        return Week(offender=offenders[found], victim=victim[found], setting=setting[found],
+                    place=place[found])
+
+    def _night_places(self, offenders: np.ndarray) -> np.ndarray:
+        """Night-time incidents happen in the offender's CSP, in proportion to NTE x people."""
+        u = self.streams.keyed(Process.NIGHT_PLACE, self.week, offenders, 2)
+        csp = self.community_csp[self.people.community[offenders]]
+        out = self.people.community[offenders].astype(np.int64)
+        for c in np.unique(csp):
+            comms = np.flatnonzero(self.community_csp == c)
+            wts = self._nte_weight[comms]
+            if wts.sum() <= 0:
+                continue
+            cdf = np.cumsum(wts) / wts.sum()
+            sel = csp == c
+            out[sel] = comms[np.minimum(np.searchsorted(cdf, u[sel], side="right"),
+                                        len(comms) - 1)]
+        return out
+
+    def _severity(self, wk: Week, age: np.ndarray) -> None:
+        """4. Weapon, injury, seriousness, death and admission; each incident gets one level."""
+        sv, w, st = self.params.severity, self.week, self.streams
+        o = wk.offender
+        young = (age[o] >= 14) & (age[o] <= 25)
+        base = np.log(sv.knife_prob / (1 - sv.knife_prob)) if 0 < sv.knife_prob < 1 else (
+            np.inf if sv.knife_prob >= 1 else -np.inf)
+        logit = base + sv.knife_young_log_or * young + sv.knife_drug_log_or * self._drug[wk.place]
+        wk.knife = st.keyed(Process.WEAPON, w, o) < 1 / (1 + np.exp(-logit))
+        injured = st.keyed(Process.INJURY, w, o) < np.where(wk.knife, sv.knife_injury_prob,
+                                                            sv.injury_prob)
+        serious = wk.knife | (st.keyed(Process.SERIOUS, w, o) < sv.serious_no_injury_prob)
+        p_death = injured * np.where(wk.knife, sv.knife_death_prob, sv.other_death_prob) \
+            * self.levers.community_fatality[wk.place]
+        dead = st.keyed(Process.DEATH, w, o) < p_death
+        knife_injury = injured & wk.knife & ~dead
+        wk.p_death = p_death
+        wk.p_admission = knife_injury * (1 - p_death) * sv.admission_prob
+        admitted = knife_injury & (st.keyed(Process.ADMISSION, w, o) < sv.admission_prob)
+        sev = np.full(len(o), Severity.MINOR, dtype=np.int8)
+        sev[serious] = Severity.SERIOUS
+        sev[injured] = Severity.INJURY
+        sev[knife_injury] = Severity.KNIFE_INJURY
+        sev[admitted] = Severity.ADMISSION
+        sev[dead] = Severity.HOMICIDE
+        wk.severity = sev
+        p_rec = oc.recording_probability(sev, wk.setting, self.params.justice) \
+            * self.levers.community_recording[wk.place]
+        wk.recorded = st.keyed(Process.RECORD, w, o) < p_rec
+
+    def _consequences(self, wk: Week) -> None:
+        """5. Trauma, exposure, retaliation targets, hospital attendance, arrest, disposal and
+        custody; deaths. All take effect from next week."""
+        o_par, j, w, st, s = self.params.offending, self.params.justice, self.week, \
+            self.streams, self.state
+        s.exposure *= np.float32(np.exp(-1 / o_par.exposure_mean_weeks))
+        s.trauma *= np.float32(np.exp(-1 / o_par.trauma_mean_weeks))
+        o, v, sev = wk.offender, wk.victim, wk.severity
+        np.add.at(s.trauma, v, 1)
+        involved = np.concatenate([o, v])
+        np.add.at(s.exposure, _csr_rows(self.network.indptr, self.network.indices, involved), 1)
+        home = self.people.household[v]
+        np.add.at(s.exposure, _csr_rows(self._hh_ptr, self._hh_members, home),
+                  o_par.household_exposure_weight)
+        s.last_aggressor[v] = o
+        s.aggressor_week[v] = w
+        injured = sev >= Severity.INJURY
+        attends = injured & ((sev >= Severity.KNIFE_INJURY) | (
+            st.keyed(Process.HOSPITAL, w, v) < j.hospital_attendance_prob))
+        s.last_hospital[v[attends & (sev != Severity.HOMICIDE)]] = w
+        dead = sev == Severity.HOMICIDE
+        self.people.death_week[v[dead]] = w + 1
+        p_arrest = np.where(dead, j.homicide_arrest_prob, j.arrest_prob) \
+            * self.levers.person_detection[o] * self.levers.community_detection[wk.place]
+        arrested = wk.recorded & (st.keyed(Process.ARREST, w, o) < p_arrest)
+        wk.arrested = arrested
+        s.arrests[o[arrested]] += 1
+        s.last_arrest[o[arrested]] = w
+        knife = sev >= Severity.KNIFE_INJURY
+        u_disp = st.keyed(Process.DISPOSAL, w, o)
+        diverted = arrested & ~dead & ~(knife & (sev != Severity.HOMICIDE)) \
+            & (u_disp < j.out_of_court_prob)
+        s.last_out_of_court[o[diverted]] = w
+        charged = arrested & ~diverted
+        p_custody = np.where(dead, 1.0, np.where(wk.knife, j.knife_custody_prob, j.custody_prob))
+        jailed = charged & (st.keyed(Process.CUSTODY, w, o) < p_custody)
+        mean = np.where(wk.knife, j.knife_custody_mean_weeks, j.custody_mean_weeks)
+        served = np.where(dead, j.homicide_custody_weeks,
+                          np.ceil(-mean * np.log1p(-st.keyed(Process.SENTENCE, w, o))))
+        s.custody_until[o[jailed]] = np.maximum(s.custody_until[o[jailed]],
+                                                w + 1 + served[jailed].astype(np.int64))
+
+    # ---- 7. data collection -----------------------------------------------------------------
+    def _group(self, ids: np.ndarray, age: np.ndarray, place: np.ndarray | None = None):
+        comm = self.people.community[ids] if place is None else place
+        band = oc.age_band(age[ids])
+        return (comm.astype(np.int64) * len(oc.AGE_BANDS) + band) * 2 + self.people.male[ids]
+
+    def _collect(self, wk: Week, age: np.ndarray) -> None:
+        """Counts by community x age band x sex, weighted back to the whole population.
+        Incidents count where they happen, by the victim's age and sex."""
+        t = self.week - self.burn_in_weeks
+        acc = self._weekly[t]
+        n_groups = acc.shape[0]
+        g = self._group(wk.victim, age, wk.place)
+
+        def add(measure: str, groups: np.ndarray, values=None) -> None:
+            acc[:, MEASURE_INDEX[measure]] += np.bincount(groups, weights=values,
+                                                          minlength=n_groups) * self.weight
+
+        sev = wk.severity
+        for name, lo, hi in oc.NESTED:
+            hit = (sev >= lo) & (sev <= hi)
+            add(f"{name}_true", g[hit])
+            add(f"{name}_recorded", g[hit & wk.recorded])
+        add("admissions", g[sev == Severity.ADMISSION])
+        add("admissions_expected", g, wk.p_admission)
+        add("homicides", g[sev == Severity.HOMICIDE])
+        add("homicides_expected", g, wk.p_death)
+        add("offenders", self._group(np.unique(wk.offender), age))
+        add("victims", self._group(np.unique(wk.victim), age))
+        add("arrests", self._group(wk.offender[wk.arrested], age))
+        add("in_custody", self._group(np.flatnonzero(self.state.custody_until > self.week + 1),
+                                      age))
+        add("cost_of_crime", g, oc.incident_costs(sev, self.params.cost))
+        self._incidents.append({
+            "week": np.full(len(sev), t, dtype=np.int32),
+            "offender": wk.offender.astype(np.int64), "victim": wk.victim.astype(np.int64),
+            "offender_age": age[wk.offender].astype(np.int16),
+            "victim_age": age[wk.victim].astype(np.int16),
+            "offender_male": self.people.male[wk.offender],
+            "victim_male": self.people.male[wk.victim],
+            "community": wk.place.astype(np.int16), "setting": wk.setting,
+            "knife": wk.knife, "severity": sev, "recorded": wk.recorded,
+        })
+
+    # ---- running and results ----------------------------------------------------------------
+    def run(self) -> Results:
+        """Burn-in, then the projection; returns the tidy tables."""
+        while self.week < self.total_weeks:
+            self.step()
+        return self.results()
+
+    def results(self) -> Results:
+        return Results(weekly=self.weekly_table(), incidents=self.incident_table())
+
+    def weekly_table(self) -> pd.DataFrame:
+        """Tidy: week x CSP x community x age band x sex x measure, zero rows kept."""
+        n_weeks, n_groups, n_meas = self._weekly.shape
+        n_bands = len(oc.AGE_BANDS)
+        g = np.arange(n_groups)
+        comm, band, male = g // (2 * n_bands), (g // 2) % n_bands, g % 2
+        names = [c.name for c in self.area.communities]
+        csps = [c.name for c in self.area.csps]
+        week = np.repeat(np.arange(n_weeks), n_groups * n_meas)
+        gi = np.tile(np.repeat(g, n_meas), n_weeks)
+        mi = np.tile(np.arange(n_meas), n_weeks * n_groups)
+        cat = pd.Categorical.from_codes
+        return pd.DataFrame({
+            "week": week.astype(np.int32),
+            "year": (self.settings.start_year + week // WEEKS_PER_YEAR).astype(np.int16),
+            "csp": cat(self.community_csp[comm[gi]], csps),
+            "community": cat(comm[gi], names),
+            "age_band": cat(band[gi], list(oc.AGE_BAND_LABELS)),
+            "sex": cat(male[gi], ["female", "male"]),
+            "measure": cat(mi, list(MEASURES)),
+            "value": self._weekly.reshape(-1),
+        })
+
+    def incident_table(self) -> pd.DataFrame:
+        """One row per incident of the projection, with its weight."""
+        cols = {k: np.concatenate([d[k] for d in self._incidents]) if self._incidents
+                else np.zeros(0) for k in (self._incidents[0] if self._incidents else {})}
+        if not cols:
+            return pd.DataFrame()
+        names = [c.name for c in self.area.communities]
+        csps = [c.name for c in self.area.csps]
+        comm = cols.pop("community")
+        cat = pd.Categorical.from_codes
+        frame = pd.DataFrame(cols)
+        frame.insert(6, "community", cat(comm, names))
+        frame.insert(7, "csp", cat(self.community_csp[comm], csps))
+        frame["offender_sex"] = np.where(frame.pop("offender_male"), "male", "female")
+        frame["victim_sex"] = np.where(frame.pop("victim_male"), "male", "female")
+        frame["setting"] = cat(frame["setting"], [s.name.lower() for s in Setting])
+        frame["severity"] = cat(frame["severity"], [s.name.lower() for s in Severity])
+        frame["weapon"] = np.where(frame.pop("knife"), "knife", "none")
+        frame["weight"] = self.weight
+        return frame
+
+    # ---- looking at people as Mesa agents ---------------------------------------------------
+    def agent(self, person: int) -> PersonAgent:
+        """A Mesa agent view of one person, made on first request (never in the step)."""
+        if person not in self._agents:
+            self._agents[person] = PersonAgent(self, person)
+        return self._agents[person]
+
+
+class PersonAgent(mesa.Agent):
+    """One person seen as a Mesa agent: reads the model's arrays, holds no state of its own."""
+
+    def __init__(self, model: ViolenceModel, person: int):
+        super().__init__(model)
+        self.person = int(person)
+
+    def __getattr__(self, name: str):
+        m = self.__dict__.get("model")
+        if m is not None and name in (*FACTORS, "male", "community", "household", "referred"):
+            return getattr(m.people, name)[self.person]
+        raise AttributeError(name)
+
+    @property
+    def age(self) -> int:
+        return int(self.model.people.age_years(self.model.week)[self.person])
+
+    @property
+    def alive(self) -> bool:
+        return bool(self.model.people.death_week[self.person] > self.model.week)
+
+    @property
+    def arrests(self) -> int:
+        return int(self.model.state.arrests[self.person])
+
+
+@dataclass
+class Results:
+    weekly: pd.DataFrame
+    incidents: pd.DataFrame
+
+    def totals(self) -> pd.DataFrame:
+        """Summed values by year and measure (a compact summary)."""
+        return self.weekly.groupby(["year", "measure"], observed=True)["value"].sum().unstack()
+
+
+__all__ = ["NEVER", "PersonAgent", "Results", "ViolenceModel"]

@@ -1,0 +1,91 @@
+"""Severity levels, the measures the model reports, and what each incident costs.
+
+Severity nests: incident > serious violence > violence with injury > knife or sharp-object injury >
+hospital admission; homicide stands on its own. Each incident has one level, its highest, and is
+costed once at that level.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+
+from .params import CostParams, JusticeParams
+
+
+class Severity(IntEnum):
+    MINOR = 0  # violence without injury, not serious
+    SERIOUS = 1  # serious violence without injury (weapon threat, robbery-like)
+    INJURY = 2  # violence with injury, no knife
+    KNIFE_INJURY = 3  # knife or sharp-object injury, not admitted
+    ADMISSION = 4  # knife or sharp-object injury admitted to hospital
+    HOMICIDE = 5
+
+
+class Setting(IntEnum):
+    DOMESTIC = 0
+    PEER = 1
+    COMMUNITY = 2
+    NIGHT_TIME = 3
+    RETALIATION = 4
+
+
+AGE_BANDS = (0, 10, 15, 18, 25, 35, 50, 65)
+AGE_BAND_LABELS = ("0-9", "10-14", "15-17", "18-24", "25-34", "35-49", "50-64", "65+")
+
+# measure name -> description; incident measures count incidents at or above a level.
+MEASURES = {
+    "incidents_true": "violent incidents (all severities)",
+    "incidents_recorded": "violent incidents recorded by the police",
+    "serious_violence_true": "serious violence (serious, injury, knife, admission, homicide)",
+    "serious_violence_recorded": "serious violence recorded by the police",
+    "violence_with_injury_true": "violence with injury (injury, knife, admission; not homicide)",
+    "violence_with_injury_recorded": "violence with injury recorded by the police",
+    "knife_injuries_true": "knife or sharp-object injuries (incl. admissions; not homicide)",
+    "knife_injuries_recorded": "knife or sharp-object injuries recorded by the police",
+    "admissions": "hospital admissions for assault by a sharp object",
+    "admissions_expected": "expected admissions: sum over knife injuries of P(admission)",
+    "homicides": "homicides",
+    "homicides_expected": "expected homicides: sum over injuries of P(death)",
+    "offenders": "people who committed an incident this week",
+    "victims": "people harmed this week",
+    "arrests": "arrests",
+    "in_custody": "people in custody (stock at the end of the week)",
+    "cost_of_crime": "social cost of true incidents, GBP 2015/16 prices (Home Office)",
+}
+MEASURE_INDEX = {m: i for i, m in enumerate(MEASURES)}
+
+# (measure prefix, lowest level, highest level) for the nested incident counts
+NESTED = (
+    ("incidents", Severity.MINOR, Severity.HOMICIDE),
+    ("serious_violence", Severity.SERIOUS, Severity.HOMICIDE),
+    ("violence_with_injury", Severity.INJURY, Severity.ADMISSION),
+    ("knife_injuries", Severity.KNIFE_INJURY, Severity.ADMISSION),
+)
+
+
+def unit_costs(c: CostParams) -> np.ndarray:
+    """Cost of one incident at each severity level (GBP, 2015/16 prices)."""
+    return np.array([c.violence_without_injury, c.violence_without_injury,
+                     c.violence_with_injury, c.violence_with_injury, c.violence_with_injury,
+                     c.homicide])
+
+
+def incident_costs(severity: np.ndarray, c: CostParams) -> np.ndarray:
+    """The cost of each incident, at its highest severity only."""
+    return unit_costs(c)[severity]
+
+
+def recording_probability(severity: np.ndarray, setting: np.ndarray,
+                          j: JusticeParams) -> np.ndarray:
+    """P(recorded by the police) by severity, lower for domestic incidents (not homicide)."""
+    by_level = np.array([j.record_minor, j.record_serious, j.record_injury, j.record_knife,
+                         j.record_knife, j.record_homicide])
+    p = by_level[severity]
+    domestic = (setting == Setting.DOMESTIC) & (severity != Severity.HOMICIDE)
+    return np.where(domestic, p * j.domestic_record_factor, p)
+
+
+def age_band(age_years: np.ndarray) -> np.ndarray:
+    return np.searchsorted(np.array(AGE_BANDS), age_years, side="right") - 1

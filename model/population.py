@@ -1,0 +1,206 @@
+"""The people of an area as columns of NumPy arrays, one row per person, and how they are made.
+
+Synthesis builds whole households community by community: adults (single or couples close in age)
+with dependent children and some young adults attached to family households; risk and protective
+factors are drawn with the correlations the strategy's ecological model implies (community
+deprivation -> family risk -> individual risk; protection inversely related to risk).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from .area import PHASE_AGES, Area
+from .params import PopulationParams
+
+WEEKS_PER_YEAR = 52
+NEVER = np.iinfo(np.int32).max
+FACTORS = ("individual_risk", "individual_protective", "family_risk", "family_protective")
+
+
+@dataclass
+class People:
+    """Struct of arrays. Ids are row numbers and never change; the dead keep their rows."""
+
+    birth_week: np.ndarray  # int32, model week of birth (negative for people born before start)
+    male: np.ndarray  # bool
+    community: np.ndarray  # int16
+    household: np.ndarray  # int32
+    primary_school: np.ndarray  # int32, -1 if none
+    secondary_school: np.ndarray  # int32, -1 if none
+    individual_risk: np.ndarray  # float32, SD units
+    individual_protective: np.ndarray  # float32, SD units
+    family_risk: np.ndarray  # float32, SD units, shared in a household
+    family_protective: np.ndarray  # float32, SD units, shared in a household
+    referred: np.ndarray  # bool, known to children's services or schools as at risk
+    death_week: np.ndarray  # int32, NEVER while alive
+
+    def __len__(self) -> int:
+        return len(self.birth_week)
+
+    def append(self, other: People) -> None:
+        """Add people at the end; existing ids are untouched."""
+        for f in fields(self):
+            setattr(self, f.name, np.concatenate([getattr(self, f.name), getattr(other, f.name)]))
+
+    def age_years(self, week: int) -> np.ndarray:
+        return (week - self.birth_week) // WEEKS_PER_YEAR
+
+
+def _draw_ages(area: Area, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Ages in whole years from the area's 5-year band shares (the last band spans 15 years)."""
+    starts = np.array([b for b, _ in area.age_structure])
+    shares = np.array([s for _, s in area.age_structure])
+    widths = np.diff(np.append(starts, max(starts[-1] + 15, 100)))
+    band = rng.choice(len(starts), size=n, p=shares / shares.sum())
+    return starts[band] + np.floor(rng.random(n) * widths[band]).astype(np.int64)
+
+
+def _households(ages: np.ndarray, p: PopulationParams, rng: np.random.Generator) -> np.ndarray:
+    """Household number (0..H-1) for each person of one community, from their ages."""
+    n = len(ages)
+    hh = np.full(n, -1, dtype=np.int64)
+    dependant = (ages < 18) | ((ages < 22) & (rng.random(n) < 0.5))
+    adults = np.flatnonzero(~dependant)
+    single = rng.random(len(adults)) < p.single_adult_share / (2 - p.single_adult_share)
+    singles, paired = adults[single], adults[~single]
+    paired = paired[np.argsort(ages[paired] + rng.normal(0, 3, len(paired)))]
+    n_single, n_couple = len(singles), (len(paired) + 1) // 2
+    hh[singles] = np.arange(n_single)
+    hh[paired] = n_single + np.arange(len(paired)) // 2
+    head_age = np.full(n_single + n_couple, 99)
+    head_age[hh[adults]] = ages[adults]
+    eligible = np.flatnonzero((head_age >= 20) & (head_age < 55))
+    if len(eligible) == 0:
+        eligible = np.arange(len(head_age))
+    n_family = max(1, int(round(len(eligible) * p.family_household_share)))
+    families = rng.choice(eligible, size=min(n_family, len(eligible)), replace=False)
+    deps = np.flatnonzero(dependant)
+    hh[deps] = families[rng.integers(0, len(families), len(deps))]
+    return hh
+
+
+def _individual(family_risk: np.ndarray, p: PopulationParams,
+                rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Individual risk and protection, given each person's family risk."""
+    ind_risk = _mix(family_risk, p.family_individual_corr, rng)
+    return {"individual_risk": ind_risk,
+            "individual_protective": _mix(-ind_risk, p.risk_protective_corr, rng)}
+
+
+def _mix(driver: np.ndarray, r: float, rng: np.random.Generator) -> np.ndarray:
+    """A standard normal variable with correlation r to the (standard normal) driver."""
+    return r * driver + np.sqrt(1 - r * r) * rng.standard_normal(len(driver))
+
+
+def _factors(dep_z: np.ndarray, household: np.ndarray, p: PopulationParams,
+             rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Correlated risk and protective factors for people with household numbers 0..H-1."""
+    hh_dep = np.zeros(household.max() + 1 if len(household) else 0)
+    hh_dep[household] = dep_z
+    fam_risk = _mix(hh_dep, p.deprivation_family_corr, rng)
+    fam_prot = _mix(-fam_risk, p.risk_protective_corr, rng)
+    return {"family_risk": fam_risk[household], "family_protective": fam_prot[household],
+            **_individual(fam_risk[household], p, rng)}
+
+
+def _deprivation_z(area: Area) -> np.ndarray:
+    """Community deprivation standardised over residents."""
+    dep = np.array([c.deprivation for c in area.communities])
+    pop = np.array([c.population for c in area.communities], dtype=float)
+    mean = np.average(dep, weights=pop)
+    sd = np.sqrt(np.average((dep - mean) ** 2, weights=pop))
+    return (dep - mean) / (sd if sd > 0 else 1.0)
+
+
+def _assign_schools(area: Area, community: np.ndarray, rng: np.random.Generator):
+    out = {}
+    for phase in PHASE_AGES:
+        school = np.full(len(community), -1, dtype=np.int32)
+        for c, comm in enumerate(area.communities):
+            serving = [i for i, s in enumerate(area.schools)
+                       if s.phase == phase and comm.name in s.communities]
+            members = np.flatnonzero(community == c)
+            school[members] = np.array(serving)[rng.integers(0, len(serving), len(members))]
+        out[phase] = school
+    return out
+
+
+def _referred(ages: np.ndarray, ind_risk: np.ndarray, p: PopulationParams,
+              rng: np.random.Generator) -> np.ndarray:
+    logit = np.log(p.referral_rate_young / (1 - p.referral_rate_young)) if 0 < \
+        p.referral_rate_young < 1 else (-np.inf if p.referral_rate_young == 0 else np.inf)
+    prob = 1 / (1 + np.exp(-(logit + p.referral_risk_log_or * ind_risk)))
+    return rng.random(len(ages)) < prob
+
+
+def synthesise(area: Area, p: PopulationParams, scale: float, rng: np.random.Generator,
+               sample_rng: np.random.Generator) -> People:
+    """Make the people of the area at week 0, keeping whole households with probability `scale`."""
+    dep_z = _deprivation_z(area)
+    parts = []
+    hh_offset = 0
+    for c, comm in enumerate(area.communities):
+        ages = _draw_ages(area, comm.population, rng)
+        hh = _households(ages, p, rng)
+        factors = _factors(np.full(len(hh), dep_z[c]), hh, p, rng)
+        keep_hh = sample_rng.random(hh.max() + 1) < scale
+        order = np.argsort(hh, kind="stable")
+        order = order[keep_hh[hh[order]]]
+        parts.append({"ages": ages[order], "household": hh[order] + hh_offset,
+                      "community": np.full(len(order), c),
+                      **{k: v[order] for k, v in factors.items()}})
+        hh_offset += hh.max() + 1
+    col = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+    # renumber households 0..H-1 in order of appearance
+    _, household = np.unique(col["household"], return_inverse=True)
+    return _make_people(area, p, col["ages"], col["community"], household, col, week=0, rng=rng)
+
+
+def _make_people(area: Area, p: PopulationParams, ages: np.ndarray, community: np.ndarray,
+                 household: np.ndarray, factors: dict, week: int,
+                 rng: np.random.Generator) -> People:
+    n = len(ages)
+    schools = _assign_schools(area, community, rng)
+    birth_week = week - ages * WEEKS_PER_YEAR - rng.integers(0, WEEKS_PER_YEAR, n)
+    return People(
+        birth_week=birth_week.astype(np.int32),
+        male=rng.random(n) >= area.female_share,
+        community=community.astype(np.int16),
+        household=household.astype(np.int32),
+        primary_school=schools["primary"],
+        secondary_school=schools["secondary"],
+        **{k: np.asarray(factors[k], dtype=np.float32) for k in FACTORS},
+        referred=_referred(ages, factors["individual_risk"], p, rng) & (ages >= 10) & (ages < 18),
+        death_week=np.full(n, NEVER, dtype=np.int32),
+    )
+
+
+def arrivals(area: Area, people: People, p: PopulationParams, n: int, week: int,
+             rng: np.random.Generator) -> People:
+    """n newcomers at `week`: babies born into family households, and young adult migrants
+    setting up single households, in communities in proportion to their population."""
+    n_birth = int(round(n * p.birth_share_of_arrivals))
+    n_migrant = n - n_birth
+    age = people.age_years(week)
+    alive = people.death_week > week
+    parents = np.flatnonzero(alive & (age >= 20) & (age < 45))
+    if len(parents) == 0:
+        parents = np.flatnonzero(alive)
+    mother = parents[rng.integers(0, len(parents), n_birth)]
+    pop = np.array([c.population for c in area.communities], dtype=float)
+    mig_comm = rng.choice(len(pop), size=n_migrant, p=pop / pop.sum())
+    first_new = int(people.household.max()) + 1
+    household = np.concatenate([people.household[mother], first_new + np.arange(n_migrant)])
+    community = np.concatenate([people.community[mother], mig_comm])
+    ages = np.concatenate([np.zeros(n_birth, int), rng.integers(18, 36, n_migrant)])
+    babies = {"family_risk": people.family_risk[mother],
+              "family_protective": people.family_protective[mother],
+              **_individual(people.family_risk[mother], p, rng)}
+    migrants = _factors(_deprivation_z(area)[mig_comm], np.arange(n_migrant), p, rng)
+    factors = {k: np.concatenate([babies[k], migrants[k]]) for k in FACTORS}
+    new = _make_people(area, p, ages, community, household, factors, week, rng)
+    new.birth_week[:n_birth] = week
+    return new

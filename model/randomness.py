@@ -1,0 +1,78 @@
+"""Random streams keyed by (seed, process, week), arranged for common random numbers.
+
+Two kinds of draw, one rule: a person's draw never depends on anyone else.
+- `full(process, week, n)`: one uniform per person for a process that touches everyone (offending),
+  from a PCG64 generator seeded by (seed, process, week). Person i always gets element i.
+- `keyed(process, week, ids, slot)`: uniforms for a few people (offenders, victims), from a
+  counter-based hash of (seed, process, week, slot, person) - the SplitMix64 finaliser (Steele,
+  Lea and Flood 2014) - so the draw of person i does not depend on who else is drawing.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+
+
+class Process(IntEnum):
+    """One stream per random decision."""
+
+    POPULATION = 1
+    NETWORK = 2
+    SAMPLING = 3
+    DEMOGRAPHY = 4
+    OFFEND = 10
+    SETTING = 11
+    RETALIATE = 12
+    VICTIM = 13
+    ACCEPT = 14
+    NIGHT_PLACE = 15
+    WEAPON = 20
+    INJURY = 21
+    SERIOUS = 22
+    DEATH = 23
+    ADMISSION = 24
+    RECORD = 30
+    ARREST = 31
+    DISPOSAL = 32
+    CUSTODY = 33
+    SENTENCE = 34
+    HOSPITAL = 35
+
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+
+
+def _splitmix(x: np.ndarray) -> np.ndarray:
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+class Streams:
+    """The model's source of randomness for one seed."""
+
+    def __init__(self, seed: int):
+        self.seed = int(seed)
+
+    def generator(self, process: Process, *keys: int) -> np.random.Generator:
+        """A numpy Generator for a one-off process (population, network), keyed by ints."""
+        return np.random.default_rng([self.seed, int(process), *map(int, keys)])
+
+    def full(self, process: Process, week: int, n: int) -> np.ndarray:
+        """n uniforms in [0, 1), element i for person i."""
+        return self.generator(process, week).random(n)
+
+    def keyed(self, process: Process, week: int, ids: np.ndarray, slot: int = 0) -> np.ndarray:
+        """Uniforms in [0, 1) for the given person (or event) ids; each depends only on its id."""
+        with np.errstate(over="ignore"):
+            key = np.uint64(self.seed) * _GOLDEN + np.uint64(int(process) << 40 | (week & 0xFFFFF)
+                                                               << 16 | (slot & 0xFFFF))
+            x = _splitmix(np.asarray(ids, dtype=np.uint64) * _GOLDEN ^ _splitmix(key))
+        return (x >> np.uint64(11)) * _TO_UNIT
