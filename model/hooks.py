@@ -61,7 +61,7 @@ class Observed:
 
     @property
     def alive(self) -> np.ndarray:
-        return _read_only(self._m.people.death_week > self._m.week)
+        return _read_only(self._m.alive())
 
     @property
     def in_custody(self) -> np.ndarray:

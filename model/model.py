@@ -20,7 +20,7 @@ from .area import Area
 from .hooks import Intervention, Levers, Observed
 from .network import build_peer_network
 from .outcomes import MEASURE_INDEX, MEASURES, Setting, Severity
-from .params import Params, RunSettings
+from .params import ParameterError, Params, RunSettings
 from .population import FACTORS, NEVER, WEEKS_PER_YEAR, People, arrivals, synthesise
 from .randomness import Process, Streams
 
@@ -40,6 +40,7 @@ class State:
     arrests: np.ndarray
     last_aggressor: np.ndarray
     aggressor_week: np.ndarray
+    killed_week: np.ndarray  # homicide victims; natural deaths are People.death_week
 
     @classmethod
     def empty(cls, n: int) -> State:
@@ -48,7 +49,8 @@ class State:
                    custody_until=np.zeros(n, np.int32), last_arrest=long_ago.copy(),
                    last_out_of_court=long_ago.copy(), last_hospital=long_ago.copy(),
                    arrests=np.zeros(n, np.int16), last_aggressor=np.full(n, -1, np.int32),
-                   aggressor_week=long_ago.copy())
+                   aggressor_week=long_ago.copy(),
+                   killed_week=np.full(n, NEVER, np.int32))
 
     def extend(self, n_new: int) -> None:
         new = State.empty(n_new)
@@ -98,15 +100,27 @@ def _group_index(values: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndar
     return indptr, order
 
 
+def check_fits(area: Area, params: Params, settings: RunSettings) -> None:
+    """Refuse parameters that cannot hold in this area at this scale."""
+    smallest = min(area.communities, key=lambda c: c.population)
+    size = smallest.population * settings.population_scale
+    if params.network.mean_degree >= size:
+        raise ParameterError(
+            f"params.network.mean_degree={params.network.mean_degree}: not below the size of "
+            f"community {smallest.name!r} ({size:.0f} people at scale "
+            f"{settings.population_scale})")
+
+
 class ViolenceModel(mesa.Model):
     """Weekly serious violence in an area; see model/ODD.md for the full description."""
 
     def __init__(self, area: Area, params: Params | None = None,
                  settings: RunSettings | None = None,
                  interventions: Sequence[Intervention] = ()):
-        settings = settings or RunSettings()
+        settings, params = settings or RunSettings(), params or Params()
+        check_fits(area, params, settings)
         super().__init__(rng=settings.seed)
-        self.area, self.params, self.settings = area, params or Params(), settings
+        self.area, self.params, self.settings = area, params, settings
         self.interventions = list(interventions)
         self.streams = Streams(settings.seed)
         self.week = 0
@@ -188,6 +202,9 @@ class ViolenceModel(mesa.Model):
         risk = p.individual_risk
         self._risk_pct = (np.argsort(np.argsort(risk)) / max(len(risk) - 1, 1)).astype(np.float32)
 
+    def alive(self) -> np.ndarray:
+        return (self.people.death_week > self.week) & (self.state.killed_week > self.week)
+
     def current_school(self) -> np.ndarray:
         age = self.people.age_years(self.week)
         return np.where((age >= 4) & (age < 11), self.people.primary_school,
@@ -195,19 +212,21 @@ class ViolenceModel(mesa.Model):
 
     # ---- demography -------------------------------------------------------------------------
     def _demography(self) -> None:
-        """At the start of each model year: this year's deaths (in random weeks), and arrivals
-        that keep the population on the area's projected path."""
+        """At the start of each model year: this year's natural deaths (in random weeks), and
+        arrivals that keep the population on the area's projected path. Homicides are left out
+        of both, so demography is the same in every scenario (common random numbers)."""
         year = self.week // WEEKS_PER_YEAR
-        rng = self.streams.generator(Process.DEMOGRAPHY, year)
         pp, p = self.params.population, self.people
         alive = p.death_week > self.week
         age = p.age_years(self.week)
         q = -np.expm1(-np.exp(pp.mortality_log_base + pp.mortality_log_slope * age))
-        dies = alive & (rng.random(len(p)) < q)
-        p.death_week[dies] = self.week + rng.integers(0, WEEKS_PER_YEAR, int(dies.sum()))
+        u = self.streams.full(Process.DEMOGRAPHY, year, 2 * len(p)).reshape(2, -1)
+        dies = alive & (u[0] < q)
+        p.death_week[dies] = self.week + (u[1][dies] * WEEKS_PER_YEAR).astype(np.int32)
         target = self.initial_population * (1 + self.area.population_growth_per_year) ** (year + 1)
-        n_new = int(round(target - (p.death_week > self.week + WEEKS_PER_YEAR - 1).sum()))
+        n_new = int(round(target - (p.death_week >= self.week + WEEKS_PER_YEAR).sum()))
         if n_new > 0:
+            rng = self.streams.generator(Process.DEMOGRAPHY, year, 1)
             p.append(arrivals(self.area, p, pp, n_new, self.week, rng))
             self.state.extend(n_new)
             self._refresh_indexes()
@@ -221,7 +240,7 @@ class ViolenceModel(mesa.Model):
             self._demography()
         w, s = self.week, self.state
         projecting = w >= self.burn_in_weeks
-        active = (self.people.death_week > w) & (s.custody_until <= w)
+        active = self.alive() & (s.custody_until <= w)
         age = self.people.age_years(w)
         hazard = self._propensity(age)
         offenders = self._offending(hazard, active)
@@ -385,7 +404,7 @@ class ViolenceModel(mesa.Model):
             st.keyed(Process.HOSPITAL, w, v) < j.hospital_attendance_prob))
         s.last_hospital[v[attends & (sev != Severity.HOMICIDE)]] = w
         dead = sev == Severity.HOMICIDE
-        self.people.death_week[v[dead]] = w + 1
+        s.killed_week[v[dead]] = w + 1
         p_arrest = np.where(dead, j.homicide_arrest_prob, j.arrest_prob) \
             * self.levers.person_detection[o] * self.levers.community_detection[wk.place]
         arrested = wk.recorded & (st.keyed(Process.ARREST, w, o) < p_arrest)
@@ -531,7 +550,7 @@ class PersonAgent(mesa.Agent):
 
     @property
     def alive(self) -> bool:
-        return bool(self.model.people.death_week[self.person] > self.model.week)
+        return bool(self.model.alive()[self.person])
 
     @property
     def arrests(self) -> int:

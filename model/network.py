@@ -66,4 +66,5 @@ def build_peer_network(age_years: np.ndarray, community: np.ndarray, school: np.
     adj.sum_duplicates()
     adj.data[:] = 1
     adj.indices = adj.indices.astype(np.int32)
+    adj.indptr = adj.indptr.astype(np.int32)
     return adj

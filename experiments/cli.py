@@ -1,0 +1,68 @@
+"""The `svsim` command: the first word picks the job, the rest are Hydra overrides."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+JOBS = {
+    "run": ("svsim.experiments.run", "simulate one area and write a run folder"),
+    "bench": ("svsim.experiments.bench", "speed and memory benchmark (full area; vs per-agent Mesa)"),
+}
+PLANNED = {
+    "compare": "funding scenarios x replicates, paired against a comparator",
+    "calibrate": "fit the baseline to the Strategic Needs Assessment",
+    "validate": "re-run the calibrated baseline on fresh seeds",
+    "sensitivity": "Morris and Sobol sensitivity analysis, locally or on SLURM",
+    "sweep": "grid or list sweeps over any config keys",
+    "workshop": "the what-if page for workshops, in a browser",
+}
+
+USAGE = """usage: svsim JOB [key=value ...]
+
+Jobs:
+{jobs}
+Planned (not yet available):
+{planned}
+Every other word is a Hydra override, e.g.
+  svsim run area=test_town years=3 seed=7
+  svsim run area=wiltshire_swindon population_scale=0.25 out=results/my-run
+  svsim run params.offending.base_hazard=4e-5
+Configuration lives in conf/ (see README.md); model parameters in model/ODD.md.
+"""
+
+
+def usage() -> str:
+    jobs = "".join(f"  {k:<12} {v[1]}\n" for k, v in JOBS.items())
+    planned = "".join(f"  {k:<12} {v}\n" for k, v in PLANNED.items())
+    return USAGE.format(jobs=jobs, planned=planned)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0 if argv else 2
+    job, overrides = argv[0], argv[1:]
+    if job not in JOBS:
+        hint = " (planned, not yet available)" if job in PLANNED else ""
+        print(f"svsim: unknown job {job!r}{hint}; see 'svsim --help'", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("MESA").setLevel(logging.WARNING)
+    from .config import ConfigError
+    from svsim.model import ParameterError
+
+    try:
+        return importlib.import_module(JOBS[job][0]).main(overrides)
+    except (ConfigError, ParameterError) as exc:
+        print(f"svsim {job}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"svsim {job}: interrupted; no run folder was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""The edge: compose Hydra configuration, validate it, and turn it into typed objects.
+
+The model never sees YAML or Hydra objects; it gets an Area, Params and RunSettings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+
+class ConfigError(ValueError):
+    """Bad input: the message is one line naming the field and the value."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    area: Any  # svsim.model.Area
+    params: Any  # svsim.model.Params
+    settings: Any  # svsim.model.RunSettings
+    out: str | None
+    write_incidents: bool
+    resolved: dict  # the full resolved configuration, as plain data
+
+
+def known_areas() -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / "area").glob("*.yaml"))
+
+
+def _register_schemas() -> None:
+    from hydra.core.config_store import ConfigStore
+
+    from svsim.model import Params
+
+    # a plain dict, not the frozen dataclass: OmegaConf makes frozen dataclasses read-only
+    ConfigStore.instance().store(group="params", name="schema", node=asdict(Params()))
+
+
+def _one_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    if text and text[0].startswith("Could not override '"):
+        return f"{text[0].split(chr(39))[1]}: unknown configuration key"
+    first = text[0] if text else type(exc).__name__
+    key = next((ln.split(":", 1)[1].strip() for ln in text if ln.strip().startswith("full_key:")),
+               None)
+    return f"{key}: {first}" if key and key not in first else first
+
+
+def _split_area(overrides: list[str]) -> tuple[list[str], Path | None]:
+    """`area=path/to/file.yaml` names an area file outside conf/; take it out of the overrides."""
+    rest, path = [], None
+    for o in overrides:
+        if o.startswith("area=") and o.endswith((".yaml", ".yml")):
+            path = Path(o.split("=", 1)[1])
+        else:
+            rest.append(o)
+    return rest, path
+
+
+def load_yaml(path: Path, field: str) -> Any:
+    if not path.is_file():
+        raise ConfigError(f"{field}={str(path)!r}: no such file")
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ConfigError(f"{field}={str(path)!r}: malformed YAML{where}") from None
+
+
+def compose(config_name: str, overrides: list[str]):
+    """Compose conf/<config_name>.yaml with overrides; errors become one-line ConfigErrors."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    _register_schemas()
+    overrides, area_path = _split_area(overrides)
+    for o in overrides:
+        if o.startswith("area="):
+            name = o.split("=", 1)[1]
+            if name not in known_areas():
+                raise ConfigError(f"area={name!r}: unknown area (known: "
+                                  f"{', '.join(known_areas())}, or a path to a .yaml file)")
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = hydra_compose(config_name=config_name, overrides=overrides)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"configuration: malformed YAML: {_one_line(exc)}") from None
+    except (HydraException, OmegaConfBaseException, ValueError) as exc:
+        raise ConfigError(_one_line(exc)) from None
+    if area_path is not None:
+        OmegaConf.set_struct(cfg, False)
+        cfg.area = load_yaml(area_path, "area")
+    return cfg
+
+
+def run_config(overrides: list[str], config_name: str = "run") -> RunConfig:
+    """Compose and validate the configuration of one simulation."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from svsim.model import ParameterError, RunSettings, area_from_dict, params_from_dict
+    from svsim.model.model import check_fits
+
+    cfg = compose(config_name, overrides)
+    try:
+        resolved = OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(_one_line(exc)) from None
+    try:
+        params = params_from_dict(resolved["params"])
+    except ParameterError as exc:
+        raise ConfigError(str(exc) if str(exc).startswith("params.") else f"params.{exc}") \
+            from None
+    try:
+        area = area_from_dict(resolved["area"])
+        settings = RunSettings(**{k: resolved[k] for k in
+                                  ("years", "burn_in_years", "seed", "population_scale",
+                                   "start_year")})
+        check_fits(area, params, settings)
+    except ParameterError as exc:
+        raise ConfigError(str(exc)) from None
+    out = resolved.get("out")
+    return RunConfig(area=area, params=params, settings=settings, out=out,
+                     write_incidents=bool(resolved.get("write_incidents", True)),
+                     resolved=resolved)
