@@ -161,7 +161,7 @@ class ReferenceModel(mesa.Model):
             school,
             people.death_week > 0,
             params.network,
-            streams.generator(Process.NETWORK),
+            streams.generator(Process.NETWORK, 0),
         )
         rows = np.repeat(np.arange(n), np.diff(adjacency.indptr))  # CSR -> edge list
         cols = adjacency.indices.astype(np.int64)

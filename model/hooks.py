@@ -99,6 +99,7 @@ class Levers:
         self.community_fatality = np.ones(n_communities)
         self._shift = shift_factor_callback
         self.touched = False
+        self.active = False  # any weekly lever set since the last reset
 
     def reset(self, n_people: int) -> None:
         """Back to no effect; the model calls this before interventions run each week."""
@@ -109,7 +110,7 @@ class Levers:
                       self.community_fatality):
                 a[:] = 1
             self.community_log_hazard[:] = 0
-        self.touched = False
+        self.touched = self.active = False
 
     @staticmethod
     def _check(factor: float, name: str) -> float:
@@ -121,32 +122,32 @@ class Levers:
         """Multiply the offending hazard of these people by factor."""
         f = self._check(factor, "hazard factor")
         self.person_log_hazard[ids] += np.log(f) if f > 0 else -np.inf
-        self.touched = True
+        self.touched = self.active = True
 
     def scale_community_hazard(self, communities: np.ndarray, factor: float) -> None:
         """Multiply the offending hazard of everyone living in these communities."""
         f = self._check(factor, "hazard factor")
         self.community_log_hazard[communities] += np.log(f) if f > 0 else -np.inf
-        self.touched = True
+        self.touched = self.active = True
 
     def scale_detection(self, ids: np.ndarray, factor: float) -> None:
         """Multiply the probability that these people's recorded offences lead to arrest."""
         self.person_detection[ids] *= self._check(factor, "detection factor")
-        self.touched = True
+        self.touched = self.active = True
 
     def scale_community_detection(self, communities: np.ndarray, factor: float) -> None:
         self.community_detection[communities] *= self._check(factor, "detection factor")
-        self.touched = True
+        self.touched = self.active = True
 
     def scale_recording(self, communities: np.ndarray, factor: float) -> None:
         """Multiply the probability that incidents in these communities are recorded."""
         self.community_recording[communities] *= self._check(factor, "recording factor")
-        self.touched = True
+        self.touched = self.active = True
 
     def scale_fatality(self, communities: np.ndarray, factor: float) -> None:
         """Multiply the probability that an injury in these communities is fatal (severity)."""
         self.community_fatality[communities] *= self._check(factor, "fatality factor")
-        self.touched = True
+        self.touched = self.active = True
 
     def shift_factor(self, ids: np.ndarray, factor: str, delta: float) -> None:
         """Move a risk or protective factor of these people by delta SD, for good."""

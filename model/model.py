@@ -25,6 +25,10 @@ from .population import FACTORS, NEVER, WEEKS_PER_YEAR, People, arrivals, synthe
 from .randomness import Process, Streams
 
 LONG_AGO = -(10**6)
+CLOSE_TRIES = 4  # household or peer candidates tried before an incident moves outdoors
+# plain ints for the hot path (enum attribute access is slow)
+DOMESTIC, PEER, COMMUNITY, NIGHT_TIME, RETALIATION = (int(s) for s in Setting)
+MINOR, SERIOUS, INJURY, KNIFE_INJURY, ADMISSION, HOMICIDE = (int(s) for s in Severity)
 
 
 @dataclass
@@ -76,12 +80,14 @@ class Week:
 
 def _csr_pick(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray,
               u: np.ndarray) -> np.ndarray:
-    """For each row, the entry at a uniform position u in [0, 1) of that row (-1 if empty)."""
+    """For each row (broadcast against u), the entry at position u in [0, 1) of that row, or -1
+    if the row is empty."""
+    rows, u = np.broadcast_arrays(rows, u)
+    if len(indices) == 0:
+        return np.full(rows.shape, -1, dtype=np.int64)
     start, deg = indptr[rows], indptr[rows + 1] - indptr[rows]
-    out = np.full(len(rows), -1, dtype=np.int64)
-    has = deg > 0
-    out[has] = indices[start[has] + (u[has] * deg[has]).astype(np.int64)]
-    return out
+    pick = indices[np.minimum(start + (u * deg).astype(np.int64), len(indices) - 1)]
+    return np.where(deg > 0, pick, -1)
 
 
 def _csr_rows(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -142,14 +148,11 @@ class ViolenceModel(mesa.Model):
                                  self.streams.generator(Process.SAMPLING))
         self.initial_population = len(self.people)
         self.state = State.empty(len(self.people))
-        age = self.people.age_years(0)
-        self.network = build_peer_network(age, self.people.community, self.current_school(),
-                                          self.people.death_week > 0, self.params.network,
-                                          self.streams.generator(Process.NETWORK))
         self.levers = Levers(len(self.people), self.n_communities, self._shift_factor)
         self._age_log_rr = self._age_curve()
         self._refresh_indexes()
         self._static_log_hazard = self._compute_static()
+        self._start_year()
 
         n_groups = self.n_communities * len(oc.AGE_BANDS) * 2
         self._weekly = np.zeros((settings.years * WEEKS_PER_YEAR, n_groups, len(MEASURES)))
@@ -202,6 +205,16 @@ class ViolenceModel(mesa.Model):
         risk = p.individual_risk
         self._risk_pct = (np.argsort(np.argsort(risk)) / max(len(risk) - 1, 1)).astype(np.float32)
 
+    def _peer_network(self):
+        """This year's peer ties among the living (natural deaths only, so that the network is
+        the same in every scenario): rebuilt each model year, so children who turn 10 and
+        newcomers join, and friendships turn over as people change school."""
+        return build_peer_network(self.people.age_years(self.week), self.people.community,
+                                  self.current_school(), self.people.death_week > self.week,
+                                  self.params.network,
+                                  self.streams.generator(Process.NETWORK,
+                                                         self.week // WEEKS_PER_YEAR))
+
     def alive(self) -> np.ndarray:
         return (self.people.death_week > self.week) & (self.state.killed_week > self.week)
 
@@ -211,10 +224,11 @@ class ViolenceModel(mesa.Model):
                         np.where((age >= 11) & (age < 18), self.people.secondary_school, -1))
 
     # ---- demography -------------------------------------------------------------------------
-    def _demography(self) -> None:
-        """At the start of each model year: this year's natural deaths (in random weeks), and
-        arrivals that keep the population on the area's projected path. Homicides are left out
-        of both, so demography is the same in every scenario (common random numbers)."""
+    def _start_year(self) -> None:
+        """At the start of each model year: this year's natural deaths (in random weeks),
+        arrivals that keep the population on the area's projected path, and this year's peer
+        network. Homicides are left out of all three, so they are the same in every scenario
+        (common random numbers)."""
         year = self.week // WEEKS_PER_YEAR
         pp, p = self.params.population, self.people
         alive = p.death_week > self.week
@@ -231,13 +245,13 @@ class ViolenceModel(mesa.Model):
             self.state.extend(n_new)
             self._refresh_indexes()
             self._static_log_hazard = self._compute_static()
-            self.network.resize((len(p), len(p)))
             self.levers.reset(len(p))
+        self.network = self._peer_network()
 
     # ---- the weekly process -----------------------------------------------------------------
     def step(self) -> None:
-        if self.week % WEEKS_PER_YEAR == 0:
-            self._demography()
+        if self.week % WEEKS_PER_YEAR == 0 and self.week > 0:
+            self._start_year()
         w, s = self.week, self.state
         projecting = w >= self.burn_in_weeks
         active = self.alive() & (s.custody_until <= w)
@@ -261,9 +275,10 @@ class ViolenceModel(mesa.Model):
         trauma act through 1 - exp(-x), so their effect saturates and contagion stays bounded."""
         o, s, lv = self.params.offending, self.state, self.levers
         log_h = (self._static_log_hazard + self._age_log_rr[np.minimum(age, 130)]
-                 + o.exposure_log_rr * -np.expm1(-s.exposure)
-                 + o.trauma_log_rr * -np.expm1(-s.trauma)
-                 + lv.person_log_hazard + lv.community_log_hazard[self.people.community])
+                 - o.exposure_log_rr * np.expm1(-s.exposure)
+                 - o.trauma_log_rr * np.expm1(-s.trauma))
+        if lv.active:
+            log_h += lv.person_log_hazard + lv.community_log_hazard[self.people.community]
         return np.exp(log_h)
 
     def _offending(self, hazard: np.ndarray, active: np.ndarray) -> np.ndarray:
@@ -286,56 +301,63 @@ class ViolenceModel(mesa.Model):
         peer choices fall back to the community when no one is available."""
         v, w, st = self.params.victim, self.week, self.streams
         n = len(offenders)
-        setting = np.full(n, Setting.COMMUNITY, dtype=np.int8)
+        setting = np.full(n, COMMUNITY, dtype=np.int8)
         victim = np.full(n, -1, dtype=np.int64)
         u_set = st.keyed(Process.SETTING, w, offenders)
-        setting[u_set < v.domestic_share + v.peer_share] = Setting.PEER
-        setting[u_set < v.domestic_share] = Setting.DOMESTIC
-        adult = age[offenders] >= 18
-        nte = (setting == Setting.COMMUNITY) & adult & (
+        setting[u_set < v.domestic_share + v.peer_share] = PEER
+        setting[u_set < v.domestic_share] = DOMESTIC
+        nte = (setting == COMMUNITY) & (age[offenders] >= 18) & (
             st.keyed(Process.NIGHT_PLACE, w, offenders, 1) < v.night_time_share)
-        setting[nte] = Setting.NIGHT_TIME
+        setting[nte] = NIGHT_TIME
         aggressor = self.state.last_aggressor[offenders]
         ret = ((aggressor >= 0) & (self.state.aggressor_week[offenders] >= w - v.retaliation_weeks)
                & (st.keyed(Process.RETALIATE, w, offenders) < v.retaliation_prob))
         ret[ret] = active[aggressor[ret]]
         victim[ret] = aggressor[ret]
-        setting[ret] = Setting.RETALIATION
+        setting[ret] = RETALIATION
         place = self.people.community[offenders].astype(np.int64)
         if nte.any():
             place[nte] = self._night_places(offenders[nte])
-        k_max = int(v.max_candidates)
-        for k in range(k_max):
-            todo = np.flatnonzero(victim < 0)
-            if len(todo) == 0:
-                break
-            o = offenders[todo]
-            u = st.keyed(Process.VICTIM, w, o, k)
-            cand = np.full(len(todo), -1, dtype=np.int64)
-            s = setting[todo]
-            dom = s == Setting.DOMESTIC
-            cand[dom] = _csr_pick(self._hh_ptr, self._hh_members, self.people.household[o[dom]],
-                                  u[dom])
-            peer = s == Setting.PEER
-            cand[peer] = _csr_pick(self.network.indptr, self.network.indices, o[peer], u[peer])
-            com = s == Setting.COMMUNITY
-            cand[com] = _csr_pick(self._comm_ptr, self._comm_members, place[todo[com]], u[com])
-            night = s == Setting.NIGHT_TIME
+
+        close = np.flatnonzero(~ret & ((setting == DOMESTIC) | (setting == PEER)))
+        if len(close):
+            o = offenders[close]
+            dom = setting[close] == DOMESTIC
+            u = st.keyed(Process.VICTIM, w, o[:, None], np.arange(CLOSE_TRIES))
+            cand = np.empty(u.shape, dtype=np.int64)
+            cand[dom] = _csr_pick(self._hh_ptr, self._hh_members,
+                                  self.people.household[o[dom]][:, None], u[dom])
+            cand[~dom] = _csr_pick(self.network.indptr, self.network.indices,
+                                   o[~dom][:, None], u[~dom])
+            got = self._first(cand, (cand >= 0) & (cand != o[:, None]) & active[cand])
+            victim[close] = got
+            setting[close[got < 0]] = COMMUNITY  # no one at home or among peers: outdoors
+
+        far = np.flatnonzero(victim < 0)
+        if len(far):
+            o = offenders[far]
+            k = np.arange(CLOSE_TRIES, CLOSE_TRIES + int(v.max_candidates))
+            u = st.keyed(Process.VICTIM, w, o[:, None], k)
+            night = setting[far] == NIGHT_TIME
+            cand = np.empty(u.shape, dtype=np.int64)
             cand[night] = _csr_pick(self._csp_ptr, self._csp_members,
-                                    self.community_csp[place[todo[night]]].astype(np.int64),
-                                    u[night])
-            ok = (cand >= 0) & (cand != o)
-            ok[ok] = active[cand[ok]]
-            drawn = com | night
-            ok[drawn & ok] = (st.keyed(Process.ACCEPT, w, o[drawn & ok], k)
-                              < self._acceptance(cand[drawn & ok], age))
-            victim[todo[ok]] = cand[ok]
-            # a household or peer setting that finds no one after a few tries moves outdoors
-            stuck = ~ok & (dom | peer) & (k >= 3)
-            setting[todo[stuck]] = Setting.COMMUNITY
+                                    self.community_csp[place[far[night]]].astype(np.int64)
+                                    [:, None], u[night])
+            cand[~night] = _csr_pick(self._comm_ptr, self._comm_members,
+                                     place[far[~night]][:, None], u[~night])
+            ok = (cand >= 0) & (cand != o[:, None]) & active[cand]
+            accept = st.keyed(Process.ACCEPT, w, o[:, None], k) < self._acceptance(cand, age)
+            victim[far] = self._first(cand, ok & accept)
         found = victim >= 0
         return Week(offender=offenders[found], victim=victim[found], setting=setting[found],
                     place=place[found])
+
+    @staticmethod
+    def _first(candidates: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """Per row, the first candidate that is ok, or -1."""
+        col = ok.argmax(axis=1)
+        rows = np.arange(len(candidates))
+        return np.where(ok[rows, col], candidates[rows, col], -1)
 
     def _night_places(self, offenders: np.ndarray) -> np.ndarray:
         """Night-time incidents happen in the offender's CSP, in proportion to NTE x people."""
@@ -370,14 +392,14 @@ class ViolenceModel(mesa.Model):
         dead = st.keyed(Process.DEATH, w, o) < p_death
         knife_injury = injured & wk.knife & ~dead
         wk.p_death = p_death
-        wk.p_admission = knife_injury * (1 - p_death) * sv.admission_prob
+        wk.p_admission = (injured & wk.knife) * (1 - p_death) * sv.admission_prob
         admitted = knife_injury & (st.keyed(Process.ADMISSION, w, o) < sv.admission_prob)
-        sev = np.full(len(o), Severity.MINOR, dtype=np.int8)
-        sev[serious] = Severity.SERIOUS
-        sev[injured] = Severity.INJURY
-        sev[knife_injury] = Severity.KNIFE_INJURY
-        sev[admitted] = Severity.ADMISSION
-        sev[dead] = Severity.HOMICIDE
+        sev = np.full(len(o), MINOR, dtype=np.int8)
+        sev[serious] = SERIOUS
+        sev[injured] = INJURY
+        sev[knife_injury] = KNIFE_INJURY
+        sev[admitted] = ADMISSION
+        sev[dead] = HOMICIDE
         wk.severity = sev
         p_rec = oc.recording_probability(sev, wk.setting, self.params.justice) \
             * self.levers.community_recording[wk.place]
@@ -399,11 +421,11 @@ class ViolenceModel(mesa.Model):
                   o_par.household_exposure_weight)
         s.last_aggressor[v] = o
         s.aggressor_week[v] = w
-        injured = sev >= Severity.INJURY
-        attends = injured & ((sev >= Severity.KNIFE_INJURY) | (
+        injured = sev >= INJURY
+        attends = injured & ((sev >= KNIFE_INJURY) | (
             st.keyed(Process.HOSPITAL, w, v) < j.hospital_attendance_prob))
-        s.last_hospital[v[attends & (sev != Severity.HOMICIDE)]] = w
-        dead = sev == Severity.HOMICIDE
+        s.last_hospital[v[attends & (sev != HOMICIDE)]] = w
+        dead = sev == HOMICIDE
         s.killed_week[v[dead]] = w + 1
         p_arrest = np.where(dead, j.homicide_arrest_prob, j.arrest_prob) \
             * self.levers.person_detection[o] * self.levers.community_detection[wk.place]
@@ -411,9 +433,9 @@ class ViolenceModel(mesa.Model):
         wk.arrested = arrested
         s.arrests[o[arrested]] += 1
         s.last_arrest[o[arrested]] = w
-        knife = sev >= Severity.KNIFE_INJURY
+        knife = sev >= KNIFE_INJURY
         u_disp = st.keyed(Process.DISPOSAL, w, o)
-        diverted = arrested & ~dead & ~(knife & (sev != Severity.HOMICIDE)) \
+        diverted = arrested & ~dead & ~(knife & (sev != HOMICIDE)) \
             & (u_disp < j.out_of_court_prob)
         s.last_out_of_court[o[diverted]] = w
         charged = arrested & ~diverted
@@ -438,26 +460,29 @@ class ViolenceModel(mesa.Model):
         acc = self._weekly[t]
         n_groups = acc.shape[0]
         g = self._group(wk.victim, age, wk.place)
-
-        def add(measure: str, groups: np.ndarray, values=None) -> None:
-            acc[:, MEASURE_INDEX[measure]] += np.bincount(groups, weights=values,
-                                                          minlength=n_groups) * self.weight
-
         sev = wk.severity
+        parts = []  # (measure, groups, weights or None)
         for name, lo, hi in oc.NESTED:
             hit = (sev >= lo) & (sev <= hi)
-            add(f"{name}_true", g[hit])
-            add(f"{name}_recorded", g[hit & wk.recorded])
-        add("admissions", g[sev == Severity.ADMISSION])
-        add("admissions_expected", g, wk.p_admission)
-        add("homicides", g[sev == Severity.HOMICIDE])
-        add("homicides_expected", g, wk.p_death)
-        add("offenders", self._group(np.unique(wk.offender), age))
-        add("victims", self._group(np.unique(wk.victim), age))
-        add("arrests", self._group(wk.offender[wk.arrested], age))
-        add("in_custody", self._group(np.flatnonzero(self.state.custody_until > self.week + 1),
-                                      age))
-        add("cost_of_crime", g, oc.incident_costs(sev, self.params.cost))
+            parts += [(f"{name}_true", g[hit], None), (f"{name}_recorded", g[hit & wk.recorded],
+                                                       None)]
+        parts += [
+            ("admissions", g[sev == ADMISSION], None),
+            ("admissions_expected", g, wk.p_admission),
+            ("homicides", g[sev == HOMICIDE], None),
+            ("homicides_expected", g, wk.p_death),
+            ("offenders", self._group(wk.offender, age), None),
+            ("victims", self._group(np.unique(wk.victim), age), None),
+            ("arrests", self._group(wk.offender[wk.arrested], age), None),
+            ("in_custody", self._group(np.flatnonzero(self.state.custody_until > self.week + 1),
+                                       age), None),
+            ("cost_of_crime", g, oc.incident_costs(sev, self.params.cost)),
+        ]
+        index = np.concatenate([MEASURE_INDEX[name] * n_groups + grp for name, grp, _ in parts])
+        weights = np.concatenate([np.ones(len(grp)) if wts is None else wts
+                                  for _, grp, wts in parts])
+        acc += (np.bincount(index, weights, minlength=acc.size).reshape(len(MEASURES), n_groups)
+                .T * self.weight)
         self._incidents.append({
             "week": np.full(len(sev), t, dtype=np.int32),
             "offender": wk.offender.astype(np.int64), "victim": wk.victim.astype(np.int64),

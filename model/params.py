@@ -44,7 +44,7 @@ class OffendingParams:
     """Weekly offending hazard: log-linear in factors of the four ecological levels."""
 
     base_hazard: float = param(
-        0.000036, "offences per person-week", "assumed, hand-set so recorded violence with injury "
+        0.000040, "offences per person-week", "assumed, hand-set so recorded violence with injury "
         "per CSP is near the SNA counts (DOMAIN.md); refitted by calibration", 0.0, 1.0)
     male_log_rr: float = param(
         1.50, "log rate ratio", "ln 4.5: male RR 4.55 (Long et al. 2016 BMJ Open), 5.59 (Bellis "
@@ -76,20 +76,22 @@ class OffendingParams:
     family_protective_log_rr: float = param(
         0.20, "log RR per SD", "assumed, as for individual protection", 0.0, 3.0)
     deprivation_log_rr: float = param(
-        0.40, "log RR, least to most deprived community", "ln 1.5; most vs least deprived RR 3.6 "
-        "(Long et al. 2016) of which part runs through family risk; " + EVIDENCE + " 4.3",
+        0.20, "log RR, least to most deprived community", "assumed, because most of the "
+        "deprivation gradient (RR 3.6, Long et al. 2016, " + EVIDENCE + " 4.3) runs through "
+        "family risk, cohesion and drug markets here; hand-set so Swindon's rate is ~1.3x "
+        "Wiltshire's as in the SNA (DOMAIN.md)",
         0.0, 3.0)
     urban_log_rr: float = param(
         0.31, "log RR", "ln 1.37: cities vs villages (Long et al. 2016), " + EVIDENCE + " 4.3",
         0.0, 2.0)
     drug_market_log_rr: float = param(
-        0.25, "log RR, none to full drug market", "assumed, because local drug lines drive "
+        0.15, "log RR, none to full drug market", "assumed, because local drug lines drive "
         "knife crime in Swindon (DOMAIN.md)", 0.0, 3.0)
     night_time_economy_log_rr: float = param(
-        0.20, "log RR, none to full NTE", "assumed, because nightlife concentrates violence "
+        0.10, "log RR, none to full NTE", "assumed, because nightlife concentrates violence "
         "(Safety at Night charter, DOMAIN.md)", 0.0, 3.0)
     cohesion_log_rr: float = param(
-        0.30, "log RR, none to full cohesion (protective)", "assumed, because cohesion and "
+        0.20, "log RR, none to full cohesion (protective)", "assumed, because cohesion and "
         "belonging are protective (DOMAIN.md)", 0.0, 3.0)
     society_log_rr: float = param(
         0.0, "log RR", "assumed 0: society-level norms and inequality are area-wide constants "

@@ -41,17 +41,23 @@ class Process(IntEnum):
     HOSPITAL = 35
 
 
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MASK = (1 << 64) - 1
+_M1, _M2, _GOLDEN = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0x9E3779B97F4A7C15
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
 
-def _splitmix(x: np.ndarray) -> np.ndarray:
+def _splitmix(x):
+    """SplitMix64 finaliser, on uint64 arrays (wrapping) or Python ints (masked)."""
+    if isinstance(x, int):
+        x ^= x >> 30
+        x = (x * _M1) & _MASK
+        x ^= x >> 27
+        x = (x * _M2) & _MASK
+        return x ^ (x >> 31)
     x = x ^ (x >> np.uint64(30))
-    x = x * _M1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _M2
+    x *= np.uint64(_M1)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(_M2)
     return x ^ (x >> np.uint64(31))
 
 
@@ -69,10 +75,14 @@ class Streams:
         """n uniforms in [0, 1), element i for person i."""
         return self.generator(process, week).random(n)
 
-    def keyed(self, process: Process, week: int, ids: np.ndarray, slot: int = 0) -> np.ndarray:
-        """Uniforms in [0, 1) for the given person (or event) ids; each depends only on its id."""
-        with np.errstate(over="ignore"):
-            key = np.uint64(self.seed) * _GOLDEN + np.uint64(int(process) << 40 | (week & 0xFFFFF)
-                                                               << 16 | (slot & 0xFFFF))
-            x = _splitmix(np.asarray(ids, dtype=np.uint64) * _GOLDEN ^ _splitmix(key))
+    def keyed(self, process: Process, week: int, ids: np.ndarray,
+              slot: int | np.ndarray = 0) -> np.ndarray:
+        """Uniforms in [0, 1) for the given person (or event) ids; each depends only on its id
+        and slot (slots, an int or an array broadcast against ids, give further draws)."""
+        key = (self.seed * _GOLDEN + (int(process) << 40 | (week & 0xFFFFF) << 16)) & _MASK
+        if isinstance(slot, int | np.integer):
+            salt = np.uint64(_splitmix((key + int(slot)) & _MASK))
+        else:
+            salt = _splitmix(np.uint64(key) + np.asarray(slot, dtype=np.uint64))
+        x = _splitmix(np.asarray(ids, dtype=np.uint64) * np.uint64(_GOLDEN) ^ salt)
         return (x >> np.uint64(11)) * _TO_UNIT
