@@ -8,7 +8,10 @@ import sys
 
 JOBS = {
     "run": ("svsim.experiments.run", "simulate one area and write a run folder"),
-    "bench": ("svsim.experiments.bench", "speed and memory benchmark (full area; vs per-agent Mesa)"),
+    "bench": (
+        "svsim.experiments.bench",
+        "speed and memory benchmark (full area; vs per-agent Mesa)",
+    ),
 }
 PLANNED = {
     "compare": "funding scenarios x replicates, paired against a comparator",
@@ -51,8 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("MESA").setLevel(logging.WARNING)
-    from .config import ConfigError
     from svsim.model import ParameterError
+
+    from .config import ConfigError
 
     try:
         return importlib.import_module(JOBS[job][0]).main(overrides)

@@ -34,7 +34,6 @@ def known_areas() -> list[str]:
 
 def _register_schemas() -> None:
     from hydra.core.config_store import ConfigStore
-
     from svsim.model import Params
 
     # a plain dict, not the frozen dataclass: OmegaConf makes frozen dataclasses read-only
@@ -46,8 +45,9 @@ def _one_line(exc: Exception) -> str:
     if text and text[0].startswith("Could not override '"):
         return f"{text[0].split(chr(39))[1]}: unknown configuration key"
     first = text[0] if text else type(exc).__name__
-    key = next((ln.split(":", 1)[1].strip() for ln in text if ln.strip().startswith("full_key:")),
-               None)
+    key = next(
+        (ln.split(":", 1)[1].strip() for ln in text if ln.strip().startswith("full_key:")), None
+    )
     return f"{key}: {first}" if key and key not in first else first
 
 
@@ -87,8 +87,10 @@ def compose(config_name: str, overrides: list[str]):
         if o.startswith("area="):
             name = o.split("=", 1)[1]
             if name not in known_areas():
-                raise ConfigError(f"area={name!r}: unknown area (known: "
-                                  f"{', '.join(known_areas())}, or a path to a .yaml file)")
+                raise ConfigError(
+                    f"area={name!r}: unknown area (known: "
+                    f"{', '.join(known_areas())}, or a path to a .yaml file)"
+                )
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             cfg = hydra_compose(config_name=config_name, overrides=overrides)
@@ -106,7 +108,6 @@ def run_config(overrides: list[str], config_name: str = "run") -> RunConfig:
     """Compose and validate the configuration of one simulation."""
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
-
     from svsim.model import ParameterError, RunSettings, area_from_dict, params_from_dict
     from svsim.model.model import check_fits
 
@@ -118,17 +119,24 @@ def run_config(overrides: list[str], config_name: str = "run") -> RunConfig:
     try:
         params = params_from_dict(resolved["params"])
     except ParameterError as exc:
-        raise ConfigError(str(exc) if str(exc).startswith("params.") else f"params.{exc}") \
-            from None
+        raise ConfigError(str(exc) if str(exc).startswith("params.") else f"params.{exc}") from None
     try:
         area = area_from_dict(resolved["area"])
-        settings = RunSettings(**{k: resolved[k] for k in
-                                  ("years", "burn_in_years", "seed", "population_scale",
-                                   "start_year")})
+        settings = RunSettings(
+            **{
+                k: resolved[k]
+                for k in ("years", "burn_in_years", "seed", "population_scale", "start_year")
+            }
+        )
         check_fits(area, params, settings)
     except ParameterError as exc:
         raise ConfigError(str(exc)) from None
     out = resolved.get("out")
-    return RunConfig(area=area, params=params, settings=settings, out=out,
-                     write_incidents=bool(resolved.get("write_incidents", True)),
-                     resolved=resolved)
+    return RunConfig(
+        area=area,
+        params=params,
+        settings=settings,
+        out=out,
+        write_incidents=bool(resolved.get("write_incidents", True)),
+        resolved=resolved,
+    )

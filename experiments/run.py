@@ -14,7 +14,6 @@ log = logging.getLogger("svsim.run")
 def simulate_to_folder(cfg, folder: Path) -> dict:
     """Run the model for a validated RunConfig and write its tables into `folder`."""
     import yaml
-
     from svsim.model import ViolenceModel
 
     clock = Stopwatch()
@@ -35,19 +34,25 @@ def simulate_to_folder(cfg, folder: Path) -> dict:
         "population_area": cfg.area.population,
         "population_simulated_start": model.initial_population,
         "population_simulated_end": int(model.alive().sum()),
-        "seconds": {"build": round(built, 3), "simulate": round(stepped - built, 3),
-                    "total": round(clock.seconds, 3)},
+        "seconds": {
+            "build": round(built, 3),
+            "simulate": round(stepped - built, 3),
+            "total": round(clock.seconds, 3),
+        },
         "totals_by_year": results.totals().round(3).to_dict(orient="index"),
     }
 
 
 def main(overrides: list[str]) -> int:
     cfg = run_config(overrides)
-    out = Path(cfg.out) if cfg.out else default_out("run", f"{cfg.area.name}-seed{cfg.settings.seed}")
+    out = (
+        Path(cfg.out) if cfg.out else default_out("run", f"{cfg.area.name}-seed{cfg.settings.seed}")
+    )
     with run_folder(out) as tmp:
         clock = Stopwatch()
         summary = simulate_to_folder(cfg, tmp)
-        write_manifest(tmp, job="run", overrides=overrides, wall_seconds=round(clock.seconds, 3),
-                       **summary)
+        write_manifest(
+            tmp, job="run", overrides=overrides, wall_seconds=round(clock.seconds, 3), **summary
+        )
     print(f"run folder: {out}")
     return 0

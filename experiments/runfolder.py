@@ -37,10 +37,21 @@ def code_revision() -> str:
     """The git commit of the code (with '+dirty' for uncommitted changes), if it is a checkout."""
     here = Path(__file__).resolve().parent
     try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                             text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=here, capture_output=True, text=True, timeout=5).stdout
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout
         return rev + ("+dirty" if dirty.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown (not a git checkout)"
@@ -64,8 +75,13 @@ def run_folder(out: Path):
 
 
 def write_manifest(folder: Path, **fields) -> None:
-    manifest = {"status": "complete", "created": datetime.now().isoformat(timespec="seconds"),
-                "versions": versions(), "code_revision": code_revision(), **fields}
+    manifest = {
+        "status": "complete",
+        "created": datetime.now().isoformat(timespec="seconds"),
+        "versions": versions(),
+        "code_revision": code_revision(),
+        **fields,
+    }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
 
 

@@ -1,4 +1,4 @@
-"""An area: its Community Safety Partnerships, communities and schools, validated from plain data."""
+"""An area: its Community Safety Partnerships, communities and schools, validated."""
 
 from __future__ import annotations
 
@@ -79,14 +79,33 @@ def _keys(where: str, data: Any, required: set[str], optional: set[str] = frozen
 
 def area_from_dict(data: Any) -> Area:
     """Validate an area's plain data (from YAML) into an Area, or raise a one-line error."""
-    top = _keys("area", data, {"name", "census_year", "population_growth_per_year",
-                               "female_share", "age_structure", "csps", "communities",
-                               "schools"}, {"description", "sources"})
+    top = _keys(
+        "area",
+        data,
+        {
+            "name",
+            "census_year",
+            "population_growth_per_year",
+            "female_share",
+            "age_structure",
+            "csps",
+            "communities",
+            "schools",
+        },
+        {"description", "sources"},
+    )
     ages = top["age_structure"]
     if not isinstance(ages, dict) or not ages:
         raise ParameterError(f"area.age_structure={ages!r}: must map band start to share")
-    bands = tuple(sorted((_number(f"area.age_structure[{k}]", k, 0, 100, True),
-                          _number(f"area.age_structure[{k}]", v, 0, 1)) for k, v in ages.items()))
+    bands = tuple(
+        sorted(
+            (
+                _number(f"area.age_structure[{k}]", k, 0, 100, True),
+                _number(f"area.age_structure[{k}]", v, 0, 1),
+            )
+            for k, v in ages.items()
+        )
+    )
     total = sum(s for _, s in bands)
     if abs(total - 1) > 1e-3:
         raise ParameterError(f"area.age_structure: shares sum to {total:.4f}, not 1")
@@ -94,25 +113,50 @@ def area_from_dict(data: Any) -> Area:
     for i, c in enumerate(top["csps"] or []):
         w = f"area.csps[{i}]"
         _keys(w, c, {"name", "population"}, {"hazard_multiplier"})
-        csps.append(CSP(str(c["name"]), _number(f"{w}.population", c["population"], 0, 1e8, True),
-                        _number(f"{w}.hazard_multiplier", c.get("hazard_multiplier", 1.0), 0, 100)))
+        csps.append(
+            CSP(
+                str(c["name"]),
+                _number(f"{w}.population", c["population"], 0, 1e8, True),
+                _number(f"{w}.hazard_multiplier", c.get("hazard_multiplier", 1.0), 0, 100),
+            )
+        )
     if not csps:
         raise ParameterError("area.csps: at least one CSP is needed")
     csp_names = [c.name for c in csps]
     communities = []
     for i, c in enumerate(top["communities"] or []):
         w = f"area.communities[{i}]"
-        _keys(w, c, {"name", "csp", "population", "urban", "deprivation", "night_time_economy",
-                     "drug_market", "cohesion"}, {"sources"})
+        _keys(
+            w,
+            c,
+            {
+                "name",
+                "csp",
+                "population",
+                "urban",
+                "deprivation",
+                "night_time_economy",
+                "drug_market",
+                "cohesion",
+            },
+            {"sources"},
+        )
         if c["csp"] not in csp_names:
             raise ParameterError(f"{w}.csp={c['csp']!r}: not a CSP of this area")
         if not isinstance(c["urban"], bool):
             raise ParameterError(f"{w}.urban={c['urban']!r}: must be true or false")
-        communities.append(Community(
-            name=str(c["name"]), csp=c["csp"], urban=c["urban"],
-            population=_number(f"{w}.population", c["population"], 1, 1e8, True),
-            **{k: _number(f"{w}.{k}", c[k], 0, 1)
-               for k in ("deprivation", "night_time_economy", "drug_market", "cohesion")}))
+        communities.append(
+            Community(
+                name=str(c["name"]),
+                csp=c["csp"],
+                urban=c["urban"],
+                population=_number(f"{w}.population", c["population"], 1, 1e8, True),
+                **{
+                    k: _number(f"{w}.{k}", c[k], 0, 1)
+                    for k in ("deprivation", "night_time_economy", "drug_market", "cohesion")
+                },
+            )
+        )
     names = [c.name for c in communities]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
@@ -120,8 +164,9 @@ def area_from_dict(data: Any) -> Area:
     for csp in csps:
         total = sum(c.population for c in communities if c.csp == csp.name)
         if total != csp.population:
-            raise ParameterError(f"area.csps[{csp.name}].population={csp.population}: "
-                                 f"its communities sum to {total}")
+            raise ParameterError(
+                f"area.csps[{csp.name}].population={csp.population}: its communities sum to {total}"
+            )
     schools = []
     for i, s in enumerate(top["schools"] or []):
         w = f"area.schools[{i}]"
@@ -139,8 +184,12 @@ def area_from_dict(data: Any) -> Area:
     return Area(
         name=str(top["name"]),
         census_year=_number("area.census_year", top["census_year"], 1900, 2100, True),
-        population_growth_per_year=_number("area.population_growth_per_year",
-                                           top["population_growth_per_year"], -0.1, 0.1),
+        population_growth_per_year=_number(
+            "area.population_growth_per_year", top["population_growth_per_year"], -0.1, 0.1
+        ),
         female_share=_number("area.female_share", top["female_share"], 0, 1),
-        age_structure=bands, csps=tuple(csps), communities=tuple(communities),
-        schools=tuple(schools))
+        age_structure=bands,
+        csps=tuple(csps),
+        communities=tuple(communities),
+        schools=tuple(schools),
+    )

@@ -106,8 +106,7 @@ class Levers:
         if self.touched or len(self.person_log_hazard) != n_people:
             self.person_log_hazard = np.zeros(n_people, dtype=np.float32)
             self.person_detection = np.ones(n_people, dtype=np.float32)
-            for a in (self.community_detection, self.community_recording,
-                      self.community_fatality):
+            for a in (self.community_detection, self.community_recording, self.community_fatality):
                 a[:] = 1
             self.community_log_hazard[:] = 0
         self.touched = self.active = False

@@ -8,8 +8,8 @@ Every process is a small function over arrays; nothing in the step iterates over
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import mesa
 import numpy as np
@@ -21,7 +21,7 @@ from .hooks import Intervention, Levers, Observed
 from .network import build_peer_network
 from .outcomes import MEASURE_INDEX, MEASURES, Setting, Severity
 from .params import ParameterError, Params, RunSettings
-from .population import FACTORS, NEVER, WEEKS_PER_YEAR, People, arrivals, synthesise
+from .population import FACTORS, NEVER, WEEKS_PER_YEAR, arrivals, synthesise
 from .randomness import Process, Streams
 
 LONG_AGO = -(10**6)
@@ -49,12 +49,18 @@ class State:
     @classmethod
     def empty(cls, n: int) -> State:
         long_ago = np.full(n, LONG_AGO, dtype=np.int32)
-        return cls(exposure=np.zeros(n, np.float32), trauma=np.zeros(n, np.float32),
-                   custody_until=np.zeros(n, np.int32), last_arrest=long_ago.copy(),
-                   last_out_of_court=long_ago.copy(), last_hospital=long_ago.copy(),
-                   arrests=np.zeros(n, np.int16), last_aggressor=np.full(n, -1, np.int32),
-                   aggressor_week=long_ago.copy(),
-                   killed_week=np.full(n, NEVER, np.int32))
+        return cls(
+            exposure=np.zeros(n, np.float32),
+            trauma=np.zeros(n, np.float32),
+            custody_until=np.zeros(n, np.int32),
+            last_arrest=long_ago.copy(),
+            last_out_of_court=long_ago.copy(),
+            last_hospital=long_ago.copy(),
+            arrests=np.zeros(n, np.int16),
+            last_aggressor=np.full(n, -1, np.int32),
+            aggressor_week=long_ago.copy(),
+            killed_week=np.full(n, NEVER, np.int32),
+        )
 
     def extend(self, n_new: int) -> None:
         new = State.empty(n_new)
@@ -78,8 +84,9 @@ class Week:
     arrested: np.ndarray = field(default=None)
 
 
-def _csr_pick(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray,
-              u: np.ndarray) -> np.ndarray:
+def _csr_pick(
+    indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray, u: np.ndarray
+) -> np.ndarray:
     """For each row (broadcast against u), the entry at position u in [0, 1) of that row, or -1
     if the row is empty."""
     rows, u = np.broadcast_arrays(rows, u)
@@ -114,15 +121,20 @@ def check_fits(area: Area, params: Params, settings: RunSettings) -> None:
         raise ParameterError(
             f"params.network.mean_degree={params.network.mean_degree}: not below the size of "
             f"community {smallest.name!r} ({size:.0f} people at scale "
-            f"{settings.population_scale})")
+            f"{settings.population_scale})"
+        )
 
 
 class ViolenceModel(mesa.Model):
     """Weekly serious violence in an area; see model/ODD.md for the full description."""
 
-    def __init__(self, area: Area, params: Params | None = None,
-                 settings: RunSettings | None = None,
-                 interventions: Sequence[Intervention] = ()):
+    def __init__(
+        self,
+        area: Area,
+        params: Params | None = None,
+        settings: RunSettings | None = None,
+        interventions: Sequence[Intervention] = (),
+    ):
         settings, params = settings or RunSettings(), params or Params()
         check_fits(area, params, settings)
         super().__init__(rng=settings.seed)
@@ -143,9 +155,13 @@ class ViolenceModel(mesa.Model):
         self._nte_weight = nte
         self._drug = np.array([c.drug_market for c in comms])
 
-        self.people = synthesise(area, self.params.population, settings.population_scale,
-                                 self.streams.generator(Process.POPULATION),
-                                 self.streams.generator(Process.SAMPLING))
+        self.people = synthesise(
+            area,
+            self.params.population,
+            settings.population_scale,
+            self.streams.generator(Process.POPULATION),
+            self.streams.generator(Process.SAMPLING),
+        )
         self.initial_population = len(self.people)
         self.state = State.empty(len(self.people))
         self.levers = Levers(len(self.people), self.n_communities, self._shift_factor)
@@ -164,13 +180,24 @@ class ViolenceModel(mesa.Model):
         o = self.params.offending
         c = self.area.communities
         csp_mult = {s.name: s.hazard_multiplier for s in self.area.csps}
-        return np.array([
-            np.log(o.base_hazard * csp_mult[x.csp]) if o.base_hazard * csp_mult[x.csp] > 0
-            else -np.inf for x in c]) + np.array([
-                o.deprivation_log_rr * x.deprivation + o.urban_log_rr * x.urban
+        return np.array(
+            [
+                np.log(o.base_hazard * csp_mult[x.csp])
+                if o.base_hazard * csp_mult[x.csp] > 0
+                else -np.inf
+                for x in c
+            ]
+        ) + np.array(
+            [
+                o.deprivation_log_rr * x.deprivation
+                + o.urban_log_rr * x.urban
                 + o.drug_market_log_rr * x.drug_market
                 + o.night_time_economy_log_rr * x.night_time_economy
-                - o.cohesion_log_rr * x.cohesion + o.society_log_rr for x in c])
+                - o.cohesion_log_rr * x.cohesion
+                + o.society_log_rr
+                for x in c
+            ]
+        )
 
     def _age_curve(self) -> np.ndarray:
         """Log rate ratio of offending by whole year of age: an asymmetric bell."""
@@ -184,11 +211,14 @@ class ViolenceModel(mesa.Model):
     def _compute_static(self) -> np.ndarray:
         """The part of each person's log hazard that changes only when factors change."""
         o, p = self.params.offending, self.people
-        return (self._community_log_rr[p.community] + o.male_log_rr * p.male
-                + o.individual_risk_log_rr * p.individual_risk
-                - o.individual_protective_log_rr * p.individual_protective
-                + o.family_risk_log_rr * p.family_risk
-                - o.family_protective_log_rr * p.family_protective).astype(np.float32)
+        return (
+            self._community_log_rr[p.community]
+            + o.male_log_rr * p.male
+            + o.individual_risk_log_rr * p.individual_risk
+            - o.individual_protective_log_rr * p.individual_protective
+            + o.family_risk_log_rr * p.family_risk
+            - o.family_protective_log_rr * p.family_protective
+        ).astype(np.float32)
 
     def _shift_factor(self, ids: np.ndarray, factor: str, delta: float) -> None:
         getattr(self.people, factor)[ids] += np.float32(delta)
@@ -198,8 +228,9 @@ class ViolenceModel(mesa.Model):
         """Lookups that change only when people arrive: households, communities, CSPs."""
         p = self.people
         self._hh_ptr, self._hh_members = _group_index(p.household, int(p.household.max()) + 1)
-        self._comm_ptr, self._comm_members = _group_index(p.community.astype(np.int64),
-                                                          self.n_communities)
+        self._comm_ptr, self._comm_members = _group_index(
+            p.community.astype(np.int64), self.n_communities
+        )
         csp = self.community_csp[p.community].astype(np.int64)
         self._csp_ptr, self._csp_members = _group_index(csp, len(self.area.csps))
         risk = p.individual_risk
@@ -209,19 +240,25 @@ class ViolenceModel(mesa.Model):
         """This year's peer ties among the living (natural deaths only, so that the network is
         the same in every scenario): rebuilt each model year, so children who turn 10 and
         newcomers join, and friendships turn over as people change school."""
-        return build_peer_network(self.people.age_years(self.week), self.people.community,
-                                  self.current_school(), self.people.death_week > self.week,
-                                  self.params.network,
-                                  self.streams.generator(Process.NETWORK,
-                                                         self.week // WEEKS_PER_YEAR))
+        return build_peer_network(
+            self.people.age_years(self.week),
+            self.people.community,
+            self.current_school(),
+            self.people.death_week > self.week,
+            self.params.network,
+            self.streams.generator(Process.NETWORK, self.week // WEEKS_PER_YEAR),
+        )
 
     def alive(self) -> np.ndarray:
         return (self.people.death_week > self.week) & (self.state.killed_week > self.week)
 
     def current_school(self) -> np.ndarray:
         age = self.people.age_years(self.week)
-        return np.where((age >= 4) & (age < 11), self.people.primary_school,
-                        np.where((age >= 11) & (age < 18), self.people.secondary_school, -1))
+        return np.where(
+            (age >= 4) & (age < 11),
+            self.people.primary_school,
+            np.where((age >= 11) & (age < 18), self.people.secondary_school, -1),
+        )
 
     # ---- demography -------------------------------------------------------------------------
     def _start_year(self) -> None:
@@ -238,7 +275,7 @@ class ViolenceModel(mesa.Model):
         dies = alive & (u[0] < q)
         p.death_week[dies] = self.week + (u[1][dies] * WEEKS_PER_YEAR).astype(np.int32)
         target = self.initial_population * (1 + self.area.population_growth_per_year) ** (year + 1)
-        n_new = int(round(target - (p.death_week >= self.week + WEEKS_PER_YEAR).sum()))
+        n_new = round(target - (p.death_week >= self.week + WEEKS_PER_YEAR).sum())
         if n_new > 0:
             rng = self.streams.generator(Process.DEMOGRAPHY, year, 1)
             p.append(arrivals(self.area, p, pp, n_new, self.week, rng))
@@ -274,9 +311,12 @@ class ViolenceModel(mesa.Model):
         the log scale (values of last week's consequences: the one-week lag). Exposure and
         trauma act through 1 - exp(-x), so their effect saturates and contagion stays bounded."""
         o, s, lv = self.params.offending, self.state, self.levers
-        log_h = (self._static_log_hazard + self._age_log_rr[np.minimum(age, 130)]
-                 - o.exposure_log_rr * np.expm1(-s.exposure)
-                 - o.trauma_log_rr * np.expm1(-s.trauma))
+        log_h = (
+            self._static_log_hazard
+            + self._age_log_rr[np.minimum(age, 130)]
+            - o.exposure_log_rr * np.expm1(-s.exposure)
+            - o.trauma_log_rr * np.expm1(-s.trauma)
+        )
         if lv.active:
             log_h += lv.person_log_hazard + lv.community_log_hazard[self.people.community]
         return np.exp(log_h)
@@ -291,11 +331,13 @@ class ViolenceModel(mesa.Model):
         v = self.params.victim
         bell = np.exp(-0.5 * ((age[ids] - v.victim_age_peak) / v.victim_age_sd) ** 2)
         recent = 1 - np.exp(-self.state.trauma[ids])
-        return np.exp(v.victim_age_log_rr * (bell - 1) + v.overlap_log_rr
-                      * (self._risk_pct[ids] - 1) + v.repeat_log_rr * (recent - 1))
+        return np.exp(
+            v.victim_age_log_rr * (bell - 1)
+            + v.overlap_log_rr * (self._risk_pct[ids] - 1)
+            + v.repeat_log_rr * (recent - 1)
+        )
 
-    def _choose_victims(self, offenders: np.ndarray, active: np.ndarray,
-                        age: np.ndarray) -> Week:
+    def _choose_victims(self, offenders: np.ndarray, active: np.ndarray, age: np.ndarray) -> Week:
         """3. Setting, then victim: retaliation against a recent aggressor; a household member;
         a peer; or a community or night-time-economy victim drawn by vulnerability. Domestic and
         peer choices fall back to the community when no one is available."""
@@ -303,21 +345,24 @@ class ViolenceModel(mesa.Model):
         n = len(offenders)
         setting = np.full(n, COMMUNITY, dtype=np.int8)
         victim = np.full(n, -1, dtype=np.int64)
-        u_set = st.keyed(Process.SETTING, w, offenders)
+        u = st.keyed(Process.SETTING, w, offenders[:, None], np.arange(4))
+        u_set, u_nte, u_ret, u_place = u.T
         setting[u_set < v.domestic_share + v.peer_share] = PEER
         setting[u_set < v.domestic_share] = DOMESTIC
-        nte = (setting == COMMUNITY) & (age[offenders] >= 18) & (
-            st.keyed(Process.NIGHT_PLACE, w, offenders, 1) < v.night_time_share)
+        nte = (setting == COMMUNITY) & (age[offenders] >= 18) & (u_nte < v.night_time_share)
         setting[nte] = NIGHT_TIME
         aggressor = self.state.last_aggressor[offenders]
-        ret = ((aggressor >= 0) & (self.state.aggressor_week[offenders] >= w - v.retaliation_weeks)
-               & (st.keyed(Process.RETALIATE, w, offenders) < v.retaliation_prob))
+        ret = (
+            (aggressor >= 0)
+            & (self.state.aggressor_week[offenders] >= w - v.retaliation_weeks)
+            & (u_ret < v.retaliation_prob)
+        )
         ret[ret] = active[aggressor[ret]]
         victim[ret] = aggressor[ret]
         setting[ret] = RETALIATION
         place = self.people.community[offenders].astype(np.int64)
         if nte.any():
-            place[nte] = self._night_places(offenders[nte])
+            place[nte] = self._night_places(offenders[nte], u_place[nte])
 
         close = np.flatnonzero(~ret & ((setting == DOMESTIC) | (setting == PEER)))
         if len(close):
@@ -325,10 +370,12 @@ class ViolenceModel(mesa.Model):
             dom = setting[close] == DOMESTIC
             u = st.keyed(Process.VICTIM, w, o[:, None], np.arange(CLOSE_TRIES))
             cand = np.empty(u.shape, dtype=np.int64)
-            cand[dom] = _csr_pick(self._hh_ptr, self._hh_members,
-                                  self.people.household[o[dom]][:, None], u[dom])
-            cand[~dom] = _csr_pick(self.network.indptr, self.network.indices,
-                                   o[~dom][:, None], u[~dom])
+            cand[dom] = _csr_pick(
+                self._hh_ptr, self._hh_members, self.people.household[o[dom]][:, None], u[dom]
+            )
+            cand[~dom] = _csr_pick(
+                self.network.indptr, self.network.indices, o[~dom][:, None], u[~dom]
+            )
             got = self._first(cand, (cand >= 0) & (cand != o[:, None]) & active[cand])
             victim[close] = got
             setting[close[got < 0]] = COMMUNITY  # no one at home or among peers: outdoors
@@ -340,17 +387,25 @@ class ViolenceModel(mesa.Model):
             u = st.keyed(Process.VICTIM, w, o[:, None], k)
             night = setting[far] == NIGHT_TIME
             cand = np.empty(u.shape, dtype=np.int64)
-            cand[night] = _csr_pick(self._csp_ptr, self._csp_members,
-                                    self.community_csp[place[far[night]]].astype(np.int64)
-                                    [:, None], u[night])
-            cand[~night] = _csr_pick(self._comm_ptr, self._comm_members,
-                                     place[far[~night]][:, None], u[~night])
+            cand[night] = _csr_pick(
+                self._csp_ptr,
+                self._csp_members,
+                self.community_csp[place[far[night]]].astype(np.int64)[:, None],
+                u[night],
+            )
+            cand[~night] = _csr_pick(
+                self._comm_ptr, self._comm_members, place[far[~night]][:, None], u[~night]
+            )
             ok = (cand >= 0) & (cand != o[:, None]) & active[cand]
             accept = st.keyed(Process.ACCEPT, w, o[:, None], k) < self._acceptance(cand, age)
             victim[far] = self._first(cand, ok & accept)
         found = victim >= 0
-        return Week(offender=offenders[found], victim=victim[found], setting=setting[found],
-                    place=place[found])
+        return Week(
+            offender=offenders[found],
+            victim=victim[found],
+            setting=setting[found],
+            place=place[found],
+        )
 
     @staticmethod
     def _first(candidates: np.ndarray, ok: np.ndarray) -> np.ndarray:
@@ -359,9 +414,8 @@ class ViolenceModel(mesa.Model):
         rows = np.arange(len(candidates))
         return np.where(ok[rows, col], candidates[rows, col], -1)
 
-    def _night_places(self, offenders: np.ndarray) -> np.ndarray:
+    def _night_places(self, offenders: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Night-time incidents happen in the offender's CSP, in proportion to NTE x people."""
-        u = self.streams.keyed(Process.NIGHT_PLACE, self.week, offenders, 2)
         csp = self.community_csp[self.people.community[offenders]]
         out = self.people.community[offenders].astype(np.int64)
         for c in np.unique(csp):
@@ -371,8 +425,7 @@ class ViolenceModel(mesa.Model):
                 continue
             cdf = np.cumsum(wts) / wts.sum()
             sel = csp == c
-            out[sel] = comms[np.minimum(np.searchsorted(cdf, u[sel], side="right"),
-                                        len(comms) - 1)]
+            out[sel] = comms[np.minimum(np.searchsorted(cdf, u[sel], side="right"), len(comms) - 1)]
         return out
 
     def _severity(self, wk: Week, age: np.ndarray) -> None:
@@ -380,20 +433,28 @@ class ViolenceModel(mesa.Model):
         sv, w, st = self.params.severity, self.week, self.streams
         o = wk.offender
         young = (age[o] >= 14) & (age[o] <= 25)
-        base = np.log(sv.knife_prob / (1 - sv.knife_prob)) if 0 < sv.knife_prob < 1 else (
-            np.inf if sv.knife_prob >= 1 else -np.inf)
+        base = (
+            np.log(sv.knife_prob / (1 - sv.knife_prob))
+            if 0 < sv.knife_prob < 1
+            else (np.inf if sv.knife_prob >= 1 else -np.inf)
+        )
         logit = base + sv.knife_young_log_or * young + sv.knife_drug_log_or * self._drug[wk.place]
-        wk.knife = st.keyed(Process.WEAPON, w, o) < 1 / (1 + np.exp(-logit))
-        injured = st.keyed(Process.INJURY, w, o) < np.where(wk.knife, sv.knife_injury_prob,
-                                                            sv.injury_prob)
-        serious = wk.knife | (st.keyed(Process.SERIOUS, w, o) < sv.serious_no_injury_prob)
-        p_death = injured * np.where(wk.knife, sv.knife_death_prob, sv.other_death_prob) \
+        u_knife, u_injury, u_serious, u_death, u_admit, u_record = st.keyed(
+            Process.SEVERITY, w, o[:, None], np.arange(6)
+        ).T
+        wk.knife = u_knife < 1 / (1 + np.exp(-logit))
+        injured = u_injury < np.where(wk.knife, sv.knife_injury_prob, sv.injury_prob)
+        serious = wk.knife | (u_serious < sv.serious_no_injury_prob)
+        p_death = (
+            injured
+            * np.where(wk.knife, sv.knife_death_prob, sv.other_death_prob)
             * self.levers.community_fatality[wk.place]
-        dead = st.keyed(Process.DEATH, w, o) < p_death
+        )
+        dead = u_death < p_death
         knife_injury = injured & wk.knife & ~dead
         wk.p_death = p_death
         wk.p_admission = (injured & wk.knife) * (1 - p_death) * sv.admission_prob
-        admitted = knife_injury & (st.keyed(Process.ADMISSION, w, o) < sv.admission_prob)
+        admitted = knife_injury & (u_admit < sv.admission_prob)
         sev = np.full(len(o), MINOR, dtype=np.int8)
         sev[serious] = SERIOUS
         sev[injured] = INJURY
@@ -401,15 +462,22 @@ class ViolenceModel(mesa.Model):
         sev[admitted] = ADMISSION
         sev[dead] = HOMICIDE
         wk.severity = sev
-        p_rec = oc.recording_probability(sev, wk.setting, self.params.justice) \
+        p_rec = (
+            oc.recording_probability(sev, wk.setting, self.params.justice)
             * self.levers.community_recording[wk.place]
-        wk.recorded = st.keyed(Process.RECORD, w, o) < p_rec
+        )
+        wk.recorded = u_record < p_rec
 
     def _consequences(self, wk: Week) -> None:
         """5. Trauma, exposure, retaliation targets, hospital attendance, arrest, disposal and
         custody; deaths. All take effect from next week."""
-        o_par, j, w, st, s = self.params.offending, self.params.justice, self.week, \
-            self.streams, self.state
+        o_par, j, w, st, s = (
+            self.params.offending,
+            self.params.justice,
+            self.week,
+            self.streams,
+            self.state,
+        )
         s.exposure *= np.float32(np.exp(-1 / o_par.exposure_mean_weeks))
         s.trauma *= np.float32(np.exp(-1 / o_par.trauma_mean_weeks))
         o, v, sev = wk.offender, wk.victim, wk.severity
@@ -417,35 +485,43 @@ class ViolenceModel(mesa.Model):
         involved = np.concatenate([o, v])
         np.add.at(s.exposure, _csr_rows(self.network.indptr, self.network.indices, involved), 1)
         home = self.people.household[v]
-        np.add.at(s.exposure, _csr_rows(self._hh_ptr, self._hh_members, home),
-                  o_par.household_exposure_weight)
+        np.add.at(
+            s.exposure,
+            _csr_rows(self._hh_ptr, self._hh_members, home),
+            o_par.household_exposure_weight,
+        )
         s.last_aggressor[v] = o
         s.aggressor_week[v] = w
         injured = sev >= INJURY
-        attends = injured & ((sev >= KNIFE_INJURY) | (
-            st.keyed(Process.HOSPITAL, w, v) < j.hospital_attendance_prob))
+        attends = injured & (
+            (sev >= KNIFE_INJURY) | (st.keyed(Process.HOSPITAL, w, v) < j.hospital_attendance_prob)
+        )
         s.last_hospital[v[attends & (sev != HOMICIDE)]] = w
         dead = sev == HOMICIDE
         s.killed_week[v[dead]] = w + 1
-        p_arrest = np.where(dead, j.homicide_arrest_prob, j.arrest_prob) \
-            * self.levers.person_detection[o] * self.levers.community_detection[wk.place]
-        arrested = wk.recorded & (st.keyed(Process.ARREST, w, o) < p_arrest)
+        p_arrest = (
+            np.where(dead, j.homicide_arrest_prob, j.arrest_prob)
+            * self.levers.person_detection[o]
+            * self.levers.community_detection[wk.place]
+        )
+        u_arrest, u_disp, u_custody, u_sentence = st.keyed(
+            Process.JUSTICE, w, o[:, None], np.arange(4)
+        ).T
+        arrested = wk.recorded & (u_arrest < p_arrest)
         wk.arrested = arrested
         s.arrests[o[arrested]] += 1
         s.last_arrest[o[arrested]] = w
         knife = sev >= KNIFE_INJURY
-        u_disp = st.keyed(Process.DISPOSAL, w, o)
-        diverted = arrested & ~dead & ~(knife & (sev != HOMICIDE)) \
-            & (u_disp < j.out_of_court_prob)
+        diverted = arrested & ~dead & ~(knife & (sev != HOMICIDE)) & (u_disp < j.out_of_court_prob)
         s.last_out_of_court[o[diverted]] = w
         charged = arrested & ~diverted
         p_custody = np.where(dead, 1.0, np.where(wk.knife, j.knife_custody_prob, j.custody_prob))
-        jailed = charged & (st.keyed(Process.CUSTODY, w, o) < p_custody)
+        jailed = charged & (u_custody < p_custody)
         mean = np.where(wk.knife, j.knife_custody_mean_weeks, j.custody_mean_weeks)
-        served = np.where(dead, j.homicide_custody_weeks,
-                          np.ceil(-mean * np.log1p(-st.keyed(Process.SENTENCE, w, o))))
-        s.custody_until[o[jailed]] = np.maximum(s.custody_until[o[jailed]],
-                                                w + 1 + served[jailed].astype(np.int64))
+        served = np.where(dead, j.homicide_custody_weeks, np.ceil(-mean * np.log1p(-u_sentence)))
+        s.custody_until[o[jailed]] = np.maximum(
+            s.custody_until[o[jailed]], w + 1 + served[jailed].astype(np.int64)
+        )
 
     # ---- 7. data collection -----------------------------------------------------------------
     def _group(self, ids: np.ndarray, age: np.ndarray, place: np.ndarray | None = None):
@@ -464,8 +540,10 @@ class ViolenceModel(mesa.Model):
         parts = []  # (measure, groups, weights or None)
         for name, lo, hi in oc.NESTED:
             hit = (sev >= lo) & (sev <= hi)
-            parts += [(f"{name}_true", g[hit], None), (f"{name}_recorded", g[hit & wk.recorded],
-                                                       None)]
+            parts += [
+                (f"{name}_true", g[hit], None),
+                (f"{name}_recorded", g[hit & wk.recorded], None),
+            ]
         parts += [
             ("admissions", g[sev == ADMISSION], None),
             ("admissions_expected", g, wk.p_admission),
@@ -474,25 +552,37 @@ class ViolenceModel(mesa.Model):
             ("offenders", self._group(wk.offender, age), None),
             ("victims", self._group(np.unique(wk.victim), age), None),
             ("arrests", self._group(wk.offender[wk.arrested], age), None),
-            ("in_custody", self._group(np.flatnonzero(self.state.custody_until > self.week + 1),
-                                       age), None),
+            (
+                "in_custody",
+                self._group(np.flatnonzero(self.state.custody_until > self.week + 1), age),
+                None,
+            ),
             ("cost_of_crime", g, oc.incident_costs(sev, self.params.cost)),
         ]
         index = np.concatenate([MEASURE_INDEX[name] * n_groups + grp for name, grp, _ in parts])
-        weights = np.concatenate([np.ones(len(grp)) if wts is None else wts
-                                  for _, grp, wts in parts])
-        acc += (np.bincount(index, weights, minlength=acc.size).reshape(len(MEASURES), n_groups)
-                .T * self.weight)
-        self._incidents.append({
-            "week": np.full(len(sev), t, dtype=np.int32),
-            "offender": wk.offender.astype(np.int64), "victim": wk.victim.astype(np.int64),
-            "offender_age": age[wk.offender].astype(np.int16),
-            "victim_age": age[wk.victim].astype(np.int16),
-            "offender_male": self.people.male[wk.offender],
-            "victim_male": self.people.male[wk.victim],
-            "community": wk.place.astype(np.int16), "setting": wk.setting,
-            "knife": wk.knife, "severity": sev, "recorded": wk.recorded,
-        })
+        weights = np.concatenate(
+            [np.ones(len(grp)) if wts is None else wts for _, grp, wts in parts]
+        )
+        acc += (
+            np.bincount(index, weights, minlength=acc.size).reshape(len(MEASURES), n_groups).T
+            * self.weight
+        )
+        self._incidents.append(
+            {
+                "week": np.full(len(sev), t, dtype=np.int32),
+                "offender": wk.offender.astype(np.int64),
+                "victim": wk.victim.astype(np.int64),
+                "offender_age": age[wk.offender].astype(np.int16),
+                "victim_age": age[wk.victim].astype(np.int16),
+                "offender_male": self.people.male[wk.offender],
+                "victim_male": self.people.male[wk.victim],
+                "community": wk.place.astype(np.int16),
+                "setting": wk.setting,
+                "knife": wk.knife,
+                "severity": sev,
+                "recorded": wk.recorded,
+            }
+        )
 
     # ---- running and results ----------------------------------------------------------------
     def run(self) -> Results:
@@ -516,21 +606,25 @@ class ViolenceModel(mesa.Model):
         gi = np.tile(np.repeat(g, n_meas), n_weeks)
         mi = np.tile(np.arange(n_meas), n_weeks * n_groups)
         cat = pd.Categorical.from_codes
-        return pd.DataFrame({
-            "week": week.astype(np.int32),
-            "year": (self.settings.start_year + week // WEEKS_PER_YEAR).astype(np.int16),
-            "csp": cat(self.community_csp[comm[gi]], csps),
-            "community": cat(comm[gi], names),
-            "age_band": cat(band[gi], list(oc.AGE_BAND_LABELS)),
-            "sex": cat(male[gi], ["female", "male"]),
-            "measure": cat(mi, list(MEASURES)),
-            "value": self._weekly.reshape(-1),
-        })
+        return pd.DataFrame(
+            {
+                "week": week.astype(np.int32),
+                "year": (self.settings.start_year + week // WEEKS_PER_YEAR).astype(np.int16),
+                "csp": cat(self.community_csp[comm[gi]], csps),
+                "community": cat(comm[gi], names),
+                "age_band": cat(band[gi], list(oc.AGE_BAND_LABELS)),
+                "sex": cat(male[gi], ["female", "male"]),
+                "measure": cat(mi, list(MEASURES)),
+                "value": self._weekly.reshape(-1),
+            }
+        )
 
     def incident_table(self) -> pd.DataFrame:
         """One row per incident of the projection, with its weight."""
-        cols = {k: np.concatenate([d[k] for d in self._incidents]) if self._incidents
-                else np.zeros(0) for k in (self._incidents[0] if self._incidents else {})}
+        cols = {
+            k: np.concatenate([d[k] for d in self._incidents]) if self._incidents else np.zeros(0)
+            for k in (self._incidents[0] if self._incidents else {})
+        }
         if not cols:
             return pd.DataFrame()
         names = [c.name for c in self.area.communities]

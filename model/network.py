@@ -16,8 +16,14 @@ import scipy.sparse as sp
 from .params import NetworkParams
 
 
-def _partners(members: np.ndarray, group: np.ndarray, age_days: np.ndarray, senders: np.ndarray,
-              sd_years: float, rng: np.random.Generator) -> np.ndarray:
+def _partners(
+    members: np.ndarray,
+    group: np.ndarray,
+    age_days: np.ndarray,
+    senders: np.ndarray,
+    sd_years: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """For each sender (a member), a partner in its group, close to it in age order."""
     order = members[np.lexsort((age_days[members], group[members]))]
     pos = np.empty(group.shape[0], dtype=np.int64)
@@ -35,9 +41,15 @@ def _partners(members: np.ndarray, group: np.ndarray, age_days: np.ndarray, send
     return order[q]
 
 
-def build_peer_network(age_years: np.ndarray, community: np.ndarray, school: np.ndarray,
-                       alive: np.ndarray, p: NetworkParams, rng: np.random.Generator,
-                       age_days: np.ndarray | None = None) -> sp.csr_array:
+def build_peer_network(
+    age_years: np.ndarray,
+    community: np.ndarray,
+    school: np.ndarray,
+    alive: np.ndarray,
+    p: NetworkParams,
+    rng: np.random.Generator,
+    age_days: np.ndarray | None = None,
+) -> sp.csr_array:
     """Symmetric 0/1 CSR adjacency over all people (rows of the dead or young are empty)."""
     n = len(age_years)
     if age_days is None:
@@ -54,9 +66,11 @@ def build_peer_network(age_years: np.ndarray, community: np.ndarray, school: np.
     targets = np.empty(len(senders), dtype=np.int64)
     area_group = np.zeros(n, dtype=np.int64)
     eligible_pupils = members[school[members] >= 0]
-    for mask, pool, group in ((to_school, eligible_pupils, school.astype(np.int64)),
-                              (to_comm, members, community.astype(np.int64)),
-                              (to_area, members, area_group)):
+    for mask, pool, group in (
+        (to_school, eligible_pupils, school.astype(np.int64)),
+        (to_comm, members, community.astype(np.int64)),
+        (to_area, members, area_group),
+    ):
         if mask.any():
             targets[mask] = _partners(pool, group, age_days, senders[mask], p.age_sd, rng)
     keep = targets != senders

@@ -1,7 +1,7 @@
 """The parameter table of model/ODD.md, generated from the typed parameters.
 
-    python -m svsim.model.odd          # check that ODD.md is up to date (exit 1 if not)
-    python -m svsim.model.odd --write  # rewrite the table in ODD.md
+python -m svsim.model.odd          # check that ODD.md is up to date (exit 1 if not)
+python -m svsim.model.odd --write  # rewrite the table in ODD.md
 """
 
 from __future__ import annotations
@@ -28,8 +28,15 @@ def parameter_rows() -> list[tuple[str, str, str, str, str]]:
     for group in fields(Params):
         for f in fields(group.default_factory):
             m = f.metadata
-            rows.append((f"params.{group.name}.{f.name}", _fmt(f.default), m["unit"],
-                         f"[{_fmt(m['lo'])}, {_fmt(m['hi'])}]", m["source"]))
+            rows.append(
+                (
+                    f"params.{group.name}.{f.name}",
+                    _fmt(f.default),
+                    m["unit"],
+                    f"[{_fmt(m['lo'])}, {_fmt(m['hi'])}]",
+                    m["source"],
+                )
+            )
     return rows
 
 

@@ -67,9 +67,16 @@ NESTED = (
 
 def unit_costs(c: CostParams) -> np.ndarray:
     """Cost of one incident at each severity level (GBP, 2015/16 prices)."""
-    return np.array([c.violence_without_injury, c.violence_without_injury,
-                     c.violence_with_injury, c.violence_with_injury, c.violence_with_injury,
-                     c.homicide])
+    return np.array(
+        [
+            c.violence_without_injury,
+            c.violence_without_injury,
+            c.violence_with_injury,
+            c.violence_with_injury,
+            c.violence_with_injury,
+            c.homicide,
+        ]
+    )
 
 
 def incident_costs(severity: np.ndarray, c: CostParams) -> np.ndarray:
@@ -77,11 +84,20 @@ def incident_costs(severity: np.ndarray, c: CostParams) -> np.ndarray:
     return unit_costs(c)[severity]
 
 
-def recording_probability(severity: np.ndarray, setting: np.ndarray,
-                          j: JusticeParams) -> np.ndarray:
+def recording_probability(
+    severity: np.ndarray, setting: np.ndarray, j: JusticeParams
+) -> np.ndarray:
     """P(recorded by the police) by severity, lower for domestic incidents (not homicide)."""
-    by_level = np.array([j.record_minor, j.record_serious, j.record_injury, j.record_knife,
-                         j.record_knife, j.record_homicide])
+    by_level = np.array(
+        [
+            j.record_minor,
+            j.record_serious,
+            j.record_injury,
+            j.record_knife,
+            j.record_knife,
+            j.record_homicide,
+        ]
+    )
     p = by_level[severity]
     domestic = (setting == Setting.DOMESTIC) & (severity != Severity.HOMICIDE)
     return np.where(domestic, p * j.domestic_record_factor, p)

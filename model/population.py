@@ -75,19 +75,22 @@ def _households(ages: np.ndarray, p: PopulationParams, rng: np.random.Generator)
     eligible = np.flatnonzero((head_age >= 20) & (head_age < 55))
     if len(eligible) == 0:
         eligible = np.arange(len(head_age))
-    n_family = max(1, int(round(len(eligible) * p.family_household_share)))
+    n_family = max(1, round(len(eligible) * p.family_household_share))
     families = rng.choice(eligible, size=min(n_family, len(eligible)), replace=False)
     deps = np.flatnonzero(dependant)
     hh[deps] = families[rng.integers(0, len(families), len(deps))]
     return hh
 
 
-def _individual(family_risk: np.ndarray, p: PopulationParams,
-                rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _individual(
+    family_risk: np.ndarray, p: PopulationParams, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     """Individual risk and protection, given each person's family risk."""
     ind_risk = _mix(family_risk, p.family_individual_corr, rng)
-    return {"individual_risk": ind_risk,
-            "individual_protective": _mix(-ind_risk, p.risk_protective_corr, rng)}
+    return {
+        "individual_risk": ind_risk,
+        "individual_protective": _mix(-ind_risk, p.risk_protective_corr, rng),
+    }
 
 
 def _mix(driver: np.ndarray, r: float, rng: np.random.Generator) -> np.ndarray:
@@ -95,15 +98,19 @@ def _mix(driver: np.ndarray, r: float, rng: np.random.Generator) -> np.ndarray:
     return r * driver + np.sqrt(1 - r * r) * rng.standard_normal(len(driver))
 
 
-def _factors(dep_z: np.ndarray, household: np.ndarray, p: PopulationParams,
-             rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _factors(
+    dep_z: np.ndarray, household: np.ndarray, p: PopulationParams, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     """Correlated risk and protective factors for people with household numbers 0..H-1."""
     hh_dep = np.zeros(household.max() + 1 if len(household) else 0)
     hh_dep[household] = dep_z
     fam_risk = _mix(hh_dep, p.deprivation_family_corr, rng)
     fam_prot = _mix(-fam_risk, p.risk_protective_corr, rng)
-    return {"family_risk": fam_risk[household], "family_protective": fam_prot[household],
-            **_individual(fam_risk[household], p, rng)}
+    return {
+        "family_risk": fam_risk[household],
+        "family_protective": fam_prot[household],
+        **_individual(fam_risk[household], p, rng),
+    }
 
 
 def _deprivation_z(area: Area) -> np.ndarray:
@@ -120,24 +127,36 @@ def _assign_schools(area: Area, community: np.ndarray, rng: np.random.Generator)
     for phase in PHASE_AGES:
         school = np.full(len(community), -1, dtype=np.int32)
         for c, comm in enumerate(area.communities):
-            serving = [i for i, s in enumerate(area.schools)
-                       if s.phase == phase and comm.name in s.communities]
+            serving = [
+                i
+                for i, s in enumerate(area.schools)
+                if s.phase == phase and comm.name in s.communities
+            ]
             members = np.flatnonzero(community == c)
             school[members] = np.array(serving)[rng.integers(0, len(serving), len(members))]
         out[phase] = school
     return out
 
 
-def _referred(ages: np.ndarray, ind_risk: np.ndarray, p: PopulationParams,
-              rng: np.random.Generator) -> np.ndarray:
-    logit = np.log(p.referral_rate_young / (1 - p.referral_rate_young)) if 0 < \
-        p.referral_rate_young < 1 else (-np.inf if p.referral_rate_young == 0 else np.inf)
+def _referred(
+    ages: np.ndarray, ind_risk: np.ndarray, p: PopulationParams, rng: np.random.Generator
+) -> np.ndarray:
+    logit = (
+        np.log(p.referral_rate_young / (1 - p.referral_rate_young))
+        if 0 < p.referral_rate_young < 1
+        else (-np.inf if p.referral_rate_young == 0 else np.inf)
+    )
     prob = 1 / (1 + np.exp(-(logit + p.referral_risk_log_or * ind_risk)))
     return rng.random(len(ages)) < prob
 
 
-def synthesise(area: Area, p: PopulationParams, scale: float, rng: np.random.Generator,
-               sample_rng: np.random.Generator) -> People:
+def synthesise(
+    area: Area,
+    p: PopulationParams,
+    scale: float,
+    rng: np.random.Generator,
+    sample_rng: np.random.Generator,
+) -> People:
     """Make the people of the area at week 0, keeping whole households with probability `scale`."""
     dep_z = _deprivation_z(area)
     parts = []
@@ -149,9 +168,14 @@ def synthesise(area: Area, p: PopulationParams, scale: float, rng: np.random.Gen
         keep_hh = sample_rng.random(hh.max() + 1) < scale
         order = np.argsort(hh, kind="stable")
         order = order[keep_hh[hh[order]]]
-        parts.append({"ages": ages[order], "household": hh[order] + hh_offset,
-                      "community": np.full(len(order), c),
-                      **{k: v[order] for k, v in factors.items()}})
+        parts.append(
+            {
+                "ages": ages[order],
+                "household": hh[order] + hh_offset,
+                "community": np.full(len(order), c),
+                **{k: v[order] for k, v in factors.items()},
+            }
+        )
         hh_offset += hh.max() + 1
     col = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
     # renumber households 0..H-1 in order of appearance
@@ -159,9 +183,16 @@ def synthesise(area: Area, p: PopulationParams, scale: float, rng: np.random.Gen
     return _make_people(area, p, col["ages"], col["community"], household, col, week=0, rng=rng)
 
 
-def _make_people(area: Area, p: PopulationParams, ages: np.ndarray, community: np.ndarray,
-                 household: np.ndarray, factors: dict, week: int,
-                 rng: np.random.Generator) -> People:
+def _make_people(
+    area: Area,
+    p: PopulationParams,
+    ages: np.ndarray,
+    community: np.ndarray,
+    household: np.ndarray,
+    factors: dict,
+    week: int,
+    rng: np.random.Generator,
+) -> People:
     n = len(ages)
     schools = _assign_schools(area, community, rng)
     birth_week = week - ages * WEEKS_PER_YEAR - rng.integers(0, WEEKS_PER_YEAR, n)
@@ -178,11 +209,12 @@ def _make_people(area: Area, p: PopulationParams, ages: np.ndarray, community: n
     )
 
 
-def arrivals(area: Area, people: People, p: PopulationParams, n: int, week: int,
-             rng: np.random.Generator) -> People:
+def arrivals(
+    area: Area, people: People, p: PopulationParams, n: int, week: int, rng: np.random.Generator
+) -> People:
     """n newcomers at `week`: babies born into family households, and young adult migrants
     setting up single households, in communities in proportion to their population."""
-    n_birth = int(round(n * p.birth_share_of_arrivals))
+    n_birth = round(n * p.birth_share_of_arrivals)
     n_migrant = n - n_birth
     age = people.age_years(week)
     alive = people.death_week > week
@@ -196,9 +228,11 @@ def arrivals(area: Area, people: People, p: PopulationParams, n: int, week: int,
     household = np.concatenate([people.household[mother], first_new + np.arange(n_migrant)])
     community = np.concatenate([people.community[mother], mig_comm])
     ages = np.concatenate([np.zeros(n_birth, int), rng.integers(18, 36, n_migrant)])
-    babies = {"family_risk": people.family_risk[mother],
-              "family_protective": people.family_protective[mother],
-              **_individual(people.family_risk[mother], p, rng)}
+    babies = {
+        "family_risk": people.family_risk[mother],
+        "family_protective": people.family_protective[mother],
+        **_individual(people.family_risk[mother], p, rng),
+    }
     migrants = _factors(_deprivation_z(area)[mig_comm], np.arange(n_migrant), p, rng)
     factors = {k: np.concatenate([babies[k], migrants[k]]) for k in FACTORS}
     new = _make_people(area, p, ages, community, household, factors, week, rng)

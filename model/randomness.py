@@ -23,21 +23,11 @@ class Process(IntEnum):
     SAMPLING = 3
     DEMOGRAPHY = 4
     OFFEND = 10
-    SETTING = 11
-    RETALIATE = 12
-    VICTIM = 13
-    ACCEPT = 14
-    NIGHT_PLACE = 15
-    WEAPON = 20
-    INJURY = 21
-    SERIOUS = 22
-    DEATH = 23
-    ADMISSION = 24
-    RECORD = 30
-    ARREST = 31
-    DISPOSAL = 32
-    CUSTODY = 33
-    SENTENCE = 34
+    SETTING = 11  # slots: setting, night-time, retaliation, night-time place
+    VICTIM = 13  # slots: candidates
+    ACCEPT = 14  # slots: one per candidate
+    SEVERITY = 20  # slots: weapon, injury, serious, death, admission, recording
+    JUSTICE = 30  # slots: arrest, disposal, custody, sentence
     HOSPITAL = 35
 
 
@@ -75,8 +65,9 @@ class Streams:
         """n uniforms in [0, 1), element i for person i."""
         return self.generator(process, week).random(n)
 
-    def keyed(self, process: Process, week: int, ids: np.ndarray,
-              slot: int | np.ndarray = 0) -> np.ndarray:
+    def keyed(
+        self, process: Process, week: int, ids: np.ndarray, slot: int | np.ndarray = 0
+    ) -> np.ndarray:
         """Uniforms in [0, 1) for the given person (or event) ids; each depends only on its id
         and slot (slots, an int or an array broadcast against ids, give further draws)."""
         key = (self.seed * _GOLDEN + (int(process) << 40 | (week & 0xFFFFF) << 16)) & _MASK

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from svsim.experiments.config import CONF_DIR
 from svsim.model import RunSettings, ViolenceModel, area_from_dict
 

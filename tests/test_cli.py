@@ -20,13 +20,26 @@ def test_help_lists_jobs_fast():
     start = time.perf_counter()
     r = svsim("--help")
     assert r.returncode == 0
-    for job in ("run", "bench", "compare", "calibrate", "validate", "sensitivity", "sweep",
-                "workshop"):
+    for job in (
+        "run",
+        "bench",
+        "compare",
+        "calibrate",
+        "validate",
+        "sensitivity",
+        "sweep",
+        "workshop",
+    ):
         assert job in r.stdout
     assert time.perf_counter() - start < 10  # generous: an interpreter start, no heavy imports
-    assert "mesa" not in subprocess.run(
-        [sys.executable, "-c", "import sys, svsim.experiments.cli; print(list(sys.modules))"],
-        capture_output=True, text=True).stdout
+    assert (
+        "mesa"
+        not in subprocess.run(
+            [sys.executable, "-c", "import sys, svsim.experiments.cli; print(list(sys.modules))"],
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
 
 
 def test_run_writes_a_complete_folder_and_is_reproducible(tmp_path):
@@ -46,8 +59,18 @@ def test_run_writes_a_complete_folder_and_is_reproducible(tmp_path):
     n_groups = 5 * 8 * 2  # communities x age bands x sexes, zero rows kept
     assert len(weekly) == 104 * n_groups * weekly["measure"].nunique()
     inc = pd.read_parquet(outs[0] / "incidents.parquet")
-    assert {"week", "offender", "victim", "setting", "weapon", "severity", "recorded",
-            "weight", "community", "csp"} <= set(inc.columns)
+    assert {
+        "week",
+        "offender",
+        "victim",
+        "setting",
+        "weapon",
+        "severity",
+        "recorded",
+        "weight",
+        "community",
+        "csp",
+    } <= set(inc.columns)
 
 
 BAD = [
@@ -74,13 +97,20 @@ def test_bad_input_is_refused_in_one_line(tmp_path, args, names):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize(("edit", "names"), [
-    (lambda t: t.replace("population: 1500", "population: -1500"), "population=-1500"),
-    (lambda t: t.replace("deprivation: 0.8", "deprivation: 1.8"), "deprivation=1.8"),
-    (lambda t: t.replace("  - {name: Old Town", "  - {name: Old Town: ["), "malformed YAML"),
-    (lambda t: t.replace("csp: Southside, population: 1400", "csp: Nowhere, population: 1400"),
-     "csp='Nowhere'"),
-])
+@pytest.mark.parametrize(
+    ("edit", "names"),
+    [
+        (lambda t: t.replace("population: 1500", "population: -1500"), "population=-1500"),
+        (lambda t: t.replace("deprivation: 0.8", "deprivation: 1.8"), "deprivation=1.8"),
+        (lambda t: t.replace("  - {name: Old Town", "  - {name: Old Town: ["), "malformed YAML"),
+        (
+            lambda t: t.replace(
+                "csp: Southside, population: 1400", "csp: Nowhere, population: 1400"
+            ),
+            "csp='Nowhere'",
+        ),
+    ],
+)
 def test_bad_area_files_are_refused(tmp_path, edit, names):
     area = tmp_path / "area.yaml"
     area.write_text(edit((REPO / "conf" / "area" / "test_town.yaml").read_text()))

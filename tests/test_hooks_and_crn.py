@@ -27,8 +27,10 @@ class TreatOne:
 def test_hook_lowers_violence_when_it_lowers_risk(test_town):
     totals = {}
     for name, iv in (("base", []), ("treated", [LowerRisk()])):
-        counts = [len(make_model(test_town, interventions=iv, seed=s, years=2).run().incidents)
-                  for s in range(4)]
+        counts = [
+            len(make_model(test_town, interventions=iv, seed=s, years=2).run().incidents)
+            for s in range(4)
+        ]
         totals[name] = sum(counts)
     assert totals["treated"] < totals["base"]
 
@@ -36,8 +38,15 @@ def test_hook_lowers_violence_when_it_lowers_risk(test_town):
 def test_observed_shows_no_hidden_propensity(test_town):
     m = make_model(test_town)
     seen = {n for n in dir(Observed) if not n.startswith("_")}
-    assert not seen & {"individual_risk", "individual_protective", "family_risk",
-                       "family_protective", "exposure", "trauma", "hazard"}
+    assert not seen & {
+        "individual_risk",
+        "individual_protective",
+        "family_risk",
+        "family_protective",
+        "exposure",
+        "trauma",
+        "hazard",
+    }
     obs = Observed(m, 0)
     with pytest.raises(ValueError):
         obs.age[0] = 99  # read-only
@@ -53,9 +62,12 @@ def _graph_neighbours(model, person_ids):
 
 def _week_table(model):
     d = model._incidents[-1]
-    return {int(o): (int(v), int(s), bool(r), int(st)) for o, v, s, r, st in
-            zip(d["offender"], d["victim"], d["severity"], d["recorded"], d["setting"],
-                strict=True)}
+    return {
+        int(o): (int(v), int(s), bool(r), int(st))
+        for o, v, s, r, st in zip(
+            d["offender"], d["victim"], d["severity"], d["recorded"], d["setting"], strict=True
+        )
+    }
 
 
 def test_one_persons_treatment_reaches_only_through_the_graphs(test_town):

@@ -2,7 +2,7 @@
 
 from dataclasses import fields
 
-from svsim.model.odd import ODD, END, START, parameter_rows, parameter_table
+from svsim.model.odd import END, ODD, START, parameter_rows, parameter_table
 from svsim.model.params import Params
 
 
@@ -22,6 +22,12 @@ def test_odd_table_lists_every_parameter_and_is_current():
 
 def test_odd_names_every_process_of_the_step():
     text = ODD.read_text()
-    for fn in ("_propensity", "_offending", "_choose_victims", "_severity", "_consequences",
-               "_collect"):
+    for fn in (
+        "_propensity",
+        "_offending",
+        "_choose_victims",
+        "_severity",
+        "_consequences",
+        "_collect",
+    ):
         assert fn in text

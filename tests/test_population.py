@@ -18,8 +18,9 @@ def test_age_and_sex_match_area_file(test_town):
     age = m.people.age_years(0)
     starts = [b for b, _ in test_town.age_structure]
     shares = np.array([s for _, s in test_town.age_structure])
-    observed = np.bincount(np.searchsorted(starts, age, side="right") - 1,
-                           minlength=len(starts)) / n
+    observed = (
+        np.bincount(np.searchsorted(starts, age, side="right") - 1, minlength=len(starts)) / n
+    )
     se = np.sqrt(shares * (1 - shares) / n)
     assert np.all(np.abs(observed - shares) < 4 * se + 1e-9)  # 4 SE: a one-in-15,000 miss
     female = 1 - m.people.male.mean()

@@ -57,10 +57,13 @@ def test_weekly_probability_is_one_minus_exp_of_hazard(test_town):
 
 def test_at_most_one_offence_per_person_per_week_and_custody_rules(test_town):
     p = Params()
-    p = dataclasses.replace(p, offending=dataclasses.replace(p.offending, base_hazard=0.002),
-                            justice=dataclasses.replace(p.justice, arrest_prob=1.0,
-                                                        custody_prob=1.0,
-                                                        out_of_court_prob=0.0))
+    p = dataclasses.replace(
+        p,
+        offending=dataclasses.replace(p.offending, base_hazard=0.002),
+        justice=dataclasses.replace(
+            p.justice, arrest_prob=1.0, custody_prob=1.0, out_of_court_prob=0.0
+        ),
+    )
     m = make_model(test_town, params=p)
     for _ in range(m.burn_in_weeks + 20):
         before = m.state.custody_until.copy()
@@ -81,9 +84,11 @@ def test_at_most_one_offence_per_person_per_week_and_custody_rules(test_town):
 
 def test_two_offenders_may_harm_one_victim(test_town):
     p = Params()
-    p = dataclasses.replace(p, offending=dataclasses.replace(p.offending, base_hazard=0.05),
-                            victim=dataclasses.replace(p.victim, domestic_share=1.0,
-                                                       peer_share=0.0))
+    p = dataclasses.replace(
+        p,
+        offending=dataclasses.replace(p.offending, base_hazard=0.05),
+        victim=dataclasses.replace(p.victim, domestic_share=1.0, peer_share=0.0),
+    )
     inc = _incidents(make_model(test_town, params=p, burn_in_years=0))
     per_week_victim = inc.groupby(["week", "victim"]).size()
     assert (per_week_victim > 1).any()  # each is its own incident, counted separately
@@ -119,6 +124,7 @@ def test_severity_nests_and_each_incident_costed_once(test_town):
     assert t["incidents_recorded"] <= t["incidents_true"]
     sev = r.incidents["severity"].cat.codes.to_numpy()
     from svsim.model.outcomes import incident_costs
+
     assert np.isclose(t["cost_of_crime"], incident_costs(sev, m.params.cost).sum() * m.weight)
     assert t["homicides"] == (sev == Severity.HOMICIDE).sum()
 
