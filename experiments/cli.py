@@ -8,13 +8,14 @@ import sys
 
 JOBS = {
     "run": ("svsim.experiments.run", "simulate one area and write a run folder"),
+    "compare": ("svsim.experiments.compare",
+                "funding scenarios x replicates, paired against a comparator, with a report"),
     "bench": (
         "svsim.experiments.bench",
         "speed and memory benchmark (full area; vs per-agent Mesa)",
     ),
 }
 PLANNED = {
-    "compare": "funding scenarios x replicates, paired against a comparator",
     "calibrate": "fit the baseline to the Strategic Needs Assessment",
     "validate": "re-run the calibrated baseline on fresh seeds",
     "sensitivity": "Morris and Sobol sensitivity analysis, locally or on SLURM",
@@ -61,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return importlib.import_module(JOBS[job][0]).main(overrides)
     except (ConfigError, ParameterError) as exc:
-        print(f"svsim {job}: error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"svsim {job}: error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"svsim {job}: interrupted; no run folder was written", file=sys.stderr)

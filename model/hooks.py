@@ -97,6 +97,7 @@ class Levers:
         self.community_detection = np.ones(n_communities)
         self.community_recording = np.ones(n_communities)
         self.community_fatality = np.ones(n_communities)
+        self.community_exposure = np.ones(n_communities)
         self._shift = shift_factor_callback
         self.touched = False
         self.active = False  # any weekly lever set since the last reset
@@ -106,46 +107,77 @@ class Levers:
         if self.touched or len(self.person_log_hazard) != n_people:
             self.person_log_hazard = np.zeros(n_people, dtype=np.float32)
             self.person_detection = np.ones(n_people, dtype=np.float32)
-            for a in (self.community_detection, self.community_recording, self.community_fatality):
+            for a in (
+                self.community_detection,
+                self.community_recording,
+                self.community_fatality,
+                self.community_exposure,
+            ):
                 a[:] = 1
             self.community_log_hazard[:] = 0
         self.touched = self.active = False
 
-    @staticmethod
-    def _check(factor: float, name: str) -> float:
-        if not np.isfinite(factor) or factor < 0:
-            raise ValueError(f"{name}={factor!r}: a multiplier must be finite and >= 0")
-        return float(factor)
+    def extend(self, n_people: int) -> None:
+        """Room for arrivals, with no effect on them; this week's levers stay as set."""
+        extra = n_people - len(self.person_log_hazard)
+        self.person_log_hazard = np.concatenate([self.person_log_hazard,
+                                                 np.zeros(extra, np.float32)])
+        self.person_detection = np.concatenate([self.person_detection,
+                                                np.ones(extra, np.float32)])
 
-    def scale_hazard(self, ids: np.ndarray, factor: float) -> None:
-        """Multiply the offending hazard of these people by factor."""
+    @staticmethod
+    def _check(factor, name: str) -> np.ndarray:
+        """Multipliers (a number, or one per id) must be finite and >= 0."""
+        f = np.asarray(factor, dtype=float)
+        if not np.all(np.isfinite(f)) or np.any(f < 0):
+            raise ValueError(f"{name}={factor!r}: a multiplier must be finite and >= 0")
+        return f
+
+    @staticmethod
+    def _log(f: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return np.log(f)
+
+    def scale_hazard(self, ids: np.ndarray, factor) -> None:
+        """Multiply the offending hazard of these people by factor (one, or one per id)."""
         f = self._check(factor, "hazard factor")
-        self.person_log_hazard[ids] += np.log(f) if f > 0 else -np.inf
+        np.add.at(self.person_log_hazard, ids, self._log(f).astype(np.float32))
         self.touched = self.active = True
 
-    def scale_community_hazard(self, communities: np.ndarray, factor: float) -> None:
+    def scale_community_hazard(self, communities: np.ndarray, factor) -> None:
         """Multiply the offending hazard of everyone living in these communities."""
         f = self._check(factor, "hazard factor")
-        self.community_log_hazard[communities] += np.log(f) if f > 0 else -np.inf
+        np.add.at(self.community_log_hazard, communities, self._log(f))
         self.touched = self.active = True
 
-    def scale_detection(self, ids: np.ndarray, factor: float) -> None:
+    def scale_exposure(self, communities: np.ndarray, factor) -> None:
+        """Multiply the exposure that incidents by residents of these communities give peers and
+        households (e.g. 1/m for an area-level effect m on residents' hazard whose published
+        size already includes contagion, so that contagion does not count it a second time)."""
+        f = self._check(factor, "exposure factor")
+        np.multiply.at(self.community_exposure, communities, f)
+        self.touched = self.active = True
+
+    def scale_detection(self, ids: np.ndarray, factor) -> None:
         """Multiply the probability that these people's recorded offences lead to arrest."""
-        self.person_detection[ids] *= self._check(factor, "detection factor")
+        np.multiply.at(self.person_detection, ids, self._check(factor, "detection factor"))
         self.touched = self.active = True
 
-    def scale_community_detection(self, communities: np.ndarray, factor: float) -> None:
-        self.community_detection[communities] *= self._check(factor, "detection factor")
+    def scale_community_detection(self, communities: np.ndarray, factor) -> None:
+        np.multiply.at(self.community_detection, communities,
+                       self._check(factor, "detection factor"))
         self.touched = self.active = True
 
-    def scale_recording(self, communities: np.ndarray, factor: float) -> None:
+    def scale_recording(self, communities: np.ndarray, factor) -> None:
         """Multiply the probability that incidents in these communities are recorded."""
-        self.community_recording[communities] *= self._check(factor, "recording factor")
+        np.multiply.at(self.community_recording, communities,
+                       self._check(factor, "recording factor"))
         self.touched = self.active = True
 
-    def scale_fatality(self, communities: np.ndarray, factor: float) -> None:
+    def scale_fatality(self, communities: np.ndarray, factor) -> None:
         """Multiply the probability that an injury in these communities is fatal (severity)."""
-        self.community_fatality[communities] *= self._check(factor, "fatality factor")
+        np.multiply.at(self.community_fatality, communities,
+                       self._check(factor, "fatality factor"))
         self.touched = self.active = True
 
     def shift_factor(self, ids: np.ndarray, factor: str, delta: float) -> None:

@@ -97,12 +97,14 @@ def _csr_pick(
     return np.where(deg > 0, pick, -1)
 
 
-def _csr_rows(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """All entries of the given rows, concatenated (rows may repeat)."""
+def _csr_rows(indptr: np.ndarray, indices: np.ndarray,
+              rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All entries of the given rows, concatenated (rows may repeat), and for each entry the
+    position in `rows` it came from."""
     start = indptr[rows]
     lens = indptr[rows + 1] - start
     offsets = np.repeat(start - np.cumsum(lens) + lens, lens) + np.arange(lens.sum())
-    return indices[offsets]
+    return indices[offsets], np.repeat(np.arange(len(rows)), lens)
 
 
 def _group_index(values: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
@@ -282,7 +284,7 @@ class ViolenceModel(mesa.Model):
             self.state.extend(n_new)
             self._refresh_indexes()
             self._static_log_hazard = self._compute_static()
-            self.levers.reset(len(p))
+            self.levers.extend(len(p))
         self.network = self._peer_network()
 
     # ---- the weekly process -----------------------------------------------------------------
@@ -483,13 +485,12 @@ class ViolenceModel(mesa.Model):
         o, v, sev = wk.offender, wk.victim, wk.severity
         np.add.at(s.trauma, v, 1)
         involved = np.concatenate([o, v])
-        np.add.at(s.exposure, _csr_rows(self.network.indptr, self.network.indices, involved), 1)
-        home = self.people.household[v]
-        np.add.at(
-            s.exposure,
-            _csr_rows(self._hh_ptr, self._hh_members, home),
-            o_par.household_exposure_weight,
-        )
+        # the exposure an incident gives is weighted by the lever of the offender's community
+        weight = self.levers.community_exposure[self.people.community[o]]
+        rows, who = _csr_rows(self.network.indptr, self.network.indices, involved)
+        np.add.at(s.exposure, rows, np.concatenate([weight, weight])[who])
+        rows, who = _csr_rows(self._hh_ptr, self._hh_members, self.people.household[v])
+        np.add.at(s.exposure, rows, o_par.household_exposure_weight * weight[who])
         s.last_aggressor[v] = o
         s.aggressor_week[v] = w
         injured = sev >= INJURY

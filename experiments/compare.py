@@ -1,0 +1,399 @@
+"""`svsim compare`: funding scenarios x replicates, paired against a comparator.
+
+Replicate r has its own seed (seed + r) and its own draw of every uncertain input (effect sizes,
+uptake, completion, unit costs); all scenarios share both at r, and share the burn-in, which is
+simulated once and copied (common random numbers). Differences between scenarios then show the
+interventions, not the noise.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .config import CONF_DIR, ConfigError, load_yaml, run_config
+from .runfolder import code_revision, default_out, run_folder, versions, write_manifest
+
+log = logging.getLogger("svsim.compare")
+
+SUMMARY_MEASURES = {
+    "violence_with_injury_true": "violence with injury (all, recorded or not)",
+    "serious_violence_true": "serious violence (all)",
+    "knife_injuries_true": "knife or sharp-object injuries",
+    "admissions_expected": "hospital admissions for assault by a sharp object (expected)",
+    "homicides_expected": "homicides (expected)",
+    "incidents_true": "violent incidents (all)",
+    "incidents_recorded": "violent incidents recorded by the police",
+    "violence_with_injury_recorded": "violence with injury recorded by the police",
+    "cost_of_crime": "social cost of violence, GBP 2015/16 prices (not cash)",
+    "in_custody": "person-weeks in custody",
+}
+COST_PRICE_YEAR = 2015  # Home Office unit costs (Heeks et al. 2018)
+Z_MDE = 1.645 + 0.842  # two-sided 10% level, 80% power
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    run: object  # RunConfig (area, params, settings)
+    scenarios: tuple  # Scenario objects, comparator first
+    comparator: str
+    library: dict
+    prices: object
+    replicates: int
+    uncertainty: bool
+    jobs: int
+    prison_week_cost: float  # GBP per person-week in custody, base-year prices
+    resolved: dict
+
+
+def _load_library() -> dict:
+    from svsim.scenarios.library import ScenarioError, intervention_from_dict
+
+    library, errors = {}, []
+    for path in sorted((CONF_DIR / "intervention").glob("*.yaml")):
+        try:
+            spec = intervention_from_dict(load_yaml(path, "intervention"), f"intervention "
+                                          f"{path.stem}")
+        except ScenarioError as exc:
+            errors += exc.errors
+            continue
+        if spec.name != path.stem:
+            errors.append(f"intervention {path.stem}.name={spec.name!r}: must match the file")
+        library[spec.name] = spec
+    if errors:
+        raise ScenarioError(errors)
+    return library
+
+
+def _scenario_path(name: str) -> Path:
+    if name.endswith((".yaml", ".yml")) or "/" in name:
+        return Path(name)
+    path = CONF_DIR / "scenario" / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in (CONF_DIR / "scenario").glob("*.yaml")))
+        raise ConfigError(f"scenarios: unknown scenario {name!r} (known: {known}, or a path)")
+    return path
+
+
+def load_scenarios(names: list[str], area, library: dict, first: int, last: int) -> list:
+    """Validate every scenario, collecting every error of every file before refusing."""
+    from svsim.scenarios.library import ScenarioError, scenario_from_dict
+
+    places = {c.name for c in area.communities} | {c.name for c in area.csps}
+    out, errors = [], []
+    for name in names:
+        path = _scenario_path(str(name))
+        try:
+            out.append(scenario_from_dict(load_yaml(path, "scenarios"), f"scenario {path.stem}",
+                                          library, places, (first, last)))
+        except ScenarioError as exc:
+            errors += exc.errors
+    if errors:
+        raise ScenarioError(errors)
+    seen = [s.name for s in out]
+    for s in seen:
+        if seen.count(s) > 1:
+            raise ConfigError(f"scenarios: {s!r} appears twice")
+    return out
+
+
+def compare_config(overrides: list[str]) -> tuple[CompareConfig, bool]:
+    """Compose, validate and type the comparison's configuration; (config, check-only)."""
+    from svsim.scenarios.prices import prices_from_dict
+
+    run = run_config(overrides, config_name="compare")
+    r = run.resolved
+    for key, lo in (("replicates", 2), ("jobs", 1)):
+        v = r[key]
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise ConfigError(f"{key}={v!r}: must be a whole number >= {lo}")
+    names = r["scenarios"]
+    if not isinstance(names, list) or not names:
+        raise ConfigError(f"scenarios={names!r}: must be a non-empty list")
+    library = _load_library()
+    first = run.settings.start_year
+    last = first + run.settings.years - 1
+    scenarios = load_scenarios(names, run.area, library, first, last)
+    comparator = r["comparator"]
+    by_name = {s.name: s for s in scenarios}
+    if comparator not in by_name:
+        raise ConfigError(f"comparator={comparator!r}: must be one of the scenarios "
+                          f"({', '.join(by_name)})")
+    ordered = (by_name[comparator], *(s for s in scenarios if s.name != comparator))
+    prices = prices_from_dict(load_yaml(CONF_DIR / "prices.yaml", "prices"))
+    prison = r["prison_place_per_year"]
+    week_cost = prison["value"] / 52 * prices.uprate(prison["price_year"], prices.base_year)
+    cfg = CompareConfig(run=run, scenarios=ordered, comparator=comparator, library=library,
+                        prices=prices, replicates=r["replicates"],
+                        uncertainty=bool(r["uncertainty"]), jobs=r["jobs"],
+                        prison_week_cost=week_cost, resolved=r)
+    return cfg, bool(r["check"])
+
+
+def run_replicate(cfg: CompareConfig, replicate: int) -> dict:
+    """One replicate: shared burn-in, then every scenario; yearly arrays and spending."""
+    from svsim.model import ViolenceModel
+    from svsim.scenarios.delivery import Portfolio, draw_inputs
+
+    s = cfg.run.settings
+    settings = replace(s, seed=s.seed + replicate)
+    model = ViolenceModel(cfg.run.area, cfg.run.params, settings)
+    while model.week < model.burn_in_weeks:
+        model.step()
+    draws = draw_inputs(cfg.library, s.seed, replicate, cfg.uncertainty)
+    out = {"yearly": {}, "spend": {}}
+    for scenario in cfg.scenarios:
+        m = copy.deepcopy(model)
+        portfolio = Portfolio(scenario, cfg.library, draws, cfg.run.area, cfg.prices,
+                              s.start_year, s.population_scale, settings.seed)
+        m.interventions = [portfolio]
+        while m.week < m.total_weeks:
+            m.step()
+        w = m._weekly
+        out["yearly"][scenario.name] = w.reshape(s.years, 52, *w.shape[1:]).sum(axis=1)
+        out["spend"][scenario.name] = portfolio.spending()
+    return out
+
+
+def _run_all(cfg: CompareConfig) -> list[dict]:
+    from tqdm import tqdm
+
+    reps = range(cfg.replicates)
+    bar = tqdm(total=cfg.replicates, desc="replicates (all scenarios each)", unit="rep")
+    results = [None] * cfg.replicates
+    if cfg.jobs == 1:
+        for r in reps:
+            results[r] = run_replicate(cfg, r)
+            bar.update()
+    else:
+        with ProcessPoolExecutor(max_workers=cfg.jobs) as pool:
+            futures = {pool.submit(run_replicate, cfg, r): r for r in reps}
+            from concurrent.futures import as_completed
+
+            for f in as_completed(futures):
+                results[futures[f]] = f.result()
+                bar.update()
+    bar.close()
+    return results
+
+
+def tables(cfg: CompareConfig, results: list[dict]) -> dict:
+    """Tidy tables from the replicates' arrays."""
+    import pandas as pd
+
+    from svsim.model import outcomes as oc
+    from svsim.model.outcomes import MEASURES
+
+    area, s = cfg.run.area, cfg.run.settings
+    n_bands = len(oc.AGE_BANDS)
+    comm_names = [c.name for c in area.communities]
+    csp_of = [c.csp for c in area.communities]
+    n_groups = len(comm_names) * n_bands * 2
+    g = np.arange(n_groups)
+    comm, band, male = g // (2 * n_bands), (g // 2) % n_bands, g % 2
+    measures = list(MEASURES)
+    names = [sc.name for sc in cfg.scenarios]
+    # array: scenario x replicate x year x group x measure
+    arr = np.stack([np.stack([res["yearly"][n] for res in results]) for n in names])
+    idx = pd.MultiIndex.from_product(
+        [names, range(cfg.replicates), range(s.start_year, s.start_year + s.years),
+         range(n_groups), measures], names=["scenario", "replicate", "year", "group",
+                                            "measure"])
+    detail = pd.DataFrame({"value": arr.reshape(-1)}, index=idx).reset_index()
+    gi = detail.pop("group").to_numpy()
+    detail.insert(3, "csp", pd.Categorical([csp_of[c] for c in comm[gi]]))
+    detail.insert(4, "community", pd.Categorical.from_codes(comm[gi], comm_names))
+    detail.insert(5, "age_band", pd.Categorical.from_codes(band[gi], list(oc.AGE_BAND_LABELS)))
+    detail.insert(6, "sex", pd.Categorical.from_codes(male[gi], ["female", "male"]))
+    for col in ("scenario", "measure"):
+        detail[col] = pd.Categorical(detail[col])
+    by_year = detail.groupby(["scenario", "replicate", "year", "measure"], observed=True)[
+        "value"].sum().reset_index()
+    by_place = detail.groupby(["scenario", "replicate", "csp", "community", "measure"],
+                              observed=True)["value"].sum().reset_index()
+    spend = pd.DataFrame([{"scenario": n, "replicate": r, **row}
+                          for r, res in enumerate(results) for n in names
+                          for row in res["spend"][n]],
+                         columns=["scenario", "replicate", "year", "intervention", "tier",
+                                  "evidence", "budget", "spent", "units", "participants",
+                                  "unspent"])
+    return {"outcomes": detail, "by_year": by_year, "by_place": by_place, "spend": spend}
+
+
+def _interval(x: np.ndarray) -> tuple[float, float]:
+    return float(np.quantile(x, 0.05)), float(np.quantile(x, 0.95))
+
+
+def summarise(cfg: CompareConfig, t: dict) -> tuple:
+    """Paired differences against the comparator, and the money."""
+    import pandas as pd
+
+    by_year = t["by_year"]
+    s = cfg.run.settings
+    first = s.start_year
+    totals = by_year.groupby(["scenario", "measure", "replicate"], observed=True)["value"].sum()
+    comp = cfg.comparator
+    rows, econ = [], []
+    spend = t["spend"]
+    prices = cfg.prices
+
+    def pv_spend(name: str) -> np.ndarray:
+        sp = spend[spend.scenario == name]
+        out = np.zeros(cfg.replicates)
+        for row in sp.itertuples():
+            out[row.replicate] += prices.present_value(row.spent, row.year, row.year, first)
+        return out
+
+    def pv_yearly(name: str, measure: str) -> np.ndarray:
+        y = by_year[(by_year.scenario == name) & (by_year.measure == measure)]
+        out = np.zeros(cfg.replicates)
+        for row in y.itertuples():
+            out[row.replicate] += row.value / (1 + prices.discount_rate) ** (row.year - first)
+        return out
+
+    comp_spend = pv_spend(comp)
+    to_base = prices.uprate(COST_PRICE_YEAR, prices.base_year)
+    comp_harm = pv_yearly(comp, "cost_of_crime") * to_base
+    comp_custody = pv_yearly(comp, "in_custody") * cfg.prison_week_cost
+    for sc in cfg.scenarios[1:]:
+        averted = {}
+        for measure, label in SUMMARY_MEASURES.items():
+            a = totals[comp, measure].to_numpy()
+            b = totals[sc.name, measure].to_numpy()
+            d = a - b
+            unpaired = (a[:, None] - b[None, :])[~np.eye(len(a), dtype=bool)]
+            averted[measure] = d
+            lo, hi = _interval(d)
+            ulo, uhi = _interval(unpaired)
+            rows.append({"scenario": sc.name, "comparator": comp, "measure": measure,
+                         "label": label, "scenario_mean": b.mean(), "comparator_mean": a.mean(),
+                         "averted_mean": d.mean(), "averted_p05": lo, "averted_p95": hi,
+                         "unpaired_p05": ulo, "unpaired_p95": uhi,
+                         "prob_better": float((d > 0).mean()),
+                         "mde": Z_MDE * d.std(ddof=1) / np.sqrt(len(d))})
+        extra = pv_spend(sc.name) - comp_spend
+        harm = comp_harm - pv_yearly(sc.name, "cost_of_crime") * to_base
+        custody = pv_yearly(sc.name, "in_custody") * cfg.prison_week_cost - comp_custody
+        net = harm - extra
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bcr = np.where(extra > 0, harm / extra, np.nan)
+        row = {"scenario": sc.name, "comparator": comp,
+               "spend_pv_mean": extra.mean(), "spend_pv_p05": _interval(extra)[0],
+               "spend_pv_p95": _interval(extra)[1],
+               "harm_averted_pv_mean": harm.mean(), "harm_averted_pv_p05": _interval(harm)[0],
+               "harm_averted_pv_p95": _interval(harm)[1],
+               "justice_cost_change_pv_mean": custody.mean(),
+               "net_benefit_pv_mean": net.mean(), "net_benefit_pv_p05": _interval(net)[0],
+               "net_benefit_pv_p95": _interval(net)[1]}
+        finite = bcr[np.isfinite(bcr)]
+        row.update({"bcr_mean": finite.mean() if len(finite) else np.nan,
+                    "bcr_p05": _interval(finite)[0] if len(finite) else np.nan,
+                    "bcr_p95": _interval(finite)[1] if len(finite) else np.nan,
+                    "prob_bcr_gt_1": float((finite > 1).mean()) if len(finite) else np.nan})
+        for key, measure in (("vwi", "violence_with_injury_true"),
+                             ("admission", "admissions_expected"),
+                             ("homicide", "homicides_expected")):
+            d = averted[measure]
+            lo, hi = _interval(d)
+            excludes_zero = lo > 0 or hi < 0
+            row[f"cost_per_{key}_averted"] = (extra.mean() / d.mean()
+                                              if excludes_zero and extra.mean() > 0 else np.nan)
+        econ.append(row)
+    return pd.DataFrame(rows), pd.DataFrame(econ)
+
+
+def interventions_table(cfg: CompareConfig):
+    import pandas as pd
+
+    used = sorted({a.intervention for sc in cfg.scenarios for a in sc.allocations})
+    return pd.DataFrame([{
+        "name": n, "label": (i := cfg.library[n]).label, "tier": i.tier, "evidence": i.evidence,
+        "unit": i.unit, "unit_cost": i.unit_cost.value, "unit_cost_price_year":
+        i.unit_cost_price_year, "mechanism": i.mechanism, "reduction": i.effect.value,
+        "low": i.effect.low, "high": i.effect.high, "estimand": i.estimand,
+        "source": i.effect.source} for n in used])
+
+
+def meta(cfg: CompareConfig, wall: float) -> dict:
+    s = cfg.run.settings
+    return {
+        "area": cfg.run.area.name,
+        "area_label": "Wiltshire and Swindon" if cfg.run.area.name == "wiltshire_swindon"
+        else cfg.run.area.name,
+        "scenarios": [{"name": sc.name, "label": sc.label, "description": sc.description,
+                       "budget_per_year": sc.budget_per_year, "assumptions": sc.assumptions}
+                      for sc in cfg.scenarios],
+        "comparator": cfg.comparator, "replicates": cfg.replicates, "years": s.years,
+        "burn_in_years": s.burn_in_years, "start_year": s.start_year,
+        "population_scale": s.population_scale, "seed": s.seed,
+        "price_year": cfg.prices.base_year, "discount_rate": cfg.prices.discount_rate,
+        "uncertainty_sources": ["stochastic variation (common random numbers, paired)"]
+        + (["intervention effect sizes", "uptake and completion", "unit costs"]
+           if cfg.uncertainty else []),
+        "uncertainty_not_included": [
+            "model parameters other than interventions' (the baseline is hand-set, not yet "
+            "calibrated to the Strategic Needs Assessment)",
+            "structural uncertainty (the model's form)", "future changes in policing, "
+            "demography or recording practice beyond the projected population"],
+        "sources": [
+            {"what": "population", "source": "Census 2021 (ONS), area file conf/area",
+             "vintage": "2021"},
+            {"what": "unit costs of crime", "source": "Heeks et al. 2018, Home Office RR99",
+             "vintage": "2015/16 prices"},
+            {"what": "intervention effects", "source": "YEF Toolkit and reviews "
+             "(see the interventions table)", "vintage": "as cited per intervention"},
+            {"what": "price index", "source": cfg.prices.source, "vintage": "see source"},
+            {"what": "recorded violence", "source": "Wiltshire and Swindon Serious Violence "
+             "Strategy 2024-2029 / SNA", "vintage": "2020/21-2022/23"}],
+        "calibrated": False,
+        "wall_seconds": wall, "versions": versions(), "code_revision": code_revision(),
+    }
+
+
+def main(overrides: list[str]) -> int:
+    import yaml
+
+    from svsim.scenarios.library import ScenarioError
+
+    try:
+        cfg, check_only = compare_config(overrides)
+    except ScenarioError as exc:
+        raise ConfigError(str(exc)) from None
+    if check_only:
+        print(f"ok: {len(cfg.scenarios)} scenario(s) valid: "
+              f"{', '.join(s.name for s in cfg.scenarios)}")
+        return 0
+    s = cfg.run.settings
+    out = Path(cfg.run.out) if cfg.run.out else default_out(
+        "compare", f"{cfg.run.area.name}-{len(cfg.scenarios)}scen-{cfg.replicates}rep")
+    start = time.perf_counter()
+    with run_folder(out) as folder:
+        results = _run_all(cfg)
+        t = tables(cfg, results)
+        summary, econ = summarise(cfg, t)
+        wall = time.perf_counter() - start
+        (folder / "config.yaml").write_text(yaml.safe_dump(cfg.resolved, sort_keys=False))
+        t["outcomes"].to_parquet(folder / "outcomes.parquet", index=False)
+        for name in ("by_year", "by_place"):
+            t[name].to_parquet(folder / f"{name}.parquet", index=False)
+            t[name].to_csv(folder / f"{name}.csv", index=False)
+        t["spend"].to_csv(folder / "spend.csv", index=False)
+        summary.to_csv(folder / "summary.csv", index=False)
+        econ.to_csv(folder / "economics.csv", index=False)
+        interventions_table(cfg).to_csv(folder / "interventions.csv", index=False)
+        (folder / "meta.json").write_text(json.dumps(meta(cfg, wall), indent=2, default=str))
+        from .report import write_report
+
+        write_report(folder)
+        write_manifest(folder, job="compare", overrides=overrides, seed=s.seed,
+                       replicates=cfg.replicates, population_scale=s.population_scale,
+                       wall_seconds=round(time.perf_counter() - start, 1))
+    print(f"compare folder: {out}")
+    return 0

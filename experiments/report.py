@@ -1,0 +1,1080 @@
+"""The report of `svsim compare`: matplotlib figures and one self-contained `report.html`.
+
+Reads the tables a compare run folder holds (meta.json, summary.csv, economics.csv,
+by_year.parquet, by_place.parquet, spend.csv, interventions.csv), writes PNGs into
+`folder/figures` and `folder/report.html` with the figures embedded as data URIs, inline CSS and
+nothing to load from anywhere else. Written for a partnership board: plain words, intervals beside
+every estimate, and what the numbers cannot tell you.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import textwrap
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies
+OKABE_ITO = ["#E69F00", "#0072B2", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
+COMPARATOR_COLOUR = "#555555"
+RC = {
+    "font.size": 14,
+    "axes.titlesize": 15,
+    "axes.labelsize": 14,
+    "xtick.labelsize": 12,
+    "ytick.labelsize": 12,
+    "legend.fontsize": 12,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+KNIFE = "admissions_expected"
+VWI = "violence_with_injury_true"
+HOMICIDE = "homicides_expected"
+COST = "cost_of_crime"
+# the headline outcomes, with the words the report uses for them
+HEADLINE = {
+    KNIFE: "hospital admissions for knife or sharp-object assault (expected)",
+    VWI: "violent incidents with injury",
+    HOMICIDE: "homicides (expected)",
+}
+COST_PER = {
+    "cost_per_vwi_averted": "violent incident with injury",
+    "cost_per_admission_averted": "knife or sharp-object admission",
+    "cost_per_homicide_averted": "homicide",
+}
+NOT_ESTIMABLE = "not estimable: the effect's interval includes zero"
+# evidence grades counted as "weak or no evidence" (matched on the lower-cased grade)
+WEAK_WORDS = ("very low", "low", "weak", "none", "no evidence", "unknown", "assumed", "untested")
+
+
+# ---------------------------------------------------------------------------------------------
+# numbers for people
+
+
+def _decimals(*values: float) -> int:
+    finite = [abs(v) for v in values if v is not None and math.isfinite(v)]
+    biggest = max(finite, default=0.0)
+    if biggest >= 100:
+        return 0
+    if biggest >= 10:
+        return 1 if all(abs(v) < 100 and v != round(v) for v in finite) and biggest < 20 else 0
+    if biggest >= 1:
+        return 1
+    return 2
+
+
+def fmt_num(x: float, decimals: int | None = None) -> str:
+    """34; 1,234; 2.6; 0.27 ('n/a' for missing)."""
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    d = _decimals(x) if decimals is None else decimals
+    text = f"{x:,.{d}f}"
+    return "0" if text.strip("-0.,") == "" else text
+
+
+def fmt_money(x: float) -> str:
+    """£1.2m, £350k, £1,200 (GBP; 'n/a' for missing)."""
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    sign = "-" if x < 0 else ""
+    a = abs(x)
+    if a >= 1e9:
+        text = f"£{a / 1e9:.2f}bn"
+    elif a >= 1e6:
+        text = f"£{a / 1e6:.{2 if a < 1e7 else 1}f}m"
+    elif a >= 1e4:
+        text = f"£{a / 1e3:,.0f}k"
+    else:
+        text = f"£{a:,.0f}"
+    return sign + text
+
+
+def fmt_pct(p: float) -> str:
+    if p is None or not math.isfinite(p):
+        return "n/a"
+    return f"{100 * p:.0f}%"
+
+
+def fmt_interval(mean: float, lo: float, hi: float, money: bool = False) -> str:
+    """'34 (90% interval 12 to 57)'."""
+    if money:
+        return f"{fmt_money(mean)} (90% interval {fmt_money(lo)} to {fmt_money(hi)})"
+    d = _decimals(mean, lo, hi)
+    return f"{fmt_num(mean, d)} (90% interval {fmt_num(lo, d)} to {fmt_num(hi, d)})"
+
+
+def fmt_ratio(mean: float, lo: float, hi: float) -> str:
+    if not math.isfinite(mean):
+        return "n/a"
+    return f"{mean:.2f} (90% interval {lo:.2f} to {hi:.2f})"
+
+
+def includes_zero(lo: float, hi: float) -> bool:
+    return not (lo > 0 or hi < 0)
+
+
+def is_weak(grade: str) -> bool:
+    g = str(grade).strip().lower()
+    return g in ("", "nan") or any(w in g for w in WEAK_WORDS)
+
+
+# ---------------------------------------------------------------------------------------------
+# the run folder
+
+
+@dataclass
+class CompareRun:
+    folder: Path
+    meta: dict
+    summary: pd.DataFrame
+    economics: pd.DataFrame
+    by_year: pd.DataFrame
+    by_place: pd.DataFrame
+    spend: pd.DataFrame
+    interventions: pd.DataFrame
+
+    @property
+    def comparator(self) -> str:
+        return self.meta.get("comparator", "status_quo")
+
+    @property
+    def scenarios(self) -> list[str]:
+        """Scenarios other than the comparator, in the order of meta.json."""
+        listed = [s["name"] for s in self.meta.get("scenarios", [])]
+        found = list(dict.fromkeys(self.summary.scenario)) if len(self.summary) else []
+        order = [s for s in listed if s in found] + [s for s in found if s not in listed]
+        return [s for s in order if s != self.comparator]
+
+    def label(self, scenario: str) -> str:
+        for s in self.meta.get("scenarios", []):
+            if s.get("name") == scenario:
+                return s.get("label") or scenario
+        return scenario.replace("_", " ")
+
+    def measure_label(self, measure: str) -> str:
+        hit = self.summary.loc[self.summary.measure == measure, "label"]
+        return str(hit.iloc[0]) if len(hit) else measure.replace("_", " ")
+
+    def colour(self, scenario: str) -> str:
+        if scenario == self.comparator:
+            return COMPARATOR_COLOUR
+        return OKABE_ITO[self.scenarios.index(scenario) % len(OKABE_ITO)]
+
+    def discount(self, year) -> np.ndarray:
+        rate = float(self.meta.get("discount_rate", 0.0))
+        start = int(self.meta.get("start_year", np.min(year) if len(year) else 0))
+        return (1 + rate) ** -(np.asarray(year, dtype=float) - start)
+
+    @property
+    def horizon(self) -> str:
+        years = int(self.meta.get("years", 0))
+        start = self.meta.get("start_year")
+        span = f" ({start} to {start + years - 1})" if start is not None and years else ""
+        return f"{years} years{span}"
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path) if path.exists() and path.stat().st_size else pd.DataFrame()
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+
+
+def load(folder: Path) -> CompareRun:
+    folder = Path(folder)
+    return CompareRun(
+        folder=folder,
+        meta=json.loads((folder / "meta.json").read_text()),
+        summary=_read_csv(folder / "summary.csv"),
+        economics=_read_csv(folder / "economics.csv"),
+        by_year=_read_parquet(folder / "by_year.parquet"),
+        by_place=_read_parquet(folder / "by_place.parquet"),
+        spend=_read_csv(folder / "spend.csv"),
+        interventions=_read_csv(folder / "interventions.csv"),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# figures
+
+
+def _stamp(fig: Figure, run: CompareRun) -> None:
+    """Every figure carries the area, the version and the code revision that made it."""
+    version = run.meta.get("versions", {}).get("svsim", "")
+    text = f"{run.meta.get('area_label', run.meta.get('area', ''))} · svsim {version} · "
+    text += f"revision {run.meta.get('code_revision', 'unknown')}"
+    fig.get_layout_engine().set(rect=(0, 0.035, 1, 0.965))
+    fig.text(0.995, 0.005, text, ha="right", va="bottom", fontsize=9, color="#666666")
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _save(fig: Figure, path: Path) -> None:
+    fig.savefig(path, dpi=110, facecolor="white")
+
+
+def fig_time_series(run: CompareRun, path: Path) -> str | None:
+    measures = [m for m in (KNIFE, VWI, HOMICIDE) if m in set(run.by_year.get("measure", []))]
+    if not measures:
+        return None
+    names = [run.comparator, *run.scenarios]
+    # two columns so that the figure stays about as wide as a page and its text readable
+    ncol = 1 if len(measures) == 1 else 2
+    nrow = math.ceil((len(measures) + 1) / ncol)  # a slot for the legend
+    fig = Figure(figsize=(12, 4.6 * nrow), layout="constrained")
+    grid = fig.subplots(nrow, ncol, squeeze=False).ravel()
+    axes, spare = grid[: len(measures)], grid[len(measures) :]
+    for ax, m in zip(axes, measures, strict=True):
+        data = run.by_year[run.by_year.measure == m]
+        for s in names:
+            d = data[data.scenario == s]
+            if d.empty:
+                continue
+            g = d.groupby("year").value
+            mean, lo, hi = g.mean(), g.quantile(0.05), g.quantile(0.95)
+            c = run.colour(s)
+            style = "--" if s == run.comparator else "-"
+            ax.plot(mean.index, mean.values, style, color=c, lw=2.5, marker="o", label=run.label(s))
+            ax.fill_between(mean.index, lo.values, hi.values, color=c, alpha=0.18, lw=0)
+        ax.set_title(_first_upper(HEADLINE.get(m, run.measure_label(m))), wrap=True)
+        ax.set_xlabel("Year")
+        ax.set_ylabel("Number per year (whole area)")
+        years = sorted(data.year.unique())
+        ax.set_xticks(years)
+        ax.set_ylim(bottom=0)
+        ax.grid(axis="y", alpha=0.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if len(spare) and ncol > 1:
+        for ax in spare:
+            ax.set_axis_off()
+        spare[0].legend(handles, labels, loc="center", frameon=False, title="Scenario")
+    else:
+        axes[0].legend(loc="lower left", frameon=True)
+    _stamp(fig, run)
+    _save(fig, path)
+    return (
+        "Yearly numbers by scenario: lines are the mean over runs, shaded bands the 90% range "
+        f"across the {run.meta.get('replicates', '')} runs (the comparator, "
+        f"{run.label(run.comparator)}, dashed). Bands overlap because each run has its own "
+        "chance events; the paired differences in the next figure remove most of that noise."
+    )
+
+
+def fig_averted(run: CompareRun, path: Path) -> str | None:
+    if run.summary.empty:
+        return None
+    measures = list(dict.fromkeys(run.summary.measure))
+    ncol = 2 if len(measures) > 1 else 1
+    nrow = math.ceil(len(measures) / ncol)
+    per_row = 0.55 * len(run.scenarios) + 2.0
+    fig = Figure(figsize=(12, per_row * nrow + 0.4), layout="constrained")
+    axes = fig.subplots(nrow, ncol, squeeze=False).ravel()
+    years = run.meta.get("years", "")
+    for ax, m in zip(axes, measures, strict=False):
+        d = run.summary[run.summary.measure == m].set_index("scenario")
+        scale, unit = (1e6, "£ million") if m == COST else (1.0, "Number")
+        ys = np.arange(len(run.scenarios))[::-1]
+        for y, s in zip(ys, run.scenarios, strict=True):
+            if s not in d.index:
+                continue
+            row = d.loc[s]
+            mean, lo, hi = (row[k] / scale for k in ("averted_mean", "averted_p05", "averted_p95"))
+            ax.errorbar(
+                mean,
+                y,
+                xerr=[[max(mean - lo, 0)], [max(hi - mean, 0)]],
+                fmt="o",
+                color=run.colour(s),
+                ms=9,
+                capsize=6,
+                lw=2.5,
+            )
+        ax.axvline(0, color="black", lw=1.2)
+        ax.set_yticks(ys, [run.label(s) for s in run.scenarios])
+        ax.set_ylim(-0.7, len(run.scenarios) - 0.3)
+        ax.set_title(_first_upper(run.measure_label(m)), loc="left", wrap=True)
+        ax.set_xlabel(f"{unit} averted over {years} years")
+        ax.grid(axis="x", alpha=0.3)
+        lo_x, hi_x = ax.get_xlim()
+        if hi_x - lo_x < 1e-9:
+            ax.set_xlim(-1, 1)
+    for ax in axes[len(measures) :]:
+        ax.set_visible(False)
+    fig.suptitle(
+        f"Harms averted compared with {run.label(run.comparator)}: right of the zero line = fewer",
+        x=0.01,
+        ha="left",
+        fontsize=16,
+    )
+    _stamp(fig, run)
+    _save(fig, path)
+    return (
+        f"Harms averted by each scenario compared with {run.label(run.comparator)}, summed over "
+        f"{run.horizon}: the dot is the mean paired difference over runs that share their random "
+        "numbers, the bar its 90% interval. Right of the zero line means fewer harms; a bar that "
+        "crosses zero means the model cannot tell the scenario apart from the comparator."
+    )
+
+
+def replicate_economics(run: CompareRun) -> pd.DataFrame:
+    """Money spent and social cost of harm avoided (present values) per scenario and replicate.
+
+    Uses `economics_by_replicate.csv` (scenario, replicate, spend_pv, harm_averted_pv) if the
+    folder has it; otherwise discounts spend.csv and the cost_of_crime measure of by_year, and
+    rescales the harm so its mean matches economics.csv (which is in the price year) when the
+    implied price factor is plausible."""
+    path = run.folder / "economics_by_replicate.csv"
+    if path.exists():
+        return pd.read_csv(path)
+    rows = []
+    cost = run.by_year[run.by_year.measure == COST] if len(run.by_year) else pd.DataFrame()
+    if cost.empty:
+        return pd.DataFrame(columns=["scenario", "replicate", "spend_pv", "harm_averted_pv"])
+    cost = cost.assign(pv=cost.value * run.discount(cost.year))
+    pv = cost.pivot_table(index="replicate", columns="scenario", values="pv", aggfunc="sum")
+    for s in run.scenarios:
+        if s not in pv or run.comparator not in pv:
+            continue
+        harm = pv[run.comparator] - pv[s]
+        sp = run.spend[run.spend.scenario == s] if len(run.spend) else pd.DataFrame()
+        if len(sp):
+            spend = (sp.spent * run.discount(sp.year)).groupby(sp.replicate).sum()
+        else:
+            spend = pd.Series(dtype=float)
+        spend = spend.reindex(harm.index, fill_value=0.0)
+        econ = run.economics[run.economics.scenario == s] if len(run.economics) else None
+        if econ is not None and len(econ) and abs(harm.mean()) > 0:
+            factor = float(econ.harm_averted_pv_mean.iloc[0]) / harm.mean()
+            if 0.5 <= factor <= 3:
+                harm = harm * factor
+        rows.append(
+            pd.DataFrame(
+                {
+                    "scenario": s,
+                    "replicate": harm.index,
+                    "spend_pv": spend.values,
+                    "harm_averted_pv": harm.values,
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def fig_ce_plane(run: CompareRun, path: Path) -> str | None:
+    reps = replicate_economics(run)
+    if reps.empty:
+        return None
+    fig = Figure(figsize=(10, 7.5), layout="constrained")
+    ax = fig.subplots()
+    econ = run.economics.set_index("scenario") if len(run.economics) else pd.DataFrame()
+    for s in run.scenarios:
+        d = reps[reps.scenario == s]
+        if d.empty:
+            continue
+        c = run.colour(s)
+        ax.scatter(d.spend_pv / 1e6, d.harm_averted_pv / 1e6, color=c, alpha=0.5, s=45, lw=0)
+        if s in econ.index:
+            mx, my = econ.loc[s, "spend_pv_mean"], econ.loc[s, "harm_averted_pv_mean"]
+        else:
+            mx, my = d.spend_pv.mean(), d.harm_averted_pv.mean()
+        ax.scatter(
+            mx / 1e6,
+            my / 1e6,
+            color=c,
+            s=260,
+            marker="D",
+            edgecolor="black",
+            lw=1.5,
+            label=f"{run.label(s)} (mean)",
+            zorder=3,
+        )
+    top = max(float(reps.spend_pv.max()), float(reps.harm_averted_pv.max()), 1.0) / 1e6 * 1.15
+    bottom = min(0.0, float(reps.harm_averted_pv.min()) / 1e6 * 1.15)
+    ax.plot([0, top], [0, top], color="black", lw=1.5, ls="--")
+    ax.annotate(
+        "benefit = cost",
+        (top * 0.72, top * 0.72),
+        rotation=0,
+        fontsize=13,
+        xytext=(8, -22),
+        textcoords="offset points",
+    )
+    ax.axhline(0, color="#999999", lw=1)
+    ax.set_xlim(0, top)
+    ax.set_ylim(bottom, top)
+    price = run.meta.get("price_year", "")
+    ax.set_xlabel(f"Money spent, present value (£ million, {price} prices)")
+    ax.set_ylabel(f"Social cost of harm avoided, present value (£ million, {price} prices)")
+    ax.set_title("Cost-effectiveness plane: one small dot per run", loc="left")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", frameon=True)
+    _stamp(fig, run)
+    _save(fig, path)
+    return (
+        "Money spent against the social cost of harm avoided, both discounted at "
+        f"{100 * float(run.meta.get('discount_rate', 0)):.1f}% a year: small dots are single runs, "
+        "diamonds the means. Above the dashed line the harm avoided is worth more than it cost. "
+        "The social cost of harm avoided is not cash: no budget gets this money back."
+    )
+
+
+def fig_by_place(run: CompareRun, path: Path) -> str | None:
+    bp = run.by_place
+    if bp.empty or VWI not in set(bp.measure):
+        return None
+    d = bp[bp.measure == VWI]
+    pv = d.pivot_table(
+        index=["replicate", "csp", "community"], columns="scenario", values="value", aggfunc="sum"
+    )
+    if run.comparator not in pv:
+        return None
+    shown = [s for s in run.scenarios if s in pv]
+    if len(shown) > 3:  # the main scenarios: those averting most violence with injury
+        avert = {s: (pv[run.comparator] - pv[s]).mean() for s in shown}
+        shown = sorted(shown, key=lambda s: -avert[s])[:3]
+    if not shown:
+        return None
+    fig = Figure(figsize=(11, 6.5 * len(shown)), layout="constrained")
+    axes = fig.subplots(len(shown), 1, squeeze=False)[:, 0]
+    for ax, s in zip(axes, shown, strict=True):
+        diff = (pv[run.comparator] - pv[s]).groupby(level=["csp", "community"])
+        stats = pd.DataFrame(
+            {"mean": diff.mean(), "lo": diff.quantile(0.05), "hi": diff.quantile(0.95)}
+        )
+        stats = stats.sort_values("mean", ascending=False).head(15).iloc[::-1]
+        ys = np.arange(len(stats))
+        ax.barh(ys, stats["mean"], color=run.colour(s), alpha=0.85)
+        ax.errorbar(
+            stats["mean"],
+            ys,
+            xerr=[(stats["mean"] - stats.lo).clip(0), (stats.hi - stats["mean"]).clip(0)],
+            fmt="none",
+            color="black",
+            capsize=3,
+            lw=1.2,
+        )
+        ax.set_yticks(ys, [f"{c} ({p})" for p, c in stats.index])
+        ax.axvline(0, color="black", lw=1)
+        ax.set_xlabel(f"Incidents with injury averted, {run.meta.get('years', '')} years")
+        ax.set_title(run.label(s), loc="left")
+        ax.grid(axis="x", alpha=0.3)
+    _stamp(fig, run)
+    _save(fig, path)
+    return (
+        "Where the effect falls: violent incidents with injury averted by community (the place "
+        f"where the incident happens), compared with {run.label(run.comparator)} over "
+        f"{run.horizon}; bars are the mean paired difference, lines the 90% interval; up to "
+        "15 places with the largest effect."
+    )
+
+
+GRADE_ORDER = (
+    (("high", "strong"), "#009E73"),
+    (("moderate", "medium"), "#56B4E9"),
+    (("very low",), "#D55E00"),
+    (("low", "weak"), "#E69F00"),
+    (("none", "no evidence", "assumed", "unknown", "untested"), "#CC79A7"),
+)
+TIER_COLOURS = {"primary": "#009E73", "secondary": "#0072B2", "tertiary": "#D55E00"}
+
+
+def _grade_rank(grade: str) -> tuple[int, str]:
+    g = str(grade).lower()
+    for rank, (words, _) in enumerate(GRADE_ORDER):
+        if any(w in g for w in words):
+            return rank, g
+    return len(GRADE_ORDER), g
+
+
+def _grade_colour(grade: str, i: int) -> str:
+    rank, _ = _grade_rank(grade)
+    return GRADE_ORDER[rank][1] if rank < len(GRADE_ORDER) else OKABE_ITO[i % len(OKABE_ITO)]
+
+
+def fig_spend(run: CompareRun, path: Path) -> str | None:
+    sp = run.spend
+    if sp.empty:
+        return None
+    names = [s for s in [run.comparator, *run.scenarios] if s in set(sp.scenario)]
+    reps = sp.groupby("scenario").replicate.nunique()
+    fig = Figure(figsize=(12, 6.2), layout="constrained")
+    axes = fig.subplots(1, 2)
+    panels = ((axes[0], "tier", "By prevention tier"), (axes[1], "evidence", "By evidence grade"))
+    for ax, key, title in panels:
+        table = sp.groupby(["scenario", key]).spent.sum().unstack(fill_value=0.0)
+        table = table.reindex(names).fillna(0.0).div(reps.reindex(names), axis=0) / 1e6
+        if key == "evidence":
+            columns = sorted(table.columns, key=_grade_rank)
+        else:
+            order = list(TIER_COLOURS)
+            columns = sorted(table.columns, key=lambda t: (str(t) not in order, str(t)))
+            columns = sorted(columns, key=lambda t: order.index(t) if t in order else 99)
+        bottom = np.zeros(len(names))
+        ticks = [_wrap(run.label(s), 18) for s in names]
+        for i, col in enumerate(columns):
+            if key == "evidence":
+                colour = _grade_colour(col, i)
+                hatch = "//" if is_weak(col) else None
+            else:
+                colour = TIER_COLOURS.get(str(col).lower(), OKABE_ITO[i % len(OKABE_ITO)])
+                hatch = None
+            ax.bar(
+                ticks,
+                table[col].values,
+                bottom=bottom,
+                color=colour,
+                label=str(col),
+                hatch=hatch,
+                edgecolor="white",
+                width=0.6,
+            )
+            bottom += table[col].values
+        ax.set_ylabel(f"Money spent over {run.meta.get('years', '')} years (£ million, cash)")
+        ax.set_xlabel("Scenario")
+        ax.set_title(title, loc="left")
+        legend_title = "hatched: weak or\nno evidence" if key == "evidence" else "Tier"
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(
+            handles[::-1],
+            labels[::-1],
+            title=legend_title,
+            frameon=False,
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+        )
+        ax.grid(axis="y", alpha=0.3)
+    _stamp(fig, run)
+    _save(fig, path)
+    return (
+        "What the money buys: cash spent over the horizon (mean over runs, not discounted), split "
+        "by prevention tier (left) and by the strength of the evidence behind each intervention "
+        "(right; weak or no evidence hatched)."
+    )
+
+
+def _wrap(text: str, width: int) -> str:
+    return textwrap.fill(text, width)
+
+
+FIGURES = (
+    ("time_series.png", fig_time_series),
+    ("averted.png", fig_averted),
+    ("cost_effectiveness_plane.png", fig_ce_plane),
+    ("by_place.png", fig_by_place),
+    ("spend.png", fig_spend),
+)
+
+
+def make_figures(folder: Path) -> list[tuple[str, str]]:
+    """Write the figures into folder/figures; return (file name, caption) pairs."""
+    run = load(Path(folder))
+    out = Path(folder) / "figures"
+    out.mkdir(parents=True, exist_ok=True)
+    made = []
+    with rc_context(RC):
+        for name, draw in FIGURES:
+            caption = draw(run, out / name)
+            if caption:
+                made.append((name, caption))
+    return made
+
+
+# ---------------------------------------------------------------------------------------------
+# the report
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
+ font-size:17px;line-height:1.5;color:#1a1a1a;max-width:70rem;margin:0 auto;padding:1.5rem 2rem}
+h1{font-size:2rem;margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:2px solid #0072B2;
+ padding-bottom:.2rem}h3{margin-top:1.4rem}
+.lede{font-size:1.1rem;color:#333}.note{color:#555;font-size:.95rem}
+.summary{background:#f3f7fb;border-left:6px solid #0072B2;padding:.6rem 1.2rem}
+.warn{background:#fff6e5;border-left:6px solid #E69F00;padding:.6rem 1.2rem}
+table{border-collapse:collapse;margin:.8rem 0;font-size:.95rem;width:100%}
+th,td{border:1px solid #ccc;padding:.35rem .55rem;text-align:left;vertical-align:top}
+th{background:#e8eef4}tr:nth-child(even) td{background:#fafafa}
+td.num{text-align:right;white-space:nowrap}
+figure{margin:1.5rem 0}figure img{max-width:100%;height:auto;border:1px solid #ddd}
+figcaption{font-size:.95rem;color:#333;margin-top:.4rem}
+@media print{body{max-width:none}h2{page-break-before:auto}figure{page-break-inside:avoid}}
+"""
+
+
+def _e(x) -> str:
+    return escape(str(x))
+
+
+def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="num">{_e(c)}</td>' if i in numeric else f"<td>{_e(c)}</td>"
+            for i, c in enumerate(r)
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _ul(items: list[str]) -> str:
+    return "<ul>" + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul>"
+
+
+def _row(run: CompareRun, scenario: str, measure: str) -> pd.Series | None:
+    s = run.summary
+    hit = s[(s.scenario == scenario) & (s.measure == measure)] if len(s) else s
+    return hit.iloc[0] if len(hit) else None
+
+
+def _effect_sentence(run: CompareRun, measure: str) -> str | None:
+    words = HEADLINE.get(measure, run.measure_label(measure))
+    rows = [(s, _row(run, s, measure)) for s in run.scenarios]
+    rows = [(s, r) for s, r in rows if r is not None]
+    if not rows:
+        return None
+    if all(r.scenario_mean == 0 and r.comparator_mean == 0 for _, r in rows):
+        return (
+            f"No {words} occurred in any run of any scenario, so the model cannot compare the "
+            "scenarios on this outcome."
+        )
+    best, r = max(rows, key=lambda sr: sr[1].averted_mean)
+    comp = run.label(run.comparator)
+    if r.averted_mean <= 0:
+        return f"No scenario reduced {words} on average compared with {comp}."
+    text = (
+        f"{run.label(best)} averts the most {words}: "
+        f"{fmt_interval(r.averted_mean, r.averted_p05, r.averted_p95)} fewer over {run.horizon} "
+        f"than {comp}, out of {fmt_num(r.comparator_mean)} under {comp}; it had fewer in "
+        f"{fmt_pct(r.prob_better)} of paired runs."
+    )
+    if includes_zero(r.averted_p05, r.averted_p95):
+        text += " The interval includes zero, so this difference may be chance."
+    elif abs(r.averted_mean) < r.mde:
+        text += " The effect is smaller than the smallest the design can reliably detect."
+    return text
+
+
+def _econ_sentences(run: CompareRun) -> list[str]:
+    out = []
+    econ = run.economics
+    for s in run.scenarios:
+        hit = econ[econ.scenario == s] if len(econ) else econ
+        if not len(hit):
+            continue
+        e = hit.iloc[0]
+        out.append(
+            f"{run.label(s)}: spends {fmt_money(e.spend_pv_mean)} (present value) and avoids harm "
+            f"with a social cost of {fmt_interval(e.harm_averted_pv_mean, e.harm_averted_pv_p05, e.harm_averted_pv_p95, money=True)}. "  # noqa: E501
+            f"Benefit-cost ratio {fmt_ratio(e.bcr_mean, e.bcr_p05, e.bcr_p95)}: each £1 spent "
+            f"avoids about £{e.bcr_mean:.2f} of harm; the chance the ratio is above 1 (harm "
+            f"avoided worth more than the money spent) is {fmt_pct(e.prob_bcr_gt_1)}."
+        )
+    return out
+
+
+def evidence_shares(run: CompareRun) -> pd.DataFrame:
+    """Share of each scenario's cash spend by evidence grade (rows: scenario; columns: grade)."""
+    sp = run.spend
+    if sp.empty:
+        return pd.DataFrame()
+    table = sp.groupby(["scenario", "evidence"]).spent.sum().unstack(fill_value=0.0)
+    total = table.sum(axis=1).replace(0, np.nan)
+    return table.div(total, axis=0)
+
+
+def weak_share(run: CompareRun) -> dict[str, float]:
+    shares = evidence_shares(run)
+    if shares.empty:
+        return {}
+    weak = [c for c in shares.columns if is_weak(c)]
+    out = shares[weak].sum(axis=1) if weak else pd.Series(0.0, index=shares.index)
+    order = [x for x in [run.comparator, *run.scenarios] if x in out.index]
+    return out.reindex(order).to_dict()
+
+
+def _not_calibrated(meta: dict) -> bool:
+    if meta.get("calibrated") is False:
+        return True
+    return any(
+        "not yet calibrated" in str(x).lower() for x in meta.get("uncertainty_not_included", [])
+    )
+
+
+def _limitations(run: CompareRun) -> list[str]:
+    meta = run.meta
+    years = meta.get("years", "")
+    out = []
+    if _not_calibrated(meta):
+        out.append(
+            "The model is not calibrated yet: its parameters have not been fitted to local "
+            "figures, so treat the numbers as illustrative. Differences between scenarios are "
+            "more trustworthy than the levels, but neither is a forecast."
+        )
+    n_int = len(run.interventions)
+    weak = int(run.interventions.evidence.map(is_weak).sum()) if n_int else 0
+    out.append(
+        "Effect sizes come mostly from studies outside the UK (chiefly the United States) or "
+        "from evidence rated low or very low confidence (Youth Endowment Fund Toolkit); "
+        f"{weak} of the {n_int} interventions used here rest on weak or no evidence. The real "
+        "effect in Wiltshire and Swindon may be smaller, or none."
+    )
+    out.append(
+        f"Primary prevention (early years, parenting, schools) mostly pays back over decades, "
+        f"later than this {years}-year horizon; the comparison undervalues it against work "
+        "with people already involved in violence."
+    )
+    out.append(
+        "The social cost of harm avoided is not cash. It values harm to victims, lost output "
+        "and the cost to health and justice services (Home Office unit costs); no budget "
+        "receives it back as money, and services may not be able to release savings."
+    )
+    out.append(
+        "The model is a simplification of how violence spreads and how services reach people; "
+        "its structure is one choice among many, and that structural uncertainty is not in "
+        "the intervals."
+    )
+    scale = meta.get("population_scale")
+    if scale is not None and float(scale) < 1:
+        out.append(
+            f"Runs kept {fmt_pct(float(scale))} of households and weighted the counts up to the "
+            "whole area: rare outcomes (homicides, admissions) are noisier than in a full run."
+        )
+    out.append(
+        "Rare outcomes such as homicide are too few in one area for the model to show a "
+        "difference with confidence; an interval that includes zero means the model cannot "
+        "tell, not that the scenario does nothing."
+    )
+    return out
+
+
+def _effect_range(r: pd.Series) -> str:
+    def pct(x) -> str:
+        return fmt_pct(float(x)) if pd.notna(x) else "n/a"
+
+    return f"{pct(r.get('reduction'))} ({pct(r.get('low'))} to {pct(r.get('high'))})"
+
+
+def _img(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f"data:image/png;base64,{data}"
+
+
+def write_report(folder: Path) -> Path:
+    """Draw the figures and write folder/report.html (one self-contained file)."""
+    folder = Path(folder)
+    figures = make_figures(folder)
+    run = load(folder)
+    meta = run.meta
+    area = meta.get("area_label", meta.get("area", ""))
+    comp = run.label(run.comparator)
+    parts: list[str] = []
+    add = parts.append
+
+    title = f"Serious violence funding scenarios: {area}"
+    add(f"<h1>{_e(title)}</h1>")
+    add(
+        f'<p class="lede">{_e(len(run.scenarios))} funding scenario(s) compared with {_e(comp)} '
+        f"over {_e(run.horizon)}, simulated with svsim. Every run of a scenario is paired with a "
+        "run of the comparator that shares its random events, so differences show the "
+        "interventions rather than chance.</p>"
+    )
+
+    # executive summary
+    add("<h2>Executive summary</h2>")
+    add('<div class="summary">')
+    sentences = [x for m in (KNIFE, VWI, HOMICIDE) if (x := _effect_sentence(run, m))]
+    add(_ul(sentences))
+    econ = _econ_sentences(run)
+    if econ:
+        add(f"<p><strong>{_e('Value for money')}</strong></p>")
+        add(_ul(econ))
+    add(
+        "<p><strong>The social cost of harm avoided is not cash.</strong> "
+        + _e(
+            "It puts a money value on harm to victims and on the work of health and justice "
+            "services (Home Office unit costs). It is a way to weigh harms against spending; no "
+            "budget receives it back as money."
+        )
+        + "</p>"
+    )
+    ws = weak_share(run)
+    if ws:
+        add(
+            "<p>"
+            + _e(
+                "Share of each scenario's spend resting on weak or no evidence: "
+                + "; ".join(f"{run.label(s)} {fmt_pct(v)}" for s, v in ws.items())
+                + "."
+            )
+            + "</p>"
+        )
+    if _not_calibrated(meta):
+        add(
+            "<p><strong>"
+            + _e("The model is not calibrated yet: read the numbers as illustrative.")
+            + "</strong></p>"
+        )
+    add("</div>")
+
+    # headline table
+    add("<h2>Headline table</h2>")
+    header = ["Scenario", "Budget per year"]
+    header += [f"{_first_upper(HEADLINE[m])} averted" for m in (KNIFE, VWI, HOMICIDE)]
+    header += [
+        "Money spent (PV)",
+        "Social cost of harm avoided (PV)",
+        "Benefit-cost ratio",
+        "P(ratio > 1)",
+    ]
+    rows = []
+    budgets = {s.get("name"): s.get("budget_per_year") for s in meta.get("scenarios", [])}
+    for s in run.scenarios:
+        row = [run.label(s), fmt_money(float(budgets.get(s) or float("nan")))]
+        for m in (KNIFE, VWI, HOMICIDE):
+            r = _row(run, s, m)
+            row.append(
+                fmt_interval(r.averted_mean, r.averted_p05, r.averted_p95)
+                if r is not None
+                else "n/a"
+            )
+        hit = run.economics[run.economics.scenario == s] if len(run.economics) else run.economics
+        if len(hit):
+            e = hit.iloc[0]
+            row += [
+                fmt_money(e.spend_pv_mean),
+                fmt_interval(
+                    e.harm_averted_pv_mean, e.harm_averted_pv_p05, e.harm_averted_pv_p95, money=True
+                ),
+                fmt_ratio(e.bcr_mean, e.bcr_p05, e.bcr_p95),
+                fmt_pct(e.prob_bcr_gt_1),
+            ]
+        else:
+            row += ["n/a"] * 4
+        rows.append(row)
+    add(_table(header, rows))
+    rate = 100 * float(meta.get("discount_rate", 0))
+    note = (
+        f"Averted = fewer than {comp}, summed over {run.horizon}; 90% paired intervals across "
+        f"runs. PV = present value in {meta.get('price_year', '')} prices, discounted at "
+        f"{rate:.1f}% a year."
+    )
+    add(f'<p class="note">{_e(note)}</p>')
+
+    # cost per outcome
+    if len(run.economics):
+        add("<h3>Cost per outcome averted</h3>")
+        rows = []
+        for s in run.scenarios:
+            hit = run.economics[run.economics.scenario == s]
+            if not len(hit):
+                continue
+            e = hit.iloc[0]
+            row = [run.label(s)]
+            for col in COST_PER:
+                v = e.get(col, float("nan"))
+                row.append(fmt_money(float(v)) if pd.notna(v) else NOT_ESTIMABLE)
+            row += [
+                fmt_interval(
+                    e.net_benefit_pv_mean, e.net_benefit_pv_p05, e.net_benefit_pv_p95, money=True
+                ),
+                fmt_money(e.justice_cost_change_pv_mean),
+            ]
+            rows.append(row)
+        header = ["Scenario"] + [f"Money spent per {w} averted" for w in COST_PER.values()]
+        header += ["Net benefit (PV)", "Change in justice costs (PV)"]
+        add(_table(header, rows))
+
+    # all outcomes
+    add("<h3>All outcomes</h3>")
+    rows = []
+    for _, r in run.summary.iterrows():
+        rows.append(
+            [
+                run.label(r.scenario),
+                str(r.label),
+                (fmt_money if r.measure == COST else fmt_num)(r.comparator_mean),
+                (fmt_money if r.measure == COST else fmt_num)(r.scenario_mean),
+                fmt_interval(r.averted_mean, r.averted_p05, r.averted_p95, money=r.measure == COST),
+                fmt_interval(
+                    r.averted_mean, r.unpaired_p05, r.unpaired_p95, money=r.measure == COST
+                ),
+                fmt_pct(r.prob_better),
+                (fmt_money if r.measure == COST else fmt_num)(r.mde),
+            ]
+        )
+    add(
+        _table(
+            [
+                "Scenario",
+                "Outcome",
+                f"{comp} (total)",
+                "Scenario (total)",
+                "Averted (paired 90% interval)",
+                "Averted if runs were not paired",
+                "Share of runs better",
+                "Smallest detectable effect",
+            ],
+            rows,
+        )
+    )
+
+    # figures
+    add("<h2>Figures</h2>")
+    for i, (name, caption) in enumerate(figures, start=1):
+        add(
+            f'<figure><img src="{_img(folder / "figures" / name)}" alt="{_e(caption)}">'
+            f"<figcaption><strong>Figure {i}.</strong> {_e(caption)}</figcaption></figure>"
+        )
+
+    # evidence and spend
+    add("<h2>Interventions and the evidence behind them</h2>")
+    if len(run.interventions):
+        rows = []
+        for _, r in run.interventions.iterrows():
+            rows.append(
+                [
+                    r.get("label", r.get("name")),
+                    r.get("tier", ""),
+                    r.get("evidence", ""),
+                    f"{fmt_money(float(r.get('unit_cost', 'nan')))} per {r.get('unit', 'unit')}",
+                    r.get("mechanism", ""),
+                    _effect_range(r),
+                    r.get("estimand", ""),
+                    r.get("source", ""),
+                ]
+            )
+        add(
+            _table(
+                [
+                    "Intervention",
+                    "Tier",
+                    "Evidence grade",
+                    "Unit cost",
+                    "What it changes",
+                    "Assumed reduction (range)",
+                    "Measured on",
+                    "Source",
+                ],
+                rows,
+            )
+        )
+    shares = evidence_shares(run)
+    if not shares.empty:
+        add("<h3>How much of each scenario's spend rests on weak or no evidence</h3>")
+        grades = sorted(shares.columns, key=_grade_rank)
+        order = [x for x in [run.comparator, *run.scenarios] if x in shares.index]
+        rows = []
+        for s, r in shares.reindex(order).iterrows():
+            rows.append([run.label(s), *(fmt_pct(r[g]) for g in grades), fmt_pct(ws.get(s, 0.0))])
+        add(_table(["Scenario", *[f"Evidence: {g}" for g in grades], "Weak or no evidence"], rows))
+        add(
+            '<p class="note">'
+            + _e(
+                "Share of cash spent, from the spend table. Counted as weak or no evidence: "
+                "grades containing " + ", ".join(f'"{w}"' for w in WEAK_WORDS) + "."
+            )
+            + "</p>"
+        )
+        sp = run.spend
+        totals = sp.groupby("scenario")[["budget", "spent", "unspent"]].sum()
+        nrep = sp.groupby("scenario").replicate.nunique()
+        totals = totals.div(nrep, axis=0)
+        totals = totals.reindex([x for x in [run.comparator, *run.scenarios] if x in totals.index])
+        rows = [
+            [run.label(s), fmt_money(t.budget), fmt_money(t.spent), fmt_money(t.unspent)]
+            for s, t in totals.iterrows()
+        ]
+        add("<h3>Budget and spend over the horizon (cash, mean over runs)</h3>")
+        add(_table(["Scenario", "Budget", "Spent", "Unspent"], rows))
+
+    # design
+    add("<h2>How the comparison was run</h2>")
+    wall = meta.get("wall_seconds")
+    scale = fmt_pct(float(meta.get("population_scale", 1)))
+    design = [
+        ["Area", area],
+        ["Scenarios", "; ".join(run.label(s["name"]) for s in meta.get("scenarios", []))],
+        ["Comparator", comp],
+        ["Runs per scenario (replicates)", str(meta.get("replicates", ""))],
+        ["Horizon", run.horizon],
+        ["Population scale", f"{scale} of households, weighted up to the whole area"],
+        ["Seed", str(meta.get("seed", ""))],
+        ["Price year and discount rate", f"{meta.get('price_year', '')}, {rate:.1f}% a year"],
+        ["Wall time", f"{float(wall) / 60:.1f} minutes" if wall is not None else "n/a"],
+    ]
+    add(_table(["Setting", "Value"], design))
+    add("<h3>Scenarios</h3>")
+    rows = [
+        [
+            s.get("label", s.get("name")),
+            s.get("description", ""),
+            fmt_money(float(s.get("budget_per_year") or 0)),
+            "; ".join(map(str, s.get("assumptions", []))),
+        ]
+        for s in meta.get("scenarios", [])
+    ]
+    add(_table(["Scenario", "Description", "Budget per year", "Assumptions"], rows))
+    add("<h3>The smallest effect this design can detect</h3>")
+    add(
+        "<p>"
+        + _e(
+            f"With {meta.get('replicates', '')} paired runs, effects over {run.horizon} smaller "
+            "than these cannot be told apart from chance. More runs make them smaller."
+        )
+        + "</p>"
+    )
+    if len(run.summary):
+        mde = run.summary.pivot_table(index="measure", columns="scenario", values="mde", sort=False)
+        rows = []
+        for m, r in mde.iterrows():
+            fmt = fmt_money if m == COST else fmt_num
+            rows.append([run.measure_label(m), *(fmt(r[s]) for s in run.scenarios if s in r)])
+        add(_table(["Outcome", *[run.label(s) for s in run.scenarios if s in mde]], rows))
+
+    add("<h2>What this cannot tell you</h2>")
+    add('<div class="warn">' + _ul(_limitations(run)) + "</div>")
+
+    add("<h2>Uncertainty</h2>")
+    add("<p>" + _e("The intervals include:") + "</p>")
+    add(_ul([str(x) for x in meta.get("uncertainty_sources", [])] or ["not stated"]))
+    add("<p>" + _e("They do not include:") + "</p>")
+    add(_ul([str(x) for x in meta.get("uncertainty_not_included", [])] or ["not stated"]))
+
+    add("<h2>Sources and data vintages</h2>")
+    rows = [
+        [s.get("what", ""), s.get("source", ""), s.get("vintage", "")]
+        for s in meta.get("sources", [])
+    ]
+    add(_table(["What", "Source", "Vintage"], rows))
+    add("<h3>Software</h3>")
+    versions = meta.get("versions", {})
+    rows = [[k, str(v)] for k, v in versions.items()]
+    rows.append(["code revision", str(meta.get("code_revision", "unknown"))])
+    add(_table(["Component", "Version"], rows))
+
+    html = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
+        + "\n".join(parts)
+        + "</body></html>\n"
+    )
+    path = folder / "report.html"
+    tmp = folder / "report.html.tmp"
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,341 @@
+"""A small, made-up `svsim compare` run folder for testing the report (experiments/report.py).
+
+Numbers are random but shaped like the real thing: yearly totals per replicate with common random
+numbers across scenarios (the scenario effect is a multiplier on the comparator's draw plus a
+little noise), horizon totals by community, spend by intervention and year, and the summary and
+economics tables computed from those, in the schema `svsim compare` writes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+COMPARATOR = "status_quo"
+
+# measure -> (label, mean per year for the whole area)
+MEASURES = {
+    "violence_with_injury_true": ("violence with injury (true)", 7800.0),
+    "serious_violence_true": ("serious violence (true)", 3100.0),
+    "knife_injuries_true": ("knife or sharp-object injuries (true)", 210.0),
+    "admissions_expected": ("hospital admissions for assault by a sharp object (expected)", 42.0),
+    "homicides_expected": ("homicides (expected)", 5.5),
+    "incidents_recorded": ("violent incidents recorded by police", 12500.0),
+    "cost_of_crime": ("social cost of violence (GBP, true incidents)", 1.15e8),
+}
+
+# scenario name -> (label, description, budget per year, effect on each measure (proportion))
+SCENARIOS = {
+    COMPARATOR: ("Status quo", "Current services, no new money.", 0.0, 0.0),
+    "navigators_mentoring": (
+        "A&E navigators and mentoring",
+        "Hospital navigators in Swindon and Salisbury; mentoring in the highest-risk wards.",
+        1_000_000.0,
+        0.012,
+    ),
+    "focused_deterrence": (
+        "Focused deterrence",
+        "A focused deterrence cohort in Swindon and Devizes.",
+        1_000_000.0,
+        0.02,
+    ),
+}
+
+COMMUNITIES = [
+    ("Wiltshire", "Salisbury", 0.12),
+    ("Wiltshire", "Trowbridge", 0.09),
+    ("Wiltshire", "Chippenham", 0.08),
+    ("Wiltshire", "Devizes", 0.05),
+    ("Wiltshire", "Rest of Wiltshire", 0.26),
+    ("Swindon", "Swindon Central", 0.18),
+    ("Swindon", "Penhill and Pinehurst", 0.07),
+    ("Swindon", "Rest of Swindon", 0.15),
+]
+
+INTERVENTIONS = pd.DataFrame(
+    [
+        {
+            "name": "ae_navigators",
+            "label": "A&E navigators",
+            "tier": "secondary",
+            "evidence": "very low",
+            "unit": "navigator post-year",
+            "unit_cost": 75_000.0,
+            "mechanism": "individual hazard of attendees aged 11-25",
+            "reduction": 0.15,
+            "low": -0.05,
+            "high": 0.35,
+            "estimand": "reoffending, 12 months",
+            "source": "YEF Toolkit: A&E navigators (2 US studies)",
+        },
+        {
+            "name": "mentoring",
+            "label": "Mentoring",
+            "tier": "secondary",
+            "evidence": "moderate",
+            "unit": "mentee",
+            "unit_cost": 2_000.0,
+            "mechanism": "individual protective factor",
+            "reduction": 0.21,
+            "low": 0.1,
+            "high": 0.3,
+            "estimand": "violence, meta-analysis",
+            "source": "YEF Toolkit: mentoring",
+        },
+        {
+            "name": "focused_deterrence",
+            "label": "Focused deterrence",
+            "tier": "tertiary",
+            "evidence": "moderate",
+            "unit": "cohort member",
+            "unit_cost": 5_000.0,
+            "mechanism": "individual hazard of cohort members",
+            "reduction": 0.33,
+            "low": 0.15,
+            "high": 0.45,
+            "estimand": "violence, US and UK studies",
+            "source": "YEF Toolkit: focused deterrence",
+        },
+        {
+            "name": "knife_education",
+            "label": "Knife crime education",
+            "tier": "primary",
+            "evidence": "none",
+            "unit": "school session",
+            "unit_cost": 600.0,
+            "mechanism": "society-level attitudes in schools",
+            "reduction": 0.02,
+            "low": -0.02,
+            "high": 0.06,
+            "estimand": "assumed: no evaluation found",
+            "source": "assumed",
+        },
+    ]
+)
+
+# scenario -> {intervention: share of budget}
+PORTFOLIOS = {
+    "navigators_mentoring": {"ae_navigators": 0.4, "mentoring": 0.5, "knife_education": 0.1},
+    "focused_deterrence": {"focused_deterrence": 0.9, "knife_education": 0.1},
+}
+
+
+def _interval(x: np.ndarray) -> tuple[float, float]:
+    return float(np.quantile(x, 0.05)), float(np.quantile(x, 0.95))
+
+
+def make_fake_compare_folder(
+    folder: Path,
+    seed: int = 0,
+    *,
+    scenarios: tuple[str, ...] | None = None,
+    zero_measures: tuple[str, ...] = (),
+    replicates: int = 4,
+    years: int = 3,
+) -> Path:
+    """Write meta.json, summary.csv, economics.csv, by_year.parquet, by_place.parquet, spend.csv
+    and interventions.csv into `folder`. `scenarios` picks the non-comparator scenarios (default
+    both); `zero_measures` makes those measures zero everywhere."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    others = list(scenarios) if scenarios is not None else [*PORTFOLIOS]
+    names = [COMPARATOR, *others]
+    start_year = 2024
+    year_list = list(range(start_year, start_year + years))
+    discount = 0.035
+
+    # yearly totals: the comparator's draw is shared (common random numbers)
+    base = {
+        (m, r, y): mean * rng.lognormal(0.0, 0.04) * (1 + 0.02 * (y - start_year))
+        for m, (_, mean) in MEASURES.items()
+        for r in range(replicates)
+        for y in year_list
+    }
+    rows = []
+    for s in names:
+        effect = SCENARIOS[s][3]
+        for (m, r, y), v in base.items():
+            ramp = min(1.0, (y - start_year + 1) / 2)  # effects build up
+            value = v
+            if effect:  # the scenario's effect, plus the noise where the runs diverge
+                value = v * (1 - effect * ramp * rng.normal(1.0, 0.6))
+                value += rng.normal(0.0, 0.4 * np.sqrt(v))
+            if m in zero_measures:
+                value = 0.0
+            rows.append((s, r, y, m, float(value)))
+    by_year = pd.DataFrame(rows, columns=["scenario", "replicate", "year", "measure", "value"])
+    by_year.to_parquet(folder / "by_year.parquet", index=False)
+
+    # horizon totals by community
+    totals = by_year.groupby(["scenario", "replicate", "measure"], as_index=False).value.sum()
+    weights = np.array([w for *_, w in COMMUNITIES])
+    place_rows = []
+    for (s, r), grp in totals.groupby(["scenario", "replicate"]):
+        for m, v in zip(grp.measure, grp.value, strict=True):
+            noise = np.random.default_rng((seed, r, len(m))).dirichlet(weights * 400)
+            if s != COMPARATOR:  # the effect lands mostly in Swindon and Salisbury
+                noise = noise * (1 + rng.normal(0, 0.01, len(noise)))
+            for (csp, community, _), share in zip(COMMUNITIES, noise, strict=True):
+                place_rows.append((s, r, csp, community, m, float(v * share)))
+    pd.DataFrame(
+        place_rows, columns=["scenario", "replicate", "csp", "community", "measure", "value"]
+    ).to_parquet(folder / "by_place.parquet", index=False)
+
+    # summary: paired differences over the horizon
+    wide = totals.pivot_table(index=["measure", "replicate"], columns="scenario", values="value")
+    summary = []
+    for s in others:
+        for m, (label, _) in MEASURES.items():
+            comp = wide.loc[m, COMPARATOR].to_numpy()
+            scen = wide.loc[m, s].to_numpy()
+            diff = comp - scen
+            p05, p95 = _interval(diff)
+            u05, u95 = _interval(comp[:, None] - scen[None, :])
+            summary.append(
+                {
+                    "scenario": s,
+                    "comparator": COMPARATOR,
+                    "measure": m,
+                    "label": label,
+                    "scenario_mean": float(scen.mean()),
+                    "comparator_mean": float(comp.mean()),
+                    "averted_mean": float(diff.mean()),
+                    "averted_p05": p05,
+                    "averted_p95": p95,
+                    "unpaired_p05": u05,
+                    "unpaired_p95": u95,
+                    "prob_better": float(np.mean(diff > 0)),
+                    "mde": float(2.8 * diff.std(ddof=1) / np.sqrt(replicates)),
+                }
+            )
+    summary = pd.DataFrame(summary)
+    summary.to_csv(folder / "summary.csv", index=False)
+
+    # spend
+    spend_rows = []
+    unit_cost = INTERVENTIONS.set_index("name")
+    for s in others:
+        budget = SCENARIOS[s][2]
+        for r in range(replicates):
+            for y in year_list:
+                for name, share in PORTFOLIOS[s].items():
+                    b = budget * share
+                    spent = b * float(rng.uniform(0.8, 1.0))
+                    units = spent / unit_cost.loc[name, "unit_cost"]
+                    spend_rows.append(
+                        {
+                            "scenario": s,
+                            "replicate": r,
+                            "year": y,
+                            "intervention": name,
+                            "tier": unit_cost.loc[name, "tier"],
+                            "evidence": unit_cost.loc[name, "evidence"],
+                            "budget": b,
+                            "spent": spent,
+                            "units": units,
+                            "participants": int(units * (1 if name == "knife_education" else 3)),
+                            "unspent": b - spent,
+                        }
+                    )
+    spend = pd.DataFrame(spend_rows)
+    spend.to_csv(folder / "spend.csv", index=False)
+    used = set(spend.intervention) if len(spend) else set()
+    INTERVENTIONS[INTERVENTIONS.name.isin(used)].to_csv(folder / "interventions.csv", index=False)
+
+    # economics (discounted to the first year)
+    factor = {y: (1 + discount) ** -(y - start_year) for y in year_list}
+    cost_w = by_year[by_year.measure == "cost_of_crime"].assign(
+        pv=lambda d: d.value * d.year.map(factor)
+    )
+    cost_pv = cost_w.pivot_table(index="replicate", columns="scenario", values="pv", aggfunc="sum")
+    econ = []
+    for s in others:
+        sp = spend[spend.scenario == s].assign(pv=lambda d: d.spent * d.year.map(factor))
+        spend_pv = sp.groupby("replicate").pv.sum().reindex(range(replicates)).to_numpy()
+        harm = (cost_pv[COMPARATOR] - cost_pv[s]).to_numpy()
+        justice = rng.normal(-0.05, 0.02, replicates) * spend_pv
+        net = harm - spend_pv
+        bcr = harm / spend_pv
+        row = {
+            "scenario": s,
+            "comparator": COMPARATOR,
+            "spend_pv_mean": spend_pv.mean(),
+            "harm_averted_pv_mean": harm.mean(),
+            "justice_cost_change_pv_mean": justice.mean(),
+            "net_benefit_pv_mean": net.mean(),
+            "bcr_mean": bcr.mean(),
+            "prob_bcr_gt_1": float(np.mean(bcr > 1)),
+        }
+        for key, x in (("spend_pv", spend_pv), ("harm_averted_pv", harm), ("net_benefit_pv", net)):
+            row[f"{key}_p05"], row[f"{key}_p95"] = _interval(x)
+        row["bcr_p05"], row["bcr_p95"] = _interval(bcr)
+        for col, m in (
+            ("cost_per_vwi_averted", "violence_with_injury_true"),
+            ("cost_per_admission_averted", "admissions_expected"),
+            ("cost_per_homicide_averted", "homicides_expected"),
+        ):
+            hit = summary[(summary.scenario == s) & (summary.measure == m)].iloc[0]
+            estimable = hit.averted_p05 > 0 or hit.averted_p95 < 0
+            row[col] = spend_pv.mean() / hit.averted_mean if estimable else np.nan
+        econ.append(row)
+    pd.DataFrame(econ).to_csv(folder / "economics.csv", index=False)
+
+    meta = {
+        "area": "wiltshire_swindon",
+        "area_label": "Wiltshire and Swindon",
+        "scenarios": [
+            {
+                "name": s,
+                "label": SCENARIOS[s][0],
+                "description": SCENARIOS[s][1],
+                "budget_per_year": SCENARIOS[s][2],
+                "assumptions": ["uptake 60% (assumed)"] if s != COMPARATOR else [],
+            }
+            for s in names
+        ],
+        "comparator": COMPARATOR,
+        "replicates": replicates,
+        "years": years,
+        "start_year": start_year,
+        "population_scale": 0.25,
+        "seed": seed,
+        "price_year": 2024,
+        "discount_rate": discount,
+        "uncertainty_sources": [
+            "stochastic (common random numbers, paired)",
+            "effect sizes",
+            "uptake and completion",
+            "unit costs",
+        ],
+        "uncertainty_not_included": [
+            "calibrated parameters (not yet calibrated)",
+            "structural uncertainty",
+            "population change",
+        ],
+        "sources": [
+            {
+                "what": "population",
+                "source": "ONS Census 2021, https://www.ons.gov.uk/census",
+                "vintage": "2021",
+            },
+            {
+                "what": "unit costs of crime",
+                "source": "Heeks et al. 2018, The economic and social costs of crime (Home Office)",
+                "vintage": "2015/16 prices, uprated to 2024",
+            },
+            {
+                "what": "effect sizes",
+                "source": "Youth Endowment Fund Toolkit",
+                "vintage": "2024",
+            },
+        ],
+        "wall_seconds": 123.4,
+        "versions": {"python": "3.11.2", "svsim": "0.1.0", "numpy": "1.26.4"},
+        "code_revision": "0123abc+dirty",
+    }
+    (folder / "meta.json").write_text(json.dumps(meta, indent=2))
+    return folder

@@ -1,0 +1,135 @@
+"""The report of `svsim compare` (experiments/report.py), on a made-up run folder."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+from html import escape
+
+import pytest
+from report_fixture import SCENARIOS, make_fake_compare_folder
+from svsim.experiments.report import (
+    NOT_ESTIMABLE,
+    fmt_interval,
+    fmt_money,
+    load,
+    make_figures,
+    write_report,
+)
+
+DATA_IMG = '<img src="data:image/png;base64,'
+
+
+def _check_self_contained(html: str) -> None:
+    # nothing to fetch: every src and href is a data URI or a fragment
+    for attr in re.findall(r'(?:src|href)\s*=\s*["\']?([^"\'\s>]*)', html, flags=re.I):
+        assert attr.startswith(("data:", "#")), attr
+    assert not re.search(r"(?:src|href)\s*=\s*[\"']?\s*(?:https?:)?//", html, flags=re.I)
+    assert "<script" not in html.lower()
+    assert "<link" not in html.lower()
+    assert "@import" not in html and "url(" not in html
+
+
+def test_report_is_self_contained_and_complete(tmp_path):
+    folder = make_fake_compare_folder(tmp_path / "run")
+    path = write_report(folder)
+    assert path == folder / "report.html" and path.exists()
+    html = path.read_text(encoding="utf-8")
+    figures = make_figures(folder)
+    assert len(figures) == 5
+    for name, caption in figures:
+        assert (folder / "figures" / name).stat().st_size > 10_000
+        assert caption
+    assert html.count(DATA_IMG) == len(figures)
+    _check_self_contained(html)
+    # web addresses may appear only as text, in the sources table
+    sources = html.index("Sources and data vintages")
+    assert "http" not in html[:sources]
+    assert "not cash" in html
+    assert "Executive summary" in html
+    for label, *_ in SCENARIOS.values():
+        assert escape(label) in html
+    assert "A&E" not in html  # escaped
+    assert (
+        escape(NOT_ESTIMABLE) in html
+    )  # the fixture has a cost per homicide that is not estimable
+    assert "not calibrated yet" in html
+    assert "P(ratio &gt; 1)" in html
+
+
+def test_report_with_one_scenario_and_an_all_zero_measure(tmp_path):
+    folder = make_fake_compare_folder(
+        tmp_path / "run",
+        seed=3,
+        scenarios=("focused_deterrence",),
+        zero_measures=("homicides_expected",),
+        replicates=3,
+        years=2,
+    )
+    html = write_report(folder).read_text(encoding="utf-8")
+    assert html.count(DATA_IMG) == 5
+    assert "No homicides (expected) occurred in any run" in html
+    assert "A&amp;E navigators and mentoring" not in html
+    _check_self_contained(html)
+
+
+def test_report_without_spend_or_places(tmp_path):
+    folder = make_fake_compare_folder(tmp_path / "run", seed=1)
+    (folder / "by_place.parquet").unlink()
+    (folder / "spend.csv").write_text("")
+    (folder / "interventions.csv").write_text("")
+    html = write_report(folder).read_text(encoding="utf-8")
+    assert html.count(DATA_IMG) == 3  # time series, averted, plane
+    assert "not cash" in html
+
+
+def test_numbers_for_people():
+    assert fmt_money(1_234_567) == "£1.23m"
+    assert fmt_money(35_000_000) == "£35.0m"
+    assert fmt_money(-350_000) == "-£350k"
+    assert fmt_money(float("nan")) == "n/a"
+    assert fmt_interval(34.2, 12.4, 57.0) == "34 (90% interval 12 to 57)"
+    assert fmt_interval(0.27, -0.1, 0.61) == "0.27 (90% interval -0.10 to 0.61)"
+
+
+def test_loader_orders_scenarios_from_meta(tmp_path):
+    run = load(make_fake_compare_folder(tmp_path / "run"))
+    assert run.comparator == "status_quo"
+    assert run.scenarios == ["navigators_mentoring", "focused_deterrence"]
+
+
+@pytest.mark.slow
+def test_report_renders_in_chromium_with_nothing_fetched(tmp_path):
+    from browser import open_in_chromium
+
+    folder = make_fake_compare_folder(tmp_path / "run")
+    path = write_report(folder)
+    shot = tmp_path / "report.png"
+    seen = open_in_chromium(path, screenshot=shot)
+    assert seen["blocked"] == []
+    assert seen["images"] == 5
+    assert seen["images_loaded"] == seen["images"]
+    assert "Wiltshire and Swindon" in seen["title"]
+    assert shot.stat().st_size > 50_000
+    with contextlib.suppress(OSError):  # a copy for humans
+        shutil.copy(shot, "/tmp/report_screenshot.png")
+
+
+@pytest.mark.slow
+def test_browser_helper_blocks_off_machine_requests(tmp_path):
+    from browser import open_in_chromium
+
+    page = tmp_path / "leaky.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head><title>leaky</title></head><body>"
+        '<img src="https://example.invalid/x.png"><img src="local.png"></body></html>'
+    )
+    shutil.copy(
+        write_report(make_fake_compare_folder(tmp_path / "run")).parent / "figures" / "spend.png",
+        tmp_path / "local.png",
+    )
+    seen = open_in_chromium(page)
+    assert seen["title"] == "leaky"
+    assert seen["blocked"] == ["https://example.invalid/x.png"]
+    assert seen["images"] == 2 and seen["images_loaded"] == 1
