@@ -8,8 +8,10 @@ import sys
 
 JOBS = {
     "run": ("svsim.experiments.run", "simulate one area and write a run folder"),
-    "compare": ("svsim.experiments.compare",
-                "funding scenarios x replicates, paired against a comparator, with a report"),
+    "compare": (
+        "svsim.experiments.compare",
+        "funding scenarios x replicates, paired against a comparator, with a report",
+    ),
     "bench": (
         "svsim.experiments.bench",
         "speed and memory benchmark (full area; vs per-agent Mesa)",

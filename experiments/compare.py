@@ -59,8 +59,9 @@ def _load_library() -> dict:
     library, errors = {}, []
     for path in sorted((CONF_DIR / "intervention").glob("*.yaml")):
         try:
-            spec = intervention_from_dict(load_yaml(path, "intervention"), f"intervention "
-                                          f"{path.stem}")
+            spec = intervention_from_dict(
+                load_yaml(path, "intervention"), f"intervention {path.stem}"
+            )
         except ScenarioError as exc:
             errors += exc.errors
             continue
@@ -91,8 +92,15 @@ def load_scenarios(names: list[str], area, library: dict, first: int, last: int)
     for name in names:
         path = _scenario_path(str(name))
         try:
-            out.append(scenario_from_dict(load_yaml(path, "scenarios"), f"scenario {path.stem}",
-                                          library, places, (first, last)))
+            out.append(
+                scenario_from_dict(
+                    load_yaml(path, "scenarios"),
+                    f"scenario {path.stem}",
+                    library,
+                    places,
+                    (first, last),
+                )
+            )
         except ScenarioError as exc:
             errors += exc.errors
     if errors:
@@ -124,16 +132,25 @@ def compare_config(overrides: list[str]) -> tuple[CompareConfig, bool]:
     comparator = r["comparator"]
     by_name = {s.name: s for s in scenarios}
     if comparator not in by_name:
-        raise ConfigError(f"comparator={comparator!r}: must be one of the scenarios "
-                          f"({', '.join(by_name)})")
+        raise ConfigError(
+            f"comparator={comparator!r}: must be one of the scenarios ({', '.join(by_name)})"
+        )
     ordered = (by_name[comparator], *(s for s in scenarios if s.name != comparator))
     prices = prices_from_dict(load_yaml(CONF_DIR / "prices.yaml", "prices"))
     prison = r["prison_place_per_year"]
     week_cost = prison["value"] / 52 * prices.uprate(prison["price_year"], prices.base_year)
-    cfg = CompareConfig(run=run, scenarios=ordered, comparator=comparator, library=library,
-                        prices=prices, replicates=r["replicates"],
-                        uncertainty=bool(r["uncertainty"]), jobs=r["jobs"],
-                        prison_week_cost=week_cost, resolved=r)
+    cfg = CompareConfig(
+        run=run,
+        scenarios=ordered,
+        comparator=comparator,
+        library=library,
+        prices=prices,
+        replicates=r["replicates"],
+        uncertainty=bool(r["uncertainty"]),
+        jobs=r["jobs"],
+        prison_week_cost=week_cost,
+        resolved=r,
+    )
     return cfg, bool(r["check"])
 
 
@@ -151,8 +168,16 @@ def run_replicate(cfg: CompareConfig, replicate: int) -> dict:
     out = {"yearly": {}, "spend": {}}
     for scenario in cfg.scenarios:
         m = copy.deepcopy(model)
-        portfolio = Portfolio(scenario, cfg.library, draws, cfg.run.area, cfg.prices,
-                              s.start_year, s.population_scale, settings.seed)
+        portfolio = Portfolio(
+            scenario,
+            cfg.library,
+            draws,
+            cfg.run.area,
+            cfg.prices,
+            s.start_year,
+            s.population_scale,
+            settings.seed,
+        )
         m.interventions = [portfolio]
         while m.week < m.total_weeks:
             m.step()
@@ -187,7 +212,6 @@ def _run_all(cfg: CompareConfig) -> list[dict]:
 def tables(cfg: CompareConfig, results: list[dict]) -> dict:
     """Tidy tables from the replicates' arrays."""
     import pandas as pd
-
     from svsim.model import outcomes as oc
     from svsim.model.outcomes import MEASURES
 
@@ -203,9 +227,15 @@ def tables(cfg: CompareConfig, results: list[dict]) -> dict:
     # array: scenario x replicate x year x group x measure
     arr = np.stack([np.stack([res["yearly"][n] for res in results]) for n in names])
     idx = pd.MultiIndex.from_product(
-        [names, range(cfg.replicates), range(s.start_year, s.start_year + s.years),
-         range(n_groups), measures], names=["scenario", "replicate", "year", "group",
-                                            "measure"])
+        [
+            names,
+            range(cfg.replicates),
+            range(s.start_year, s.start_year + s.years),
+            range(n_groups),
+            measures,
+        ],
+        names=["scenario", "replicate", "year", "group", "measure"],
+    )
     detail = pd.DataFrame({"value": arr.reshape(-1)}, index=idx).reset_index()
     gi = detail.pop("group").to_numpy()
     detail.insert(3, "csp", pd.Categorical([csp_of[c] for c in comm[gi]]))
@@ -214,16 +244,39 @@ def tables(cfg: CompareConfig, results: list[dict]) -> dict:
     detail.insert(6, "sex", pd.Categorical.from_codes(male[gi], ["female", "male"]))
     for col in ("scenario", "measure"):
         detail[col] = pd.Categorical(detail[col])
-    by_year = detail.groupby(["scenario", "replicate", "year", "measure"], observed=True)[
-        "value"].sum().reset_index()
-    by_place = detail.groupby(["scenario", "replicate", "csp", "community", "measure"],
-                              observed=True)["value"].sum().reset_index()
-    spend = pd.DataFrame([{"scenario": n, "replicate": r, **row}
-                          for r, res in enumerate(results) for n in names
-                          for row in res["spend"][n]],
-                         columns=["scenario", "replicate", "year", "intervention", "tier",
-                                  "evidence", "budget", "spent", "units", "participants",
-                                  "unspent"])
+    by_year = (
+        detail.groupby(["scenario", "replicate", "year", "measure"], observed=True)["value"]
+        .sum()
+        .reset_index()
+    )
+    by_place = (
+        detail.groupby(["scenario", "replicate", "csp", "community", "measure"], observed=True)[
+            "value"
+        ]
+        .sum()
+        .reset_index()
+    )
+    spend = pd.DataFrame(
+        [
+            {"scenario": n, "replicate": r, **row}
+            for r, res in enumerate(results)
+            for n in names
+            for row in res["spend"][n]
+        ],
+        columns=[
+            "scenario",
+            "replicate",
+            "year",
+            "intervention",
+            "tier",
+            "evidence",
+            "budget",
+            "spent",
+            "units",
+            "participants",
+            "unspent",
+        ],
+    )
     return {"outcomes": detail, "by_year": by_year, "by_place": by_place, "spend": spend}
 
 
@@ -240,7 +293,7 @@ def summarise(cfg: CompareConfig, t: dict) -> tuple:
     first = s.start_year
     totals = by_year.groupby(["scenario", "measure", "replicate"], observed=True)["value"].sum()
     comp = cfg.comparator
-    rows, econ = [], []
+    rows, econ, per_rep = [], [], []
     spend = t["spend"]
     prices = cfg.prices
 
@@ -272,94 +325,168 @@ def summarise(cfg: CompareConfig, t: dict) -> tuple:
             averted[measure] = d
             lo, hi = _interval(d)
             ulo, uhi = _interval(unpaired)
-            rows.append({"scenario": sc.name, "comparator": comp, "measure": measure,
-                         "label": label, "scenario_mean": b.mean(), "comparator_mean": a.mean(),
-                         "averted_mean": d.mean(), "averted_p05": lo, "averted_p95": hi,
-                         "unpaired_p05": ulo, "unpaired_p95": uhi,
-                         "prob_better": float((d > 0).mean()),
-                         "mde": Z_MDE * d.std(ddof=1) / np.sqrt(len(d))})
+            rows.append(
+                {
+                    "scenario": sc.name,
+                    "comparator": comp,
+                    "measure": measure,
+                    "label": label,
+                    "scenario_mean": b.mean(),
+                    "comparator_mean": a.mean(),
+                    "averted_mean": d.mean(),
+                    "averted_p05": lo,
+                    "averted_p95": hi,
+                    "unpaired_p05": ulo,
+                    "unpaired_p95": uhi,
+                    "prob_better": float((d > 0).mean()),
+                    "mde": Z_MDE * d.std(ddof=1) / np.sqrt(len(d)),
+                }
+            )
         extra = pv_spend(sc.name) - comp_spend
         harm = comp_harm - pv_yearly(sc.name, "cost_of_crime") * to_base
         custody = pv_yearly(sc.name, "in_custody") * cfg.prison_week_cost - comp_custody
         net = harm - extra
+        per_rep += [
+            {"scenario": sc.name, "replicate": r, "spend_pv": extra[r], "harm_averted_pv": harm[r]}
+            for r in range(cfg.replicates)
+        ]
         with np.errstate(divide="ignore", invalid="ignore"):
             bcr = np.where(extra > 0, harm / extra, np.nan)
-        row = {"scenario": sc.name, "comparator": comp,
-               "spend_pv_mean": extra.mean(), "spend_pv_p05": _interval(extra)[0],
-               "spend_pv_p95": _interval(extra)[1],
-               "harm_averted_pv_mean": harm.mean(), "harm_averted_pv_p05": _interval(harm)[0],
-               "harm_averted_pv_p95": _interval(harm)[1],
-               "justice_cost_change_pv_mean": custody.mean(),
-               "net_benefit_pv_mean": net.mean(), "net_benefit_pv_p05": _interval(net)[0],
-               "net_benefit_pv_p95": _interval(net)[1]}
+        row = {
+            "scenario": sc.name,
+            "comparator": comp,
+            "spend_pv_mean": extra.mean(),
+            "spend_pv_p05": _interval(extra)[0],
+            "spend_pv_p95": _interval(extra)[1],
+            "harm_averted_pv_mean": harm.mean(),
+            "harm_averted_pv_p05": _interval(harm)[0],
+            "harm_averted_pv_p95": _interval(harm)[1],
+            "justice_cost_change_pv_mean": custody.mean(),
+            "net_benefit_pv_mean": net.mean(),
+            "net_benefit_pv_p05": _interval(net)[0],
+            "net_benefit_pv_p95": _interval(net)[1],
+        }
         finite = bcr[np.isfinite(bcr)]
-        row.update({"bcr_mean": finite.mean() if len(finite) else np.nan,
-                    "bcr_p05": _interval(finite)[0] if len(finite) else np.nan,
-                    "bcr_p95": _interval(finite)[1] if len(finite) else np.nan,
-                    "prob_bcr_gt_1": float((finite > 1).mean()) if len(finite) else np.nan})
-        for key, measure in (("vwi", "violence_with_injury_true"),
-                             ("admission", "admissions_expected"),
-                             ("homicide", "homicides_expected")):
+        row.update(
+            {
+                "bcr_mean": finite.mean() if len(finite) else np.nan,
+                "bcr_p05": _interval(finite)[0] if len(finite) else np.nan,
+                "bcr_p95": _interval(finite)[1] if len(finite) else np.nan,
+                "prob_bcr_gt_1": float((finite > 1).mean()) if len(finite) else np.nan,
+            }
+        )
+        for key, measure in (
+            ("vwi", "violence_with_injury_true"),
+            ("admission", "admissions_expected"),
+            ("homicide", "homicides_expected"),
+        ):
             d = averted[measure]
             lo, hi = _interval(d)
             excludes_zero = lo > 0 or hi < 0
-            row[f"cost_per_{key}_averted"] = (extra.mean() / d.mean()
-                                              if excludes_zero and extra.mean() > 0 else np.nan)
+            row[f"cost_per_{key}_averted"] = (
+                extra.mean() / d.mean() if excludes_zero and extra.mean() > 0 else np.nan
+            )
         econ.append(row)
-    return pd.DataFrame(rows), pd.DataFrame(econ)
+    return pd.DataFrame(rows), pd.DataFrame(econ), pd.DataFrame(per_rep)
 
 
 def interventions_table(cfg: CompareConfig):
     import pandas as pd
 
     used = sorted({a.intervention for sc in cfg.scenarios for a in sc.allocations})
-    return pd.DataFrame([{
-        "name": n, "label": (i := cfg.library[n]).label, "tier": i.tier, "evidence": i.evidence,
-        "unit": i.unit, "unit_cost": i.unit_cost.value, "unit_cost_price_year":
-        i.unit_cost_price_year, "mechanism": i.mechanism, "reduction": i.effect.value,
-        "low": i.effect.low, "high": i.effect.high, "estimand": i.estimand,
-        "source": i.effect.source} for n in used])
+    return pd.DataFrame(
+        [
+            {
+                "name": n,
+                "label": (i := cfg.library[n]).label,
+                "tier": i.tier,
+                "evidence": i.evidence,
+                "unit": i.unit,
+                "unit_cost": i.unit_cost.value,
+                "unit_cost_price_year": i.unit_cost_price_year,
+                "mechanism": i.mechanism,
+                "reduction": i.effect.value,
+                "low": i.effect.low,
+                "high": i.effect.high,
+                "estimand": i.estimand,
+                "source": i.effect.source,
+            }
+            for n in used
+        ]
+    )
 
 
 def meta(cfg: CompareConfig, wall: float) -> dict:
     s = cfg.run.settings
     return {
         "area": cfg.run.area.name,
-        "area_label": "Wiltshire and Swindon" if cfg.run.area.name == "wiltshire_swindon"
+        "area_label": "Wiltshire and Swindon"
+        if cfg.run.area.name == "wiltshire_swindon"
         else cfg.run.area.name,
-        "scenarios": [{"name": sc.name, "label": sc.label, "description": sc.description,
-                       "budget_per_year": sc.budget_per_year, "assumptions": sc.assumptions}
-                      for sc in cfg.scenarios],
-        "comparator": cfg.comparator, "replicates": cfg.replicates, "years": s.years,
-        "burn_in_years": s.burn_in_years, "start_year": s.start_year,
-        "population_scale": s.population_scale, "seed": s.seed,
-        "price_year": cfg.prices.base_year, "discount_rate": cfg.prices.discount_rate,
+        "scenarios": [
+            {
+                "name": sc.name,
+                "label": sc.label,
+                "description": sc.description,
+                "budget_per_year": sc.budget_per_year,
+                "assumptions": sc.assumptions,
+            }
+            for sc in cfg.scenarios
+        ],
+        "comparator": cfg.comparator,
+        "replicates": cfg.replicates,
+        "years": s.years,
+        "burn_in_years": s.burn_in_years,
+        "start_year": s.start_year,
+        "population_scale": s.population_scale,
+        "seed": s.seed,
+        "price_year": cfg.prices.base_year,
+        "discount_rate": cfg.prices.discount_rate,
         "uncertainty_sources": ["stochastic variation (common random numbers, paired)"]
-        + (["intervention effect sizes", "uptake and completion", "unit costs"]
-           if cfg.uncertainty else []),
+        + (
+            ["intervention effect sizes", "uptake and completion", "unit costs"]
+            if cfg.uncertainty
+            else []
+        ),
         "uncertainty_not_included": [
             "model parameters other than interventions' (the baseline is hand-set, not yet "
             "calibrated to the Strategic Needs Assessment)",
-            "structural uncertainty (the model's form)", "future changes in policing, "
-            "demography or recording practice beyond the projected population"],
+            "structural uncertainty (the model's form)",
+            "future changes in policing, "
+            "demography or recording practice beyond the projected population",
+        ],
         "sources": [
-            {"what": "population", "source": "Census 2021 (ONS), area file conf/area",
-             "vintage": "2021"},
-            {"what": "unit costs of crime", "source": "Heeks et al. 2018, Home Office RR99",
-             "vintage": "2015/16 prices"},
-            {"what": "intervention effects", "source": "YEF Toolkit and reviews "
-             "(see the interventions table)", "vintage": "as cited per intervention"},
+            {
+                "what": "population",
+                "source": "Census 2021 (ONS), area file conf/area",
+                "vintage": "2021",
+            },
+            {
+                "what": "unit costs of crime",
+                "source": "Heeks et al. 2018, Home Office RR99",
+                "vintage": "2015/16 prices",
+            },
+            {
+                "what": "intervention effects",
+                "source": "YEF Toolkit and reviews (see the interventions table)",
+                "vintage": "as cited per intervention",
+            },
             {"what": "price index", "source": cfg.prices.source, "vintage": "see source"},
-            {"what": "recorded violence", "source": "Wiltshire and Swindon Serious Violence "
-             "Strategy 2024-2029 / SNA", "vintage": "2020/21-2022/23"}],
+            {
+                "what": "recorded violence",
+                "source": "Wiltshire and Swindon Serious Violence Strategy 2024-2029 / SNA",
+                "vintage": "2020/21-2022/23",
+            },
+        ],
         "calibrated": False,
-        "wall_seconds": wall, "versions": versions(), "code_revision": code_revision(),
+        "wall_seconds": wall,
+        "versions": versions(),
+        "code_revision": code_revision(),
     }
 
 
 def main(overrides: list[str]) -> int:
     import yaml
-
     from svsim.scenarios.library import ScenarioError
 
     try:
@@ -367,17 +494,24 @@ def main(overrides: list[str]) -> int:
     except ScenarioError as exc:
         raise ConfigError(str(exc)) from None
     if check_only:
-        print(f"ok: {len(cfg.scenarios)} scenario(s) valid: "
-              f"{', '.join(s.name for s in cfg.scenarios)}")
+        print(
+            f"ok: {len(cfg.scenarios)} scenario(s) valid: "
+            f"{', '.join(s.name for s in cfg.scenarios)}"
+        )
         return 0
     s = cfg.run.settings
-    out = Path(cfg.run.out) if cfg.run.out else default_out(
-        "compare", f"{cfg.run.area.name}-{len(cfg.scenarios)}scen-{cfg.replicates}rep")
+    out = (
+        Path(cfg.run.out)
+        if cfg.run.out
+        else default_out(
+            "compare", f"{cfg.run.area.name}-{len(cfg.scenarios)}scen-{cfg.replicates}rep"
+        )
+    )
     start = time.perf_counter()
     with run_folder(out) as folder:
         results = _run_all(cfg)
         t = tables(cfg, results)
-        summary, econ = summarise(cfg, t)
+        summary, econ, econ_rep = summarise(cfg, t)
         wall = time.perf_counter() - start
         (folder / "config.yaml").write_text(yaml.safe_dump(cfg.resolved, sort_keys=False))
         t["outcomes"].to_parquet(folder / "outcomes.parquet", index=False)
@@ -387,13 +521,20 @@ def main(overrides: list[str]) -> int:
         t["spend"].to_csv(folder / "spend.csv", index=False)
         summary.to_csv(folder / "summary.csv", index=False)
         econ.to_csv(folder / "economics.csv", index=False)
+        econ_rep.to_csv(folder / "economics_by_replicate.csv", index=False)
         interventions_table(cfg).to_csv(folder / "interventions.csv", index=False)
         (folder / "meta.json").write_text(json.dumps(meta(cfg, wall), indent=2, default=str))
         from .report import write_report
 
         write_report(folder)
-        write_manifest(folder, job="compare", overrides=overrides, seed=s.seed,
-                       replicates=cfg.replicates, population_scale=s.population_scale,
-                       wall_seconds=round(time.perf_counter() - start, 1))
+        write_manifest(
+            folder,
+            job="compare",
+            overrides=overrides,
+            seed=s.seed,
+            replicates=cfg.replicates,
+            population_scale=s.population_scale,
+            wall_seconds=round(time.perf_counter() - start, 1),
+        )
     print(f"compare folder: {out}")
     return 0

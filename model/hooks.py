@@ -120,10 +120,10 @@ class Levers:
     def extend(self, n_people: int) -> None:
         """Room for arrivals, with no effect on them; this week's levers stay as set."""
         extra = n_people - len(self.person_log_hazard)
-        self.person_log_hazard = np.concatenate([self.person_log_hazard,
-                                                 np.zeros(extra, np.float32)])
-        self.person_detection = np.concatenate([self.person_detection,
-                                                np.ones(extra, np.float32)])
+        self.person_log_hazard = np.concatenate(
+            [self.person_log_hazard, np.zeros(extra, np.float32)]
+        )
+        self.person_detection = np.concatenate([self.person_detection, np.ones(extra, np.float32)])
 
     @staticmethod
     def _check(factor, name: str) -> np.ndarray:
@@ -164,20 +164,21 @@ class Levers:
         self.touched = self.active = True
 
     def scale_community_detection(self, communities: np.ndarray, factor) -> None:
-        np.multiply.at(self.community_detection, communities,
-                       self._check(factor, "detection factor"))
+        np.multiply.at(
+            self.community_detection, communities, self._check(factor, "detection factor")
+        )
         self.touched = self.active = True
 
     def scale_recording(self, communities: np.ndarray, factor) -> None:
         """Multiply the probability that incidents in these communities are recorded."""
-        np.multiply.at(self.community_recording, communities,
-                       self._check(factor, "recording factor"))
+        np.multiply.at(
+            self.community_recording, communities, self._check(factor, "recording factor")
+        )
         self.touched = self.active = True
 
     def scale_fatality(self, communities: np.ndarray, factor) -> None:
         """Multiply the probability that an injury in these communities is fatal (severity)."""
-        np.multiply.at(self.community_fatality, communities,
-                       self._check(factor, "fatality factor"))
+        np.multiply.at(self.community_fatality, communities, self._check(factor, "fatality factor"))
         self.touched = self.active = True
 
     def shift_factor(self, ids: np.ndarray, factor: str, delta: float) -> None:

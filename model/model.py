@@ -97,8 +97,9 @@ def _csr_pick(
     return np.where(deg > 0, pick, -1)
 
 
-def _csr_rows(indptr: np.ndarray, indices: np.ndarray,
-              rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _csr_rows(
+    indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """All entries of the given rows, concatenated (rows may repeat), and for each entry the
     position in `rows` it came from."""
     start = indptr[rows]

@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from svsim.model.randomness import Streams
 
 from .library import Allocation, Intervention, Scenario
@@ -51,35 +50,54 @@ def pert(rng: np.random.Generator, low: float, mode: float, high: float) -> floa
     return low + (high - low) * rng.beta(a, b)
 
 
-def draw_inputs(library: dict[str, Intervention], seed: int, replicate: int,
-                uncertain: bool = True) -> dict[str, Draw]:
+def draw_inputs(
+    library: dict[str, Intervention], seed: int, replicate: int, uncertain: bool = True
+) -> dict[str, Draw]:
     """Draw every intervention's effect, uptake, completion and unit cost for one replicate."""
     out = {}
     for i, name in enumerate(sorted(library)):
         spec = library[name]
         if not uncertain:
-            out[name] = Draw(spec.effect.value, spec.uptake.value, spec.completion.value,
-                             spec.unit_cost.value)
+            out[name] = Draw(
+                spec.effect.value, spec.uptake.value, spec.completion.value, spec.unit_cost.value
+            )
             continue
         rng = np.random.default_rng([seed, 7_001, replicate, i])
-        out[name] = Draw(*(pert(rng, e.low, e.value, e.high) for e in
-                           (spec.effect, spec.uptake, spec.completion, spec.unit_cost)))
+        out[name] = Draw(
+            *(
+                pert(rng, e.low, e.value, e.high)
+                for e in (spec.effect, spec.uptake, spec.completion, spec.unit_cost)
+            )
+        )
     return out
 
 
 def _profile(t: np.ndarray, spec: Intervention) -> np.ndarray:
     """g(t): share of the full effect t weeks after enrolment (or the start of funding)."""
     after = t - spec.onset_weeks - spec.effect_weeks
-    return np.where(t < spec.onset_weeks, 0.0,
-                    np.where(after < 0, 1.0, 0.5 ** (np.maximum(after, 0) / spec.half_life_weeks)))
+    return np.where(
+        t < spec.onset_weeks,
+        0.0,
+        np.where(after < 0, 1.0, 0.5 ** (np.maximum(after, 0) / spec.half_life_weeks)),
+    )
 
 
 class Funded:
     """One allocation of one intervention in one scenario run."""
 
-    def __init__(self, spec: Intervention, alloc: Allocation, draw: Draw, index: int,
-                 places: np.ndarray, school_places: list[np.ndarray], prices: Prices,
-                 start_year: int, scale: float, streams: Streams):
+    def __init__(
+        self,
+        spec: Intervention,
+        alloc: Allocation,
+        draw: Draw,
+        index: int,
+        places: np.ndarray,
+        school_places: list[np.ndarray],
+        prices: Prices,
+        start_year: int,
+        scale: float,
+        streams: Streams,
+    ):
         self.spec, self.alloc, self.draw = spec, alloc, draw
         self.stream = 100 + index  # a stream per intervention, the same in every scenario
         self.places = places  # community indices targeted
@@ -103,12 +121,15 @@ class Funded:
         return self.alloc.amount_per_year / cost if cost > 0 else 0.0
 
     def funded(self, year: int) -> bool:
-        return self.alloc.start_year <= year <= self.alloc.end_year and \
-            self.alloc.amount_per_year > 0
+        return (
+            self.alloc.start_year <= year <= self.alloc.end_year and self.alloc.amount_per_year > 0
+        )
 
     def _account(self, year: int) -> dict:
-        return self.spend.setdefault(year, {"budget": self.alloc.amount_per_year, "spent": 0.0,
-                                            "units": 0.0, "participants": 0.0})
+        return self.spend.setdefault(
+            year,
+            {"budget": self.alloc.amount_per_year, "spent": 0.0, "units": 0.0, "participants": 0.0},
+        )
 
     # ---- weekly -------------------------------------------------------------------------
     def enrol(self, week: int, observed, uptake_factor: float) -> None:
@@ -116,8 +137,9 @@ class Funded:
         year = self.start_year + week // WEEKS
         if not self.funded(year):
             return
-        if self.spec.unit == "place_year" or (self.spec.unit == "participant"
-                                              and self.spec.mechanism == "engagement"):
+        if self.spec.unit == "place_year" or (
+            self.spec.unit == "participant" and self.spec.mechanism == "engagement"
+        ):
             self._fund_places(week, year)
         elif self.spec.unit == "school":
             if week % WEEKS == 0 or not self.spend.get(year):
@@ -141,22 +163,26 @@ class Funded:
         elif s.identification == "school":
             ok &= observed.school >= 0
         if len(self.offered) < len(ok):
-            self.offered = np.concatenate([self.offered,
-                                           np.zeros(len(ok) - len(self.offered), bool)])
+            self.offered = np.concatenate(
+                [self.offered, np.zeros(len(ok) - len(self.offered), bool)]
+            )
         return np.flatnonzero(ok & ~self.offered)
 
-    def _take_up(self, week: int, candidates: np.ndarray, allow: int,
-                 uptake_factor: float) -> np.ndarray:
+    def _take_up(
+        self, week: int, candidates: np.ndarray, allow: int, uptake_factor: float
+    ) -> np.ndarray:
         """Offer places in a fixed random order until `allow` people have accepted."""
         if allow <= 0 or len(candidates) == 0:
             return np.zeros(0, dtype=np.int64)
         order = self.streams.keyed(self.stream, 0, candidates, 0)
         candidates = candidates[np.argsort(order, kind="stable")]
-        accept = self.streams.keyed(self.stream, 0, candidates, 1) < \
-            self.draw.uptake * uptake_factor
+        accept = (
+            self.streams.keyed(self.stream, 0, candidates, 1) < self.draw.uptake * uptake_factor
+        )
         taken = np.cumsum(accept)
-        considered = candidates[: np.searchsorted(taken, allow) + 1] \
-            if taken[-1] >= allow else candidates
+        considered = (
+            candidates[: np.searchsorted(taken, allow) + 1] if taken[-1] >= allow else candidates
+        )
         self.offered[considered] = True
         return considered[accept[: len(considered)]][:allow]
 
@@ -171,9 +197,10 @@ class Funded:
         acc = self._account(year)
         capacity = int(np.floor(self.units_bought(year) * self.scale))  # simulated people a year
         allowed_so_far = int(np.floor(capacity * ((week % WEEKS) + 1) / WEEKS))
-        enrolled = int(round(acc["participants"] * self.scale))
-        new = self._take_up(week, self._eligible(week, observed), allowed_so_far - enrolled,
-                            uptake_factor)
+        enrolled = round(acc["participants"] * self.scale)
+        new = self._take_up(
+            week, self._eligible(week, observed), allowed_so_far - enrolled, uptake_factor
+        )
         if len(new):
             self._add_participants(week, new)
             acc["participants"] += len(new) / self.scale
@@ -183,17 +210,22 @@ class Funded:
     def _cover_schools(self, week: int, year: int, observed, uptake_factor: float) -> None:
         acc = self._account(year)
         n_schools = int(np.floor(self.units_bought(year)))
-        serving = np.array([i for i, comms in enumerate(self.school_places)
-                            if np.isin(comms, self.places).any()], dtype=np.int64)
+        serving = np.array(
+            [i for i, comms in enumerate(self.school_places) if np.isin(comms, self.places).any()],
+            dtype=np.int64,
+        )
         if n_schools <= 0 or len(serving) == 0:
             return
         order = self.streams.keyed(self.stream, 0, serving, 3)
         covered = serving[np.argsort(order, kind="stable")][:n_schools]
         age = observed.age
-        pupils = np.flatnonzero(np.isin(observed.school, covered) & observed.alive
-                                & (age >= self.spec.ages[0]) & (age <= self.spec.ages[1]))
-        take = self.streams.keyed(self.stream, year, pupils, 4) < \
-            self.draw.uptake * uptake_factor
+        pupils = np.flatnonzero(
+            np.isin(observed.school, covered)
+            & observed.alive
+            & (age >= self.spec.ages[0])
+            & (age <= self.spec.ages[1])
+        )
+        take = self.streams.keyed(self.stream, year, pupils, 4) < self.draw.uptake * uptake_factor
         self._add_participants(week, pupils[take])
         acc["units"] = len(covered)
         acc["participants"] += take.sum() / self.scale
@@ -238,26 +270,52 @@ class Funded:
 class Portfolio:
     """A scenario's funded interventions, as one intervention on the model's hook."""
 
-    def __init__(self, scenario: Scenario, library: dict[str, Intervention],
-                 draws: dict[str, Draw], area, prices: Prices, start_year: int, scale: float,
-                 seed: int):
+    def __init__(
+        self,
+        scenario: Scenario,
+        library: dict[str, Intervention],
+        draws: dict[str, Draw],
+        area,
+        prices: Prices,
+        start_year: int,
+        scale: float,
+        seed: int,
+    ):
         self.scenario = scenario
         names = [c.name for c in area.communities]
         csp_of = {c.name: c.csp for c in area.communities}
         order = {n: i for i, n in enumerate(sorted(library))}
-        school_places = [np.array([names.index(c) for c in s.communities])
-                         for s in area.schools]
+        school_places = [np.array([names.index(c) for c in s.communities]) for s in area.schools]
         streams = Streams(seed)
         self.funded = []
         for alloc in scenario.allocations:
             if alloc.amount_per_year <= 0:
                 continue
-            places = np.array(sorted({names.index(n) for n in names for p in alloc.places
-                                      if p in ("all", n, csp_of[n])}), dtype=np.int64)
-            self.funded.append(Funded(library[alloc.intervention], alloc,
-                                      draws[alloc.intervention], order[alloc.intervention],
-                                      places, school_places, prices, start_year, scale,
-                                      streams))
+            places = np.array(
+                sorted(
+                    {
+                        names.index(n)
+                        for n in names
+                        for p in alloc.places
+                        if p in ("all", n, csp_of[n])
+                    }
+                ),
+                dtype=np.int64,
+            )
+            self.funded.append(
+                Funded(
+                    library[alloc.intervention],
+                    alloc,
+                    draws[alloc.intervention],
+                    order[alloc.intervention],
+                    places,
+                    school_places,
+                    prices,
+                    start_year,
+                    scale,
+                    streams,
+                )
+            )
         self.n_communities = len(names)
 
     def apply(self, week: int, observed, levers) -> None:
@@ -274,8 +332,10 @@ class Portfolio:
     def _set_levers(self, week: int, observed, levers) -> None:
         n = observed.n
         person = {"person_hazard": None, "fatality_people": None}
-        place = {"place_hazard": np.ones(self.n_communities),
-                 "fatality": np.ones(self.n_communities)}
+        place = {
+            "place_hazard": np.ones(self.n_communities),
+            "fatality": np.ones(self.n_communities),
+        }
         for f in self.funded:
             mech = f.spec.mechanism
             if mech == "person_hazard" or (mech == "fatality" and f.spec.unit == "participant"):
@@ -300,8 +360,7 @@ class Portfolio:
         if person["fatality_people"] is not None:
             # trained young people make a place's injuries less often fatal in proportion to
             # the share of its residents trained (coverage), strongest rule per person
-            fatality = fatality * self._trained_share(person["fatality_people"],
-                                                      observed.community)
+            fatality = fatality * self._trained_share(person["fatality_people"], observed.community)
         changed = np.flatnonzero(fatality != 1)
         if len(changed):
             levers.scale_fatality(changed, fatality[changed])
@@ -319,7 +378,14 @@ class Portfolio:
                 acc = f.spend.get(year)
                 if acc is None:
                     continue
-                rows.append({"year": year, "intervention": f.spec.name, "tier": f.spec.tier,
-                             "evidence": f.spec.evidence, **acc,
-                             "unspent": acc["budget"] - acc["spent"]})
+                rows.append(
+                    {
+                        "year": year,
+                        "intervention": f.spec.name,
+                        "tier": f.spec.tier,
+                        "evidence": f.spec.evidence,
+                        **acc,
+                        "unspent": acc["budget"] - acc["spent"],
+                    }
+                )
         return rows

@@ -126,8 +126,9 @@ class _Checker:
         return value
 
     def estimate(self, field: str, data: Any, lo: float, hi: float, key: str = "value"):
-        d = self.keys(field, data, {key, "low", "high", "source"},
-                      {"price_year", "estimand", "applies_to"})
+        d = self.keys(
+            field, data, {key, "low", "high", "source"}, {"price_year", "estimand", "applies_to"}
+        )
         if not d:
             return Estimate(0.0, 0.0, 0.0, "")
         v = self.number(f"{field}.{key}", d.get(key), lo, hi)
@@ -139,9 +140,25 @@ class _Checker:
 
 
 INTERVENTION_FIELDS = {
-    "name", "label", "tier", "evidence", "description", "unit", "unit_cost", "identification",
-    "ages", "lookback_weeks", "programme_weeks", "uptake", "completion", "mechanism", "effect",
-    "onset_weeks", "effect_weeks", "half_life_weeks", "notes",
+    "name",
+    "label",
+    "tier",
+    "evidence",
+    "description",
+    "unit",
+    "unit_cost",
+    "identification",
+    "ages",
+    "lookback_weeks",
+    "programme_weeks",
+    "uptake",
+    "completion",
+    "mechanism",
+    "effect",
+    "onset_weeks",
+    "effect_weeks",
+    "half_life_weeks",
+    "notes",
 }
 
 
@@ -152,14 +169,22 @@ def intervention_from_dict(data: Any, where: str) -> Intervention:
     if not d:
         raise ScenarioError(c.errors or [f"{where}: empty"])
     cost = c.estimate("unit_cost", d.get("unit_cost"), 0, 1e9)
-    price_year = c.number("unit_cost.price_year", (d.get("unit_cost") or {}).get("price_year"),
-                          1990, 2100, integer=True)
+    price_year = c.number(
+        "unit_cost.price_year",
+        (d.get("unit_cost") or {}).get("price_year"),
+        1990,
+        2100,
+        integer=True,
+    )
     effect_d = d.get("effect") if isinstance(d.get("effect"), dict) else {}
     effect = c.estimate("effect", effect_d, -1.0, 1.0, key="reduction")
     ages = d.get("ages")
-    if not (isinstance(ages, list) and len(ages) == 2
-            and all(isinstance(a, int) and not isinstance(a, bool) for a in ages)
-            and 0 <= ages[0] <= ages[1] <= 120):
+    if not (
+        isinstance(ages, list)
+        and len(ages) == 2
+        and all(isinstance(a, int) and not isinstance(a, bool) for a in ages)
+        and 0 <= ages[0] <= ages[1] <= 120
+    ):
         c.fail("ages", ages, "must be [min, max] whole years, 0 <= min <= max <= 120")
         ages = [0, 0]
     spec = Intervention(
@@ -191,12 +216,21 @@ def intervention_from_dict(data: Any, where: str) -> Intervention:
     return spec
 
 
-def scenario_from_dict(data: Any, where: str, library: dict[str, Intervention],
-                       places: set[str], projection_years: tuple[int, int]) -> Scenario:
+def scenario_from_dict(
+    data: Any,
+    where: str,
+    library: dict[str, Intervention],
+    places: set[str],
+    projection_years: tuple[int, int],
+) -> Scenario:
     """Validate a funding portfolio against the library and the area; every error at once."""
     c = _Checker(where)
-    d = c.keys("", data, {"name", "budget_per_year", "allocations"},
-               {"label", "description", "price_year", "assumptions"})
+    d = c.keys(
+        "",
+        data,
+        {"name", "budget_per_year", "allocations"},
+        {"label", "description", "price_year", "assumptions"},
+    )
     if not d:
         raise ScenarioError(c.errors or [f"{where}: empty"])
     budget = c.number("budget_per_year", d.get("budget_per_year"), 0, 1e10)
@@ -210,14 +244,16 @@ def scenario_from_dict(data: Any, where: str, library: dict[str, Intervention],
     first, last = projection_years
     for i, a in enumerate(raw):
         f = f"allocations[{i}]"
-        a = c.keys(f, a, {"intervention", "amount_per_year"}, {"places", "start_year",
-                                                                "end_year"})
+        a = c.keys(f, a, {"intervention", "amount_per_year"}, {"places", "start_year", "end_year"})
         if not a:
             continue
         name = a.get("intervention")
         if name not in library:
-            c.fail(f"{f}.intervention", name, "unknown intervention (known: "
-                   f"{', '.join(sorted(library))})")
+            c.fail(
+                f"{f}.intervention",
+                name,
+                f"unknown intervention (known: {', '.join(sorted(library))})",
+            )
         amount = c.number(f"{f}.amount_per_year", a.get("amount_per_year"), 0, 1e10)
         where_ = a.get("places", ["all"])
         if not isinstance(where_, list) or not where_:
@@ -233,11 +269,17 @@ def scenario_from_dict(data: Any, where: str, library: dict[str, Intervention],
         allocations.append(Allocation(str(name), amount, tuple(where_), start, end))
     total = sum(a.amount_per_year for a in allocations)
     if total > budget + 1e-6:
-        c.fail("allocations", f"£{total:,.0f} a year", f"spends over budget_per_year £{budget:,.0f}")
+        c.fail(
+            "allocations", f"£{total:,.0f} a year", f"spends over budget_per_year £{budget:,.0f}"
+        )
     if c.errors:
         raise ScenarioError(c.errors)
     return Scenario(
-        name=str(d["name"]), label=str(d.get("label", d["name"])),
-        description=str(d.get("description", "")), budget_per_year=budget,
-        price_year=int(d.get("price_year", first)), allocations=tuple(allocations),
-        assumptions=str(d.get("assumptions", "")))
+        name=str(d["name"]),
+        label=str(d.get("label", d["name"])),
+        description=str(d.get("description", "")),
+        budget_per_year=budget,
+        price_year=int(d.get("price_year", first)),
+        allocations=tuple(allocations),
+        assumptions=str(d.get("assumptions", "")),
+    )

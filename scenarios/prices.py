@@ -19,8 +19,12 @@ class Prices:
         """Multiplier taking an amount in from_year prices to to_year prices."""
         for y in (from_year, to_year):
             if y not in self.index:
-                raise ScenarioError([f"prices.gdp_deflator.index[{y}]: missing (covers "
-                                     f"{min(self.index)}-{max(self.index)})"])
+                raise ScenarioError(
+                    [
+                        f"prices.gdp_deflator.index[{y}]: missing (covers "
+                        f"{min(self.index)}-{max(self.index)})"
+                    ]
+                )
         return self.index[to_year] / self.index[from_year]
 
     def present_value(self, amount: float, price_year: int, year: int, first_year: int) -> float:

@@ -120,8 +120,12 @@ def test_weekly_levers_are_restated_not_compounded(test_town):
     class EveryWeek:
         def apply(self, week, observed, levers):
             everywhere = np.arange(len(levers.community_exposure))
-            for scale in (levers.scale_exposure, levers.scale_fatality, levers.scale_recording,
-                          levers.scale_community_detection):
+            for scale in (
+                levers.scale_exposure,
+                levers.scale_fatality,
+                levers.scale_recording,
+                levers.scale_community_detection,
+            ):
                 scale(everywhere, 2.0)
             levers.scale_community_hazard(everywhere, 0.5)
             levers.scale_hazard(np.arange(observed.n), 0.5)
@@ -130,8 +134,13 @@ def test_weekly_levers_are_restated_not_compounded(test_town):
     m = make_model(test_town, interventions=[EveryWeek()], years=2)
     m.run()
     lv = m.levers
-    for a in (lv.community_exposure, lv.community_fatality, lv.community_recording,
-              lv.community_detection, lv.person_detection):
+    for a in (
+        lv.community_exposure,
+        lv.community_fatality,
+        lv.community_recording,
+        lv.community_detection,
+        lv.person_detection,
+    ):
         assert np.allclose(a, 2.0)
     assert np.allclose(lv.community_log_hazard, np.log(0.5))
     assert np.allclose(lv.person_log_hazard, np.log(0.5))
