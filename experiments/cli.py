@@ -12,25 +12,28 @@ JOBS = {
         "svsim.experiments.compare",
         "funding scenarios x replicates, paired against a comparator, with a report",
     ),
+    "calibrate": (
+        "svsim.experiments.calibrate",
+        "fit the baseline to the Strategic Needs Assessment (Optuna)",
+    ),
+    "validate": ("svsim.experiments.validate", "re-run the calibrated baseline on fresh seeds"),
+    "sensitivity": (
+        "svsim.experiments.sensitivity",
+        "Morris and Sobol sensitivity analysis, locally or on SLURM",
+    ),
+    "sweep": ("svsim.experiments.sweep", "grid or list sweeps over any config keys"),
+    "workshop": ("svsim.experiments.workshop", "the what-if page for workshops, in a browser"),
     "bench": (
         "svsim.experiments.bench",
         "speed and memory benchmark (full area; vs per-agent Mesa)",
     ),
-}
-PLANNED = {
-    "calibrate": "fit the baseline to the Strategic Needs Assessment",
-    "validate": "re-run the calibrated baseline on fresh seeds",
-    "sensitivity": "Morris and Sobol sensitivity analysis, locally or on SLURM",
-    "sweep": "grid or list sweeps over any config keys",
-    "workshop": "the what-if page for workshops, in a browser",
 }
 
 USAGE = """usage: svsim JOB [key=value ...]
 
 Jobs:
 {jobs}
-Planned (not yet available):
-{planned}
+
 Every other word is a Hydra override, e.g.
   svsim run area=test_town years=3 seed=7
   svsim run area=wiltshire_swindon population_scale=0.25 out=results/my-run
@@ -41,8 +44,7 @@ Configuration lives in conf/ (see README.md); model parameters in model/ODD.md.
 
 def usage() -> str:
     jobs = "".join(f"  {k:<12} {v[1]}\n" for k, v in JOBS.items())
-    planned = "".join(f"  {k:<12} {v}\n" for k, v in PLANNED.items())
-    return USAGE.format(jobs=jobs, planned=planned)
+    return USAGE.format(jobs=jobs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,8 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else 2
     job, overrides = argv[0], argv[1:]
     if job not in JOBS:
-        hint = " (planned, not yet available)" if job in PLANNED else ""
-        print(f"svsim: unknown job {job!r}{hint}; see 'svsim --help'", file=sys.stderr)
+        print(f"svsim: unknown job {job!r}; see 'svsim --help'", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("MESA").setLevel(logging.WARNING)
@@ -62,7 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     from .config import ConfigError
 
     try:
-        return importlib.import_module(JOBS[job][0]).main(overrides)
+        module = importlib.import_module(JOBS[job][0])
+    except ModuleNotFoundError as exc:
+        if exc.name != JOBS[job][0]:
+            raise
+        print(f"svsim: job {job!r} is not available yet in this version", file=sys.stderr)
+        return 2
+    try:
+        return module.main(overrides)
     except (ConfigError, ParameterError) as exc:
         for line in str(exc).splitlines():
             print(f"svsim {job}: error: {line}", file=sys.stderr)

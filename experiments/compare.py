@@ -32,7 +32,7 @@ SUMMARY_MEASURES = {
     "incidents_true": "violent incidents (all)",
     "incidents_recorded": "violent incidents recorded by the police",
     "violence_with_injury_recorded": "violence with injury recorded by the police",
-    "cost_of_crime": "social cost of violence, GBP 2015/16 prices (not cash)",
+    "cost_of_crime": "social cost of violence, £ 2015/16 (not cash)",
     "in_custody": "person-weeks in custody",
 }
 COST_PRICE_YEAR = 2015  # Home Office unit costs (Heeks et al. 2018)

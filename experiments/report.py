@@ -302,7 +302,8 @@ def fig_averted(run: CompareRun, path: Path) -> str | None:
                 lw=2.5,
             )
         ax.axvline(0, color="black", lw=1.2)
-        ax.set_yticks(ys, [run.label(s) for s in run.scenarios])
+        first_col = axes.tolist().index(ax) % ncol == 0
+        ax.set_yticks(ys, [_wrap(run.label(s), 26) if first_col else "" for s in run.scenarios])
         ax.set_ylim(-0.7, len(run.scenarios) - 0.3)
         ax.set_title(_first_upper(run.measure_label(m)), loc="left", wrap=True)
         ax.set_xlabel(f"{unit} averted over {years} years")
@@ -313,7 +314,11 @@ def fig_averted(run: CompareRun, path: Path) -> str | None:
     for ax in axes[len(measures) :]:
         ax.set_visible(False)
     fig.suptitle(
-        f"Harms averted compared with {run.label(run.comparator)}: right of the zero line = fewer",
+        _wrap(
+            f"Harms averted compared with {run.label(run.comparator)}: right of the zero line "
+            "= fewer",
+            90,
+        ),
         x=0.01,
         ha="left",
         fontsize=16,
@@ -679,9 +684,13 @@ def _econ_sentences(run: CompareRun) -> list[str]:
         out.append(
             f"{run.label(s)}: spends {fmt_money(e.spend_pv_mean)} (present value) and avoids harm "
             f"with a social cost of {fmt_interval(e.harm_averted_pv_mean, e.harm_averted_pv_p05, e.harm_averted_pv_p95, money=True)}. "  # noqa: E501
-            f"Benefit-cost ratio {fmt_ratio(e.bcr_mean, e.bcr_p05, e.bcr_p95)}: each £1 spent "
-            f"avoids about £{e.bcr_mean:.2f} of harm; the chance the ratio is above 1 (harm "
-            f"avoided worth more than the money spent) is {fmt_pct(e.prob_bcr_gt_1)}."
+            + (
+                f"Benefit-cost ratio {fmt_ratio(e.bcr_mean, e.bcr_p05, e.bcr_p95)}: each £1 spent "
+                f"avoids about £{e.bcr_mean:.2f} of harm; the chance the ratio is above 1 (harm "
+                f"avoided worth more than the money spent) is {fmt_pct(e.prob_bcr_gt_1)}."
+                if np.isfinite(e.bcr_mean)
+                else "No benefit-cost ratio: it spends no more than the comparator."
+            )
         )
     return out
 
