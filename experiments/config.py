@@ -104,6 +104,25 @@ def compose(config_name: str, overrides: list[str]):
     return cfg
 
 
+def with_csp_multipliers(area, multipliers: dict):
+    """The area with calibrated CSP hazard multipliers (csp_hazard_multiplier.<CSP>=x)."""
+    from dataclasses import replace
+
+    from svsim.model import ParameterError
+
+    names = {c.name for c in area.csps}
+    for name, value in multipliers.items():
+        if name not in names:
+            raise ParameterError(f"csp_hazard_multiplier.{name}: not a CSP of area {area.name}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+            raise ParameterError(f"csp_hazard_multiplier.{name}={value!r}: must be in [0, 100]")
+    csps = tuple(
+        replace(c, hazard_multiplier=float(multipliers.get(c.name, c.hazard_multiplier)))
+        for c in area.csps
+    )
+    return replace(area, csps=csps)
+
+
 def run_config(overrides: list[str], config_name: str = "run") -> RunConfig:
     """Compose and validate the configuration of one simulation."""
     from omegaconf import OmegaConf
@@ -121,7 +140,9 @@ def run_config(overrides: list[str], config_name: str = "run") -> RunConfig:
     except ParameterError as exc:
         raise ConfigError(str(exc) if str(exc).startswith("params.") else f"params.{exc}") from None
     try:
-        area = area_from_dict(resolved["area"])
+        area = with_csp_multipliers(
+            area_from_dict(resolved["area"]), resolved.get("csp_hazard_multiplier") or {}
+        )
         settings = RunSettings(
             **{
                 k: resolved[k]
