@@ -1,0 +1,324 @@
+"""Chunked, resumable execution shared by `svsim sensitivity` and `svsim sweep`.
+
+A design (a sample of points and how to evaluate one) is written once to a folder:
+`design.json` (everything that determines the results, and its hash) and `sample.npy`. The rows
+are cut into chunks; each chunk is one Hydra job of this module's app, so the same command runs on
+local cores (hydra-joblib-launcher) or on a SLURM cluster (hydra-submitit-launcher):
+
+    python -m svsim.experiments.chunks --multirun folder=PATH chunk=0,3,7 hydra/launcher=...
+
+Each chunk writes `chunks/chunk-NNNN/` atomically (built under a temporary name, renamed when
+complete) with a manifest: sample hash, chunk index, rows, seed, host, SLURM job id. Re-running
+skips finished chunks. A chunk that raised writes `chunks/chunk-NNNN.failed.txt` (its traceback)
+instead, so it is named, never silently dropped; the next run retries it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import itertools
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import traceback
+import uuid
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from .config import CONF_DIR, ConfigError
+
+log = logging.getLogger("svsim.chunks")
+
+MESA_QUIET = "++hydra.job_logging.loggers.MESA.level=WARNING"
+
+
+def design_hash(design: dict, sample: np.ndarray) -> str:
+    """The hash of everything that determines the chunks' results."""
+    h = hashlib.sha256()
+    h.update(json.dumps(design, sort_keys=True, default=str).encode())
+    h.update(np.ascontiguousarray(sample, dtype=np.float64).tobytes())
+    h.update(str(sample.shape).encode())
+    return h.hexdigest()
+
+
+def cut(n_rows: int, n_chunks: int) -> list[tuple[int, int]]:
+    """Contiguous row ranges [a, b) for n_chunks chunks (fewer if there are fewer rows)."""
+    n_chunks = max(1, min(n_chunks, n_rows))
+    edges = np.linspace(0, n_rows, n_chunks + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in itertools.pairwise(edges)]
+
+
+def chunk_dir(folder: Path, index: int) -> Path:
+    return folder / "chunks" / f"chunk-{index:04d}"
+
+
+def failed_file(folder: Path, index: int) -> Path:
+    return folder / "chunks" / f"chunk-{index:04d}.failed.txt"
+
+
+def prepare(folder: Path, design: dict, sample: np.ndarray, field: str = "out") -> str:
+    """Write the design to `folder`, or check that the folder holds this same design."""
+    digest = design_hash(design, sample)
+    folder = folder.resolve()
+    meta = folder / "design.json"
+    if folder.exists():
+        if not meta.is_file():
+            if any(folder.iterdir()):
+                raise ConfigError(
+                    f"{field}={str(folder)!r}: exists and is not a chunk folder; choose another"
+                )
+        else:
+            held = json.loads(meta.read_text()).get("sample_hash")
+            if held != digest:
+                raise ConfigError(
+                    f"{field}={str(folder)!r}: the chunk folder holds another sample "
+                    f"(hash {str(held)[:12]}, this command's {digest[:12]}); choose another out="
+                )
+            for bad in (folder / "chunks").glob("chunk-*/manifest.json"):
+                if json.loads(bad.read_text()).get("sample_hash") != digest:
+                    raise ConfigError(
+                        f"{field}={str(folder)!r}: {bad.parent.name} holds another sample; "
+                        "remove it or choose another out="
+                    )
+            return digest
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f".{folder.name}.incomplete-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "chunks").mkdir(parents=True)
+    (tmp / "logs").mkdir()
+    np.save(tmp / "sample.npy", sample)
+    (tmp / "design.json").write_text(
+        json.dumps({**design, "sample_hash": digest}, indent=2, default=str) + "\n"
+    )
+    if folder.exists():  # an empty folder named by out=
+        folder.rmdir()
+    os.rename(tmp, folder)
+    return digest
+
+
+def load_design(folder: Path) -> tuple[dict, np.ndarray]:
+    design = json.loads((folder / "design.json").read_text())
+    return design, np.load(folder / "sample.npy")
+
+
+def status(folder: Path, n_chunks: int) -> tuple[list[int], list[int], list[int]]:
+    """(done, failed, missing) chunk indices; failed chunks are also missing."""
+    done, failed, missing = [], [], []
+    for i in range(n_chunks):
+        if (chunk_dir(folder, i) / "manifest.json").is_file():
+            done.append(i)
+        else:
+            missing.append(i)
+            if failed_file(folder, i).is_file():
+                failed.append(i)
+    return done, failed, missing
+
+
+def describe_missing(folder: Path, missing: list[int], failed: list[int]) -> str:
+    names = ", ".join(f"chunk-{i:04d}" for i in missing[:20])
+    more = f" and {len(missing) - 20} more" if len(missing) > 20 else ""
+    why = (
+        f"; failed: {', '.join(f'chunk-{i:04d}' for i in failed[:20])} "
+        f"(tracebacks in {folder / 'chunks'}/chunk-NNNN.failed.txt)"
+        if failed
+        else ""
+    )
+    return f"{len(missing)} chunk(s) not finished: {names}{more}{why}"
+
+
+def slurm_job_id() -> str | None:
+    env = os.environ
+    if env.get("SLURM_ARRAY_JOB_ID") and env.get("SLURM_ARRAY_TASK_ID"):
+        return f"{env['SLURM_ARRAY_JOB_ID']}_{env['SLURM_ARRAY_TASK_ID']}"
+    return env.get("SLURM_JOB_ID")
+
+
+def run_chunk(folder: Path | str, index: int, launch: str = "") -> Path:
+    """Evaluate one chunk and write it atomically; a no-op if it is already complete."""
+    folder = Path(folder).resolve()
+    final = chunk_dir(folder, index)
+    if (final / "manifest.json").is_file():
+        return final
+    design, sample = load_design(folder)
+    ranges = design["chunks"]
+    if not 0 <= index < len(ranges):
+        raise ConfigError(f"chunk={index}: the design has chunks 0-{len(ranges) - 1}")
+    a, b = ranges[index]
+    tmp = folder / "chunks" / f".chunk-{index:04d}.incomplete-{socket.gethostname()}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    start, started = time.perf_counter(), datetime.now().isoformat(timespec="seconds")
+    cpu0 = time.process_time()
+    try:
+        module, func = design["evaluator"].split(":")
+        with _outside_hydra():
+            getattr(importlib.import_module(module), func)(design, sample[a:b], folder, tmp)
+        manifest = {
+            "status": "complete",
+            "sample_hash": design["sample_hash"],
+            "chunk": index,
+            "rows": [a, b],
+            "seed": design.get("seed"),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "slurm_job_id": slurm_job_id(),
+            "launch": launch,
+            "started": started,
+            "finished": datetime.now().isoformat(timespec="seconds"),
+            "wall_seconds": round(time.perf_counter() - start, 3),
+            "cpu_seconds": round(time.process_time() - cpu0, 3),
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        if final.exists():  # another job finished the same chunk first
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            os.rename(tmp, final)
+        failed_file(folder, index).unlink(missing_ok=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        failed_file(folder, index).write_text(
+            f"chunk {index} rows [{a}, {b}) host {socket.gethostname()} "
+            f"slurm {slurm_job_id()} at {datetime.now().isoformat(timespec='seconds')}\n"
+            + traceback.format_exc()
+        )
+        raise
+    return final
+
+
+@contextmanager
+def _outside_hydra():
+    """Inside a Hydra job, let the evaluator compose configurations of its own."""
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.singleton import Singleton
+
+    state = Singleton.get_state()
+    GlobalHydra.instance().clear()
+    try:
+        yield
+    finally:
+        Singleton.set_state(state)
+
+
+def _hydra_app() -> None:
+    """The chunk job: `python -m svsim.experiments.chunks --multirun folder=... chunk=...`."""
+    import hydra
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(
+        name="svsim_chunk", node={"folder": "???", "chunk": 0, "launch": ""}
+    )
+
+    @hydra.main(config_path=str(CONF_DIR), config_name="svsim_chunk", version_base="1.3")
+    def chunk_job(cfg) -> None:
+        logging.getLogger("MESA").setLevel(logging.WARNING)
+        try:
+            run_chunk(cfg.folder, int(cfg.chunk), str(cfg.launch))
+        except Exception:  # recorded in chunk-NNNN.failed.txt; let the other chunks finish
+            logging.getLogger("svsim.chunks").exception("chunk %s failed", cfg.chunk)
+
+    chunk_job()
+
+
+def split_hydra(overrides: list[str]) -> tuple[list[str], list[str]]:
+    """(job overrides, hydra/launcher overrides)."""
+    job, hyd = [], []
+    for o in overrides:
+        key = o.lstrip("+~")
+        (hyd if key.startswith(("hydra/", "hydra.")) else job).append(o)
+    return job, hyd
+
+
+def launch(folder: Path, todo: list[int], n_chunks: int, hydra_overrides: list[str], jobs: int):
+    """Run the chunks `todo` as one Hydra multirun in a child process; show progress."""
+    from tqdm import tqdm
+
+    launch_id = uuid.uuid4().hex[:12]
+    overrides = list(hydra_overrides)
+    if not any(o.startswith("hydra/launcher=") for o in overrides):
+        overrides = ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}", *overrides]
+    cmd = [
+        sys.executable,
+        "-m",
+        "svsim.experiments.chunks",
+        "--multirun",
+        f"folder={folder}",
+        f"chunk={','.join(map(str, todo))}",
+        f"launch={launch_id}",
+        f"hydra.sweep.dir={folder / 'logs' / 'hydra'}",
+        "hydra.sweep.subdir=chunk-${chunk}",
+        MESA_QUIET,
+        *overrides,
+    ]
+    logfile = folder / "logs" / "launcher.log"
+    log.info("launching %d chunk(s): %s", len(todo), " ".join(cmd[2:]))
+    done0 = len(status(folder, n_chunks)[0])
+    start = time.perf_counter()
+    bar = tqdm(total=n_chunks, initial=done0, desc="chunks", unit="chunk", file=sys.stderr)
+    with open(logfile, "a") as fh:
+        fh.write(f"\n# {datetime.now().isoformat(timespec='seconds')} launch {launch_id}\n")
+        fh.flush()
+        proc = subprocess.Popen(
+            cmd, stdout=fh, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        )
+        try:
+            while proc.poll() is None:
+                time.sleep(1.0)
+                _tick(bar, folder, n_chunks, done0, start)
+        except BaseException:
+            proc.terminate()
+            raise
+        _tick(bar, folder, n_chunks, done0, start)
+    bar.close()
+    if proc.returncode != 0:
+        log.warning("the launcher exited with code %s; see %s", proc.returncode, logfile)
+    return launch_id, proc.returncode
+
+
+def _tick(bar, folder: Path, n_chunks: int, done0: int, start: float) -> None:
+    done = len(status(folder, n_chunks)[0])
+    if done > bar.n:
+        bar.update(done - bar.n)
+        rate = (time.perf_counter() - start) / max(done - done0, 1)
+        left = rate * (n_chunks - done)
+        bar.set_postfix_str(f"about {left / 60:.1f} min left")
+
+
+def file_logger(folder: Path, name: str) -> logging.Handler:
+    """Also send the job's log to <folder>/logs/<name>.log."""
+    (folder / "logs").mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(folder / "logs" / f"{name}.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    logging.getLogger("svsim").addHandler(handler)
+    logging.getLogger("svsim").setLevel(logging.INFO)
+    return handler
+
+
+def execute(folder: Path, n_chunks: int, hydra_overrides: list[str], jobs: int) -> list[int]:
+    """Run every missing chunk; return the chunks still missing afterwards."""
+    for stale in (folder / "chunks").glob(".chunk-*.incomplete-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    done, failed, missing = status(folder, n_chunks)
+    if done:
+        log.info("%d of %d chunk(s) already done; computing %d", len(done), n_chunks, len(missing))
+    if failed:
+        log.info("retrying failed chunk(s): %s", ", ".join(map(str, failed)))
+    if missing:
+        launch(folder, missing, n_chunks, hydra_overrides, jobs)
+    done, failed, missing = status(folder, n_chunks)
+    if missing:
+        log.error(describe_missing(folder, missing, failed))
+    return missing
+
+
+if __name__ == "__main__":
+    _hydra_app()
