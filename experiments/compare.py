@@ -112,10 +112,53 @@ def load_scenarios(names: list[str], area, library: dict, first: int, last: int)
     return out
 
 
+RUN_BLOCK_KEYS = (
+    "area",
+    "seed",
+    "population_scale",
+    "replicates",
+    "years",
+    "burn_in_years",
+    "start_year",
+    "comparator",
+    "uncertainty",
+)
+
+
+def with_run_blocks(overrides: list[str]) -> list[str]:
+    """A scenario file may carry the run that made its numbers under `run:` (the workshop page
+    exports one); its settings apply unless the command line sets them."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    given = {o.key_or_group for o in parsed}
+    names = next((o.value() for o in parsed if o.key_or_group == "scenarios"), None) or []
+    extra = {}
+    for name in names:
+        if isinstance(name, str) and (name.endswith((".yaml", ".yml")) or "/" in name):
+            data = load_yaml(Path(name), "scenarios")
+            run = data.get("run") if isinstance(data, dict) else None
+            if not run:
+                continue
+            if not isinstance(run, dict) or set(run) - set(RUN_BLOCK_KEYS):
+                raise ConfigError(
+                    f"scenarios: {name}: run={run!r}: a mapping of {', '.join(RUN_BLOCK_KEYS)}"
+                )
+            for k, v in run.items():
+                if k not in given and extra.setdefault(k, v) != v:
+                    raise ConfigError(
+                        f"scenarios: {name}: run.{k}={v!r} disagrees with another "
+                        f"scenario file's {extra[k]!r}"
+                    )
+    as_text = {k: str(v).lower() if isinstance(v, bool) else v for k, v in extra.items()}
+    return [*(f"{k}={v}" for k, v in as_text.items()), *overrides]
+
+
 def compare_config(overrides: list[str]) -> tuple[CompareConfig, bool]:
     """Compose, validate and type the comparison's configuration; (config, check-only)."""
     from svsim.scenarios.prices import prices_from_dict
 
+    overrides = with_run_blocks(overrides)
     run = run_config(overrides, config_name="compare")
     r = run.resolved
     for key, lo in (("replicates", 2), ("jobs", 1)):
@@ -449,8 +492,8 @@ def meta(cfg: CompareConfig, wall: float) -> dict:
             else []
         ),
         "uncertainty_not_included": [
-            "model parameters other than interventions' (the baseline is hand-set, not yet "
-            "calibrated to the Strategic Needs Assessment)",
+            "model parameters other than interventions' (the baseline uses one calibrated "
+            "parameter set, not the calibration's whole plausible set)",
             "structural uncertainty (the model's form)",
             "future changes in policing, "
             "demography or recording practice beyond the projected population",
@@ -478,7 +521,7 @@ def meta(cfg: CompareConfig, wall: float) -> dict:
                 "vintage": "2020/21-2022/23",
             },
         ],
-        "calibrated": False,
+        "calibrated": bool(cfg.resolved.get("calibration")),
         "wall_seconds": wall,
         "versions": versions(),
         "code_revision": code_revision(),

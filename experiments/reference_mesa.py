@@ -28,9 +28,11 @@ The subset, week w = 0, 1, 2, ... (counted from 0 as in the fast model, no burn-
 3. Offending. Each person offends with probability 1 - exp(-h), at most once a week.
 4. Victim. The victim is a uniformly random peer (a neighbour in the peer network); if the
    offender has no peers, a uniformly random other resident (any age) of the offender's community.
-5. Exposure, after everyone has acted: every exposure decays by the factor
-   exp(-1 / exposure_mean_weeks); then, for each incident, each peer of the offender and each peer
-   of the victim gets +1 (once per incident per tie, so a person can get several).
+5. Exposure: at the start of its step each person senses its peers (networkx neighbours): its
+   exposure decays by the factor exp(-1 / exposure_mean_weeks) and gains +1 for each incident a
+   peer was involved in last week (as offender or victim; once per incident per tie, so a person
+   can get several). This is the fast model's rule (exposure pushed along ties at the end of the
+   week), written the way a per-agent model senses its neighbourhood.
 
 Left out (switched off in the fast model by `subset_params` and `subset_area`): trauma, household
 exposure, domestic, community, night-time and retaliation settings, victim vulnerability
@@ -146,7 +148,12 @@ class ReferencePerson(mesa.Agent):
         return math.exp(static + age_term - o.exposure_log_rr * math.expm1(-self.exposure))
 
     def step(self) -> None:
-        """Decide whether to offend this week; if so, pick a victim and record the incident."""
+        """Sense last week's violence among peers; decide whether to offend this week; if so,
+        pick a victim and record the incident."""
+        involved = self.model.involved_last_week
+        self.exposure = self.exposure * self.model.exposure_decay + sum(
+            involved.get(peer, 0) for peer in self.model.network.neighbors(self.person)
+        )
         h = self.hazard()
         if h <= 0.0 or self.random.random() >= -math.expm1(-h):
             return
@@ -159,9 +166,6 @@ class ReferencePerson(mesa.Agent):
             while victim == self.person:  # uniform over the other residents
                 victim = self.random.choice(residents)
         self.model.record_incident(self.person, victim)
-
-    def decay_exposure(self, factor: float) -> None:
-        self.exposure *= factor
 
 
 class ReferenceModel(mesa.Model):
@@ -232,6 +236,7 @@ class ReferenceModel(mesa.Model):
 
         self.exposure_decay = math.exp(-1.0 / params.offending.exposure_mean_weeks)
         self.week_incidents: list[tuple[int, int]] = []
+        self.involved_last_week: dict[int, int] = {}  # person -> incidents last week
         self.incidents: list[tuple[int, int, int]] = []  # (week, offender, victim)
         self.datacollector = mesa.DataCollector(
             model_reporters={"offenders": lambda m: len(m.week_incidents)}
@@ -253,11 +258,10 @@ class ReferenceModel(mesa.Model):
         self.week_incidents = []
         self.agents.shuffle_do("step")
         self.datacollector.collect(self)
-        self.agents.do("decay_exposure", self.exposure_decay)
+        self.involved_last_week = {}
         for offender, victim in self.week_incidents:
-            for involved in (offender, victim):
-                for peer in self.network[involved]:
-                    self.persons[peer].exposure += 1.0
+            for person in (offender, victim):
+                self.involved_last_week[person] = self.involved_last_week.get(person, 0) + 1
         self.week += 1
 
     def weekly_offenders(self) -> np.ndarray:

@@ -229,7 +229,7 @@ def scenario_from_dict(
         "",
         data,
         {"name", "budget_per_year", "allocations"},
-        {"label", "description", "price_year", "assumptions"},
+        {"label", "description", "price_year", "assumptions", "run"},
     )
     if not d:
         raise ScenarioError(c.errors or [f"{where}: empty"])

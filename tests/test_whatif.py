@@ -115,19 +115,10 @@ def test_export_round_trip_matches_compare_exactly(ws, tmp_path):
     # loading the export back gives the same plan
     back, run_back = whatif.from_yaml(ws, text)
     assert run_back == run and back.total() == p.total()
-    # what `svsim compare` will do once it applies a scenario file's run: block
+    # `svsim compare` applies the file's run: block itself
     path = tmp_path / "whatif.yaml"
-    path.write_text(yaml.safe_dump(data))
-    overrides = [
-        f"{k}={run[k]}"
-        for k in ("area", "seed", "population_scale", "replicates", "years", "burn_in_years")
-    ]
-    overrides += [
-        f"scenarios=[{run['comparator']},{path}]",
-        f"comparator={run['comparator']}",
-        f"uncertainty={str(run['uncertainty']).lower()}",
-        "jobs=1",
-    ]
+    path.write_text(text)
+    overrides = [f"scenarios=[{run['comparator']},{path}]", "jobs=1"]
     cfg, _ = compare_config(overrides)
     summary, econ, _, places, _ = whatif.compare_numbers(cfg, _run_all(cfg))
     expected = whatif.tidy(summary, econ, places, run)
