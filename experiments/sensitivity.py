@@ -116,23 +116,40 @@ def _check_params(params: dict, field: str) -> None:
 
 
 def load_plausible_set(path: Path, field: str) -> list[dict] | None:
-    """The calibration's plausible set, or None when the calibration has not been run."""
+    """The calibration's plausible set, or None when the calibration has not been run.
+
+    Each member becomes {"params": {...}, "csp_hazard_multiplier": {...}}. Accepted: the set
+    under `calibration.plausible_set` (as `svsim calibrate` writes it, members keyed by
+    `params` and `csp_hazard_multiplier`) or a top-level `plausible_set` of nested parameter maps.
+    """
     if not path.is_file():
         return None
     from .config import load_yaml
 
     data = load_yaml(path, field) or {}
-    members = data.get("plausible_set") if isinstance(data, dict) else None
+    members = None
+    if isinstance(data, dict):
+        members = data.get("plausible_set")
+        if members is None and isinstance(data.get("calibration"), dict):
+            members = data["calibration"].get("plausible_set")
     if (
         not isinstance(members, list)
         or not members
         or not all(isinstance(m, dict) for m in members)
     ):
         raise ConfigError(f"{field}={str(path)!r}: plausible_set must be a non-empty list of maps")
-    return members
+    out = []
+    for m in members:
+        if set(m) <= {"params", "csp_hazard_multiplier"}:
+            out.append(
+                {"params": m.get("params") or {}, "csp": m.get("csp_hazard_multiplier") or {}}
+            )
+        else:
+            out.append({"params": m, "csp": {}})
+    return out
 
 
-def build_inputs(exp: dict, base_params: dict | None, library: dict | None) -> tuple:
+def build_inputs(exp: dict, base_params: dict | None, library: dict | None, area=None) -> tuple:
     """Validate the experiment's inputs; return (inputs, notes). Each input is a plain dict."""
     raw = exp.get("inputs")
     if not isinstance(raw, dict) or not raw:
@@ -163,8 +180,17 @@ def build_inputs(exp: dict, base_params: dict | None, library: dict | None) -> t
                 continue
             for j, m in enumerate(members):
                 trial = copy.deepcopy(base_params)
-                _merge(trial, m, f"{f}.plausible_set[{j}]")
+                _merge(trial, m["params"], f"{f}.plausible_set[{j}].params")
                 _check_params(trial, f"{f}.plausible_set[{j}]")
+                if m["csp"] and area is not None:
+                    from svsim.model import ParameterError
+
+                    from .config import with_csp_multipliers
+
+                    try:
+                        with_csp_multipliers(area, m["csp"])
+                    except ParameterError as exc:
+                        raise ConfigError(f"{f}.plausible_set[{j}]: {exc}") from None
             item.update(file=str(path), members=members, dist="uniform", bounds=[0, len(members)])
             out.append(item)
             continue
@@ -380,7 +406,7 @@ def configure(overrides: list[str]) -> tuple[dict, np.ndarray, dict]:
             cmp_cfg, _ = compare_config(cmp_ov)
         except ScenarioError as exc:
             raise ConfigError(str(exc)) from None
-        inputs, notes = build_inputs(exp, run.resolved["params"], library)
+        inputs, notes = build_inputs(exp, run.resolved["params"], library, run.area)
         design.update(
             area=run.area.name,
             scenario=cmp_cfg.scenarios[1].name,
@@ -429,14 +455,14 @@ def _compare_cfg(design: dict):
     return _STATE["cfg"]
 
 
-def _run_scenario(cfg, burnt, scenario, draws, seed: int) -> tuple[np.ndarray, float]:
+def _run_scenario(cfg, area, burnt, scenario, draws, seed: int) -> tuple[np.ndarray, float]:
     """Project one scenario from a burnt-in model; (years x measures totals, PV of spending)."""
     from svsim.scenarios.delivery import Portfolio
 
     s = cfg.run.settings
     m = copy.deepcopy(burnt)
     portfolio = Portfolio(
-        scenario, cfg.library, draws, cfg.run.area, cfg.prices, s.start_year,
+        scenario, cfg.library, draws, area, cfg.prices, s.start_year,
         s.population_scale, seed,
     )  # fmt: skip
     m.interventions = [portfolio]
@@ -463,9 +489,12 @@ def _evaluate_point(design: dict, cfg, values: np.ndarray, folder: Path) -> tupl
     inputs = design["inputs"]
     params = copy.deepcopy(design["params"])
     changes: dict[str, dict] = {}
+    csp: dict = {}
     for inp, v in zip(inputs, values, strict=True):
         if inp["kind"] == "calibrated":
-            _merge(params, inp["members"][int(v)], "params")
+            member = inp["members"][int(v)]
+            _merge(params, member["params"], "params")
+            csp.update(member["csp"])
         elif inp["kind"] == "param":
             _set_path(params, inp["path"], float(v))
     for inp, v in zip(inputs, values, strict=True):
@@ -473,6 +502,11 @@ def _evaluate_point(design: dict, cfg, values: np.ndarray, folder: Path) -> tupl
             iname, _, field = inp["path"].partition(".")
             changes.setdefault(iname, {})[INTERVENTION_FIELDS[field]] = float(v)
     p = params_from_dict(params)
+    area = cfg.run.area
+    if csp:
+        from .config import with_csp_multipliers
+
+        area = with_csp_multipliers(area, csp)
     s = cfg.run.settings
     prices = cfg.prices
     to_base = prices.uprate(COST_PRICE_YEAR, prices.base_year)
@@ -491,10 +525,10 @@ def _evaluate_point(design: dict, cfg, values: np.ndarray, folder: Path) -> tupl
         draws = draw_inputs(cfg.library, s.seed, rep, False)
         for iname, fields in changes.items():
             draws[iname] = replace(draws[iname], **fields)
-        bkey = _key(params, rep, s.seed)
+        bkey = _key(params, csp, rep, s.seed)
         burnt = _STATE["burnin"].get(bkey)
         if burnt is None:
-            burnt = ViolenceModel(cfg.run.area, p, settings)
+            burnt = ViolenceModel(area, p, settings)
             while burnt.week < burnt.burn_in_weeks:
                 burnt.step()
             if len(_STATE["burnin"]) > 4 * design["replicates"]:
@@ -505,14 +539,14 @@ def _evaluate_point(design: dict, cfg, values: np.ndarray, folder: Path) -> tupl
             sc = by_name[name]
             if name == comp:
                 used = sorted({a.intervention for a in sc.allocations})
-                ckey = _key(params, rep, s.seed, [(u, draws[u].__dict__) for u in used])
+                ckey = _key(params, csp, rep, s.seed, [(u, draws[u].__dict__) for u in used])
                 path = cache_dir / f"baseline-{ckey}.npz"
                 hit = _STATE["baseline"].get(ckey)
                 if hit is None and path.is_file():
                     with np.load(path) as z:
                         hit = (z["yearly"], float(z["spend"]))
                 if hit is None:
-                    hit = _run_scenario(cfg, burnt, sc, draws, settings.seed)
+                    hit = _run_scenario(cfg, area, burnt, sc, draws, settings.seed)
                     cache_dir.mkdir(exist_ok=True)
                     tmp = cache_dir / f".{path.stem}.{os.getpid()}.npz"
                     np.savez(tmp, yearly=hit[0], spend=hit[1])
@@ -520,7 +554,7 @@ def _evaluate_point(design: dict, cfg, values: np.ndarray, folder: Path) -> tupl
                 _STATE["baseline"][ckey] = hit
                 res[name] = hit
             else:
-                res[name] = _run_scenario(cfg, burnt, sc, draws, settings.seed)
+                res[name] = _run_scenario(cfg, area, burnt, sc, draws, settings.seed)
         cy, cspend = res[comp]
         charm = float((cy[:, cost_i] * disc).sum()) * to_base
 

@@ -226,6 +226,16 @@ def test_a_calibrated_input_picks_members_of_the_plausible_set(tmp_path):
     assert not notes and inputs[0]["kind"] == "calibrated"
     u = np.array([[0.0, 0.5], [0.34, 0.5], [0.99, 0.5], [1.0, 0.5]])
     assert sa.transform(inputs, u)[:, 0].tolist() == [0, 1, 2, 2]
+    # the form svsim calibrate writes: members keyed by params and csp_hazard_multiplier
+    path.write_text(
+        "params: {}\ncalibration:\n  plausible_set:\n"
+        "    - {params: {offending: {base_hazard: 2.0e-5}},\n"
+        "       csp_hazard_multiplier: {Northside: 1.1}}\n"
+        "    - {params: {offending: {base_hazard: 4.0e-5}}}\n"
+    )
+    inputs, _ = sa.build_inputs(exp, base, {})
+    assert inputs[0]["members"][0]["csp"] == {"Northside": 1.1}
+    assert inputs[0]["members"][1]["params"] == {"offending": {"base_hazard": 4.0e-5}}
     path.write_text("plausible_set:\n  - {offending: {no_such: 1}}\n")
     with pytest.raises(ConfigError, match="unknown parameter path"):
         sa.build_inputs(exp, base, {})
