@@ -106,6 +106,14 @@ def _merge(base: dict, extra: dict, where: str) -> None:
             base[k] = v
 
 
+def _leaves(tree: dict, prefix: str = "") -> list[str]:
+    out = []
+    for k, v in tree.items():
+        path = f"{prefix}{k}"
+        out += _leaves(v, path + ".") if isinstance(v, dict) else [path]
+    return out
+
+
 def _check_params(params: dict, field: str) -> None:
     from svsim.model import ParameterError, params_from_dict
 
@@ -250,6 +258,19 @@ def build_inputs(exp: dict, base_params: dict | None, library: dict | None, area
                 _check_params(trial, f"{f}.bounds")
         item.update(bounds=[lo, hi], dist=dist, mode=mode, default=default)
         out.append(item)
+    calibrated = {
+        path
+        for i in out
+        if i["kind"] == "calibrated"
+        for m in i["members"]
+        for path in _leaves(m["params"])
+    }
+    for i in out:
+        if i["kind"] == "param" and i["path"] in calibrated:
+            raise ConfigError(
+                f"experiment.inputs.{i['name']}.path='params.{i['path']}': a calibrated "
+                "parameter; it varies only jointly, through the calibrated input"
+            )
     if len(out) < 2:
         raise ConfigError(f"experiment.inputs: {len(out)} usable input(s); need at least 2")
     return out, notes

@@ -236,6 +236,14 @@ def test_a_calibrated_input_picks_members_of_the_plausible_set(tmp_path):
     inputs, _ = sa.build_inputs(exp, base, {})
     assert inputs[0]["members"][0]["csp"] == {"Northside": 1.1}
     assert inputs[0]["members"][1]["params"] == {"offending": {"base_hazard": 4.0e-5}}
+    exp_twice = {
+        "inputs": {
+            **exp["inputs"],
+            "hazard": {"kind": "param", "bounds": [1e-5, 5e-5], "path": "offending.base_hazard"},
+        }
+    }
+    with pytest.raises(ConfigError, match="varies only jointly"):
+        sa.build_inputs(exp_twice, base, {})
     path.write_text("plausible_set:\n  - {offending: {no_such: 1}}\n")
     with pytest.raises(ConfigError, match="unknown parameter path"):
         sa.build_inputs(exp, base, {})
