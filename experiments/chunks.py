@@ -322,3 +322,23 @@ def execute(folder: Path, n_chunks: int, hydra_overrides: list[str], jobs: int) 
 
 if __name__ == "__main__":
     _hydra_app()
+
+
+def run_stage(
+    folder: Path, n_chunks: int, hydra_overrides: list[str], jobs: int, stage: str, kind: str
+) -> bool:
+    """Run the missing chunks for stage all or run, naming any that failed; True when the
+    caller should go on to analyze (stage all or analyze)."""
+    if stage == "prepare":
+        print(f"{kind} folder: {folder}")
+        return False
+    if stage in ("all", "run"):
+        if execute(folder, n_chunks, hydra_overrides, jobs):
+            _done, failed, missing = status(folder, n_chunks)
+            raise ConfigError(
+                describe_missing(folder, missing, failed) + "; re-run the same command"
+            )
+        if stage == "run":
+            print(f"{kind} folder: {folder} (all {n_chunks} chunks done)")
+            return False
+    return True

@@ -909,19 +909,8 @@ def main(overrides: list[str]) -> int:
             "%s: %d points x %d replicate(s) in %d chunk(s) -> %s",
             design["method"], len(sample), design["replicates"], n_chunks, out,
         )  # fmt: skip
-        if st["stage"] == "prepare":
-            print(f"sensitivity folder: {out}")
+        if not ch.run_stage(out, n_chunks, hydra_ov, st["jobs"], st["stage"], "sensitivity"):
             return 0
-        if st["stage"] in ("all", "run"):
-            missing = ch.execute(out, n_chunks, hydra_ov, st["jobs"])
-            if missing:
-                _done, failed, missing = ch.status(out, n_chunks)
-                raise ConfigError(
-                    ch.describe_missing(out, missing, failed) + "; re-run the same command"
-                )
-            if st["stage"] == "run":
-                print(f"sensitivity folder: {out} (all {n_chunks} chunks done)")
-                return 0
         res = analyze(out, st["resamples"])
         log.info("analysis written to %s in %.1f s", res["folder"], time.perf_counter() - start)
         print(f"sensitivity folder: {out}\nreport: {res['folder'] / 'report.html'}")

@@ -303,19 +303,8 @@ def main(overrides: list[str]) -> int:
     try:
         n_chunks = len(design["chunks"])
         log.info("sweep: %d points in %d chunk(s) -> %s", len(sample), n_chunks, out)
-        if st["stage"] == "prepare":
-            print(f"sweep folder: {out}")
+        if not ch.run_stage(out, n_chunks, hydra_ov, st["jobs"], st["stage"], "sweep"):
             return 0
-        if st["stage"] in ("all", "run"):
-            missing = ch.execute(out, n_chunks, hydra_ov, st["jobs"])
-            if missing:
-                _done, failed, missing = ch.status(out, n_chunks)
-                raise ConfigError(
-                    ch.describe_missing(out, missing, failed) + "; re-run the same command"
-                )
-            if st["stage"] == "run":
-                print(f"sweep folder: {out} (all {n_chunks} chunks done)")
-                return 0
         target = analyze(out)
         log.info("sweep gathered in %s (%.1f s)", target, time.perf_counter() - start)
         print(f"sweep folder: {out}\ntable: {target / 'sweep.csv'}\nplot: {target / 'sweep.png'}")
