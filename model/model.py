@@ -25,10 +25,19 @@ from .population import FACTORS, NEVER, WEEKS_PER_YEAR, arrivals, synthesise
 from .randomness import Process, Streams
 
 LONG_AGO = -(10**6)
+MAX_AGE = 256  # lookup tables by whole year of age (nobody simulated reaches it: checked yearly)
+BAND_OF_AGE = oc.age_band(np.arange(MAX_AGE))
 CLOSE_TRIES = 4  # household or peer candidates tried before an incident moves outdoors
 # plain ints for the hot path (enum attribute access is slow)
 DOMESTIC, PEER, COMMUNITY, NIGHT_TIME, RETALIATION = (int(s) for s in Setting)
 MINOR, SERIOUS, INJURY, KNIFE_INJURY, ADMISSION, HOMICIDE = (int(s) for s in Severity)
+# severity level x nested measure: does an incident at this level count in it?
+NESTED_FLAGS = np.array([[lo <= s <= hi for _, lo, hi in oc.NESTED] for s in range(6)])
+NESTED_TRUE = np.array([MEASURE_INDEX[f"{name}_true"] for name, _, _ in oc.NESTED])
+NESTED_RECORDED = np.array([MEASURE_INDEX[f"{name}_recorded"] for name, _, _ in oc.NESTED])
+WEIGHTED = [
+    MEASURE_INDEX[m] for m in ("admissions_expected", "homicides_expected", "cost_of_crime")
+]
 
 
 @dataclass
@@ -205,11 +214,11 @@ class ViolenceModel(mesa.Model):
     def _age_curve(self) -> np.ndarray:
         """Log rate ratio of offending by whole year of age: an asymmetric bell."""
         o = self.params.offending
-        a = np.arange(131, dtype=float)
+        a = np.arange(MAX_AGE, dtype=float)
         sd = np.where(a < o.age_peak, o.age_rise_sd, o.age_fall_sd)
         curve = o.age_peak_log_rr * np.exp(-0.5 * ((a - o.age_peak) / sd) ** 2)
         curve[a < o.min_age] = -np.inf
-        return curve
+        return curve.astype(np.float32)  # the weekly hazard is computed in single precision
 
     def _compute_static(self) -> np.ndarray:
         """The part of each person's log hazard that changes only when factors change."""
@@ -287,6 +296,8 @@ class ViolenceModel(mesa.Model):
             self._static_log_hazard = self._compute_static()
             self.levers.extend(len(p))
         self.network = self._peer_network()
+        if self.people.age_years(self.week + WEEKS_PER_YEAR).max() >= MAX_AGE:
+            raise ParameterError(f"an age of {MAX_AGE}+ would be reached: shorten the run")
 
     # ---- the weekly process -----------------------------------------------------------------
     def step(self) -> None:
@@ -316,7 +327,7 @@ class ViolenceModel(mesa.Model):
         o, s, lv = self.params.offending, self.state, self.levers
         log_h = (
             self._static_log_hazard
-            + self._age_log_rr[np.minimum(age, 130)]
+            + self._age_log_rr[age]
             - o.exposure_log_rr * np.expm1(-s.exposure)
             - o.trauma_log_rr * np.expm1(-s.trauma)
         )
@@ -327,7 +338,7 @@ class ViolenceModel(mesa.Model):
     def _offending(self, hazard: np.ndarray, active: np.ndarray) -> np.ndarray:
         """2. Each active person offends at most once a week, with probability 1 - exp(-h)."""
         u = self.streams.full(Process.OFFEND, self.week, len(hazard))
-        return np.flatnonzero(active & (u < -np.expm1(-hazard)))
+        return np.flatnonzero(active & (np.expm1(-hazard) < -u))
 
     def _acceptance(self, ids: np.ndarray, age: np.ndarray) -> np.ndarray:
         """Victim vulnerability in (0, 1]: age, victim-offender overlap, recent victimisation."""
@@ -528,7 +539,7 @@ class ViolenceModel(mesa.Model):
     # ---- 7. data collection -----------------------------------------------------------------
     def _group(self, ids: np.ndarray, age: np.ndarray, place: np.ndarray | None = None):
         comm = self.people.community[ids] if place is None else place
-        band = oc.age_band(age[ids])
+        band = BAND_OF_AGE[age[ids]]
         return (comm.astype(np.int64) * len(oc.AGE_BANDS) + band) * 2 + self.people.male[ids]
 
     def _collect(self, wk: Week, age: np.ndarray) -> None:
@@ -539,36 +550,35 @@ class ViolenceModel(mesa.Model):
         n_groups = acc.shape[0]
         g = self._group(wk.victim, age, wk.place)
         sev = wk.severity
-        parts = []  # (measure, groups, weights or None)
-        for name, lo, hi in oc.NESTED:
-            hit = (sev >= lo) & (sev <= hi)
-            parts += [
-                (f"{name}_true", g[hit], None),
-                (f"{name}_recorded", g[hit & wk.recorded], None),
-            ]
-        parts += [
-            ("admissions", g[sev == ADMISSION], None),
-            ("admissions_expected", g, wk.p_admission),
-            ("homicides", g[sev == HOMICIDE], None),
-            ("homicides_expected", g, wk.p_death),
-            ("offenders", self._group(wk.offender, age), None),
-            ("victims", self._group(np.unique(wk.victim), age), None),
-            ("arrests", self._group(wk.offender[wk.arrested], age), None),
+        # nested incident measures: one row per (incident, level it counts in)
+        i, k = np.nonzero(NESTED_FLAGS[sev])
+        rec = wk.recorded[i]
+        people = (
+            (MEASURE_INDEX["offenders"], self._group(wk.offender, age)),
+            (MEASURE_INDEX["victims"], self._group(np.unique(wk.victim), age)),
+            (MEASURE_INDEX["arrests"], self._group(wk.offender[wk.arrested], age)),
             (
-                "in_custody",
+                MEASURE_INDEX["in_custody"],
                 self._group(np.flatnonzero(self.state.custody_until > self.week + 1), age),
-                None,
             ),
-            ("cost_of_crime", g, oc.incident_costs(sev, self.params.cost)),
-        ]
-        index = np.concatenate([MEASURE_INDEX[name] * n_groups + grp for name, grp, _ in parts])
+        )
+        counts = np.concatenate(
+            [
+                NESTED_TRUE[k] * n_groups + g[i],
+                NESTED_RECORDED[k[rec]] * n_groups + g[i[rec]],
+                MEASURE_INDEX["admissions"] * n_groups + g[sev == ADMISSION],
+                MEASURE_INDEX["homicides"] * n_groups + g[sev == HOMICIDE],
+                *(j * n_groups + grp for j, grp in people),
+            ]
+        )
+        weighted = np.concatenate([j * n_groups + g for j in WEIGHTED])
         weights = np.concatenate(
-            [np.ones(len(grp)) if wts is None else wts for _, grp, wts in parts]
+            [wk.p_admission, wk.p_death, oc.incident_costs(sev, self.params.cost)]
         )
-        acc += (
-            np.bincount(index, weights, minlength=acc.size).reshape(len(MEASURES), n_groups).T
-            * self.weight
+        total = np.bincount(counts, minlength=acc.size) + np.bincount(
+            weighted, weights, minlength=acc.size
         )
+        acc += total.reshape(len(MEASURES), n_groups).T * self.weight
         self._incidents.append(
             {
                 "week": np.full(len(sev), t, dtype=np.int32),

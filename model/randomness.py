@@ -44,11 +44,12 @@ def _splitmix(x):
         x ^= x >> 27
         x = (x * _M2) & _MASK
         return x ^ (x >> 31)
-    x = x ^ (x >> np.uint64(30))
+    x = x ^ (x >> np.uint64(30))  # a new array: the caller's is left untouched
     x *= np.uint64(_M1)
     x ^= x >> np.uint64(27)
     x *= np.uint64(_M2)
-    return x ^ (x >> np.uint64(31))
+    x ^= x >> np.uint64(31)
+    return x
 
 
 class Streams:
@@ -76,4 +77,5 @@ class Streams:
         else:
             salt = _splitmix(np.uint64(key) + np.asarray(slot, dtype=np.uint64))
         x = _splitmix(np.asarray(ids, dtype=np.uint64) * np.uint64(_GOLDEN) ^ salt)
-        return (x >> np.uint64(11)) * _TO_UNIT
+        x >>= np.uint64(11)
+        return x * _TO_UNIT
