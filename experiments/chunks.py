@@ -342,3 +342,16 @@ def run_stage(
             print(f"{kind} folder: {folder} (all {n_chunks} chunks done)")
             return False
     return True
+
+
+def passed_overrides(overrides: list[str]) -> list[str]:
+    """The area and model-parameter overrides a chunk job must see (area files made absolute,
+    since chunk jobs may run in another folder)."""
+    passed = []
+    for o in overrides:
+        key = o.lstrip("+")
+        if key.startswith("area=") and key.endswith((".yaml", ".yml")):
+            passed.append("area=" + str(Path(key.split("=", 1)[1]).resolve()))
+        elif key.startswith(("area=", "params.")):
+            passed.append(o)
+    return passed

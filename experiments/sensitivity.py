@@ -342,13 +342,7 @@ def _compare_overrides(r: dict, user: list[str], exp: dict) -> list[str]:
     for ref in refs:
         if _scenario_name(ref) not in [_scenario_name(x) for x in seen]:
             seen.append(ref)
-    passed = []
-    for o in user:
-        key = o.lstrip("+")
-        if key.startswith("area=") and key.endswith((".yaml", ".yml")):
-            passed.append("area=" + str(Path(key.split("=", 1)[1]).resolve()))
-        elif key.startswith(("area=", "params.")):
-            passed.append(o)
+    passed = ch.passed_overrides(user)
     return [
         *passed,
         f"scenarios=[{','.join(seen)}]",

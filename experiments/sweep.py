@@ -142,13 +142,7 @@ def configure(overrides: list[str]) -> tuple[dict, np.ndarray, dict]:
     if r["stage"] not in ("all", "prepare", "run", "analyze"):
         raise ConfigError(f"stage={r['stage']!r}: must be one of all, prepare, run, analyze")
     points = expand(r.get("grid"), r.get("points"))
-    passed = []
-    for o in overrides:
-        key = o.lstrip("+")
-        if key.startswith("area=") and key.endswith((".yaml", ".yml")):
-            passed.append("area=" + str(Path(key.split("=", 1)[1]).resolve()))
-        elif key.startswith(("area=", "params.")):
-            passed.append(o)
+    passed = ch.passed_overrides(overrides)
     ref = lambda s: str(Path(s).resolve()) if str(s).endswith((".yaml", ".yml")) else str(s)  # noqa: E731
     design = {
         "job": "sweep",

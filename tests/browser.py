@@ -51,6 +51,19 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def blocking_router(blocked: list[str]):
+    """A Playwright route handler that lets localhost through and aborts (and records) the rest."""
+
+    def route(r) -> None:
+        if _allowed(r.request.url):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    return route
+
+
 def open_in_chromium(path_or_url, screenshot: Path | None = None, timeout_ms: int = 30_000) -> dict:
     """Open a file (served from its folder) or a local URL; return {"images", "images_loaded",
     "blocked", "title"} and, if asked, save a full-page screenshot."""
@@ -67,13 +80,7 @@ def open_in_chromium(path_or_url, screenshot: Path | None = None, timeout_ms: in
         thread.start()
         target = f"http://127.0.0.1:{server.server_address[1]}/{quote(file.name)}"
     blocked: list[str] = []
-
-    def route(r) -> None:
-        if _allowed(r.request.url):
-            r.continue_()
-        else:
-            blocked.append(r.request.url)
-            r.abort()
+    route = blocking_router(blocked)
 
     try:
         with sync_playwright() as p:

@@ -81,20 +81,14 @@ def _messages(page) -> str:
 
 @pytest.mark.slow
 def test_workshop_page_in_chromium(tmp_path):
-    from browser import ARGS, CHROMIUM, _allowed, _require_chromium
+    from browser import ARGS, CHROMIUM, _allowed, _require_chromium, blocking_router
 
     _require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     proc, url = _start(tmp_path)
     blocked: list[str] = []
-
-    def route(r) -> None:
-        if _allowed(r.request.url):
-            r.continue_()
-        else:
-            blocked.append(r.request.url)
-            r.abort()
+    route = blocking_router(blocked)
 
     try:
         with sync_playwright() as p:
