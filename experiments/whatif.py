@@ -57,7 +57,7 @@ class Cancelled(Exception):
 
 
 def money(x: float) -> str:
-    sign = "-" if x < 0 else ""
+    sign = "-" if round(x) < 0 else ""
     return f"{sign}£{abs(x):,.0f}"
 
 
@@ -91,6 +91,7 @@ class Workshop:
     port: int
     prewarm: bool
     resolved: dict
+    funded_until: int  # last year the page's money is paid unless a file says otherwise
     note: str = ""  # e.g. the comparator had to change for this area
 
     @property
@@ -200,6 +201,7 @@ def workshop_config(overrides: list[str], fallback: bool = False) -> Workshop:
         port=port,
         prewarm=bool(r.get("prewarm", True)),
         resolved=r,
+        funded_until=years[1],
         note=note,
     )
 
@@ -230,6 +232,45 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def parse_amount(text: Any) -> Any:
+    """A typed amount ('50000', '£50,000', '-5000'; empty = 0) as a number, else the text as
+    typed, which `check_plan` refuses with a message."""
+    raw = str(text).strip()
+    try:
+        v = float(raw.replace(",", "").replace("£", "").replace(" ", "") or 0)
+    except ValueError:
+        return raw
+    if not math.isfinite(v):
+        return raw
+    return int(v) if v.is_integer() else v
+
+
+def funded_years(ws: Workshop, plan: Plan, name: str) -> tuple[int, int]:
+    """The years an intervention's money is paid: its own, else the page's funding period."""
+    return plan.years.get(name, (ws.projection_years[0], ws.funded_until))
+
+
+def funding_note(ws: Workshop, plan: Plan) -> str:
+    """A plain sentence when the horizon runs past the funded years; '' when it does not."""
+    last = ws.projection_years[1]
+    ends = {
+        "this what-if": [
+            funded_years(ws, plan, n)[1] for n, v in plan.amounts.items() if _is_number(v) and v > 0
+        ],
+        f"the comparator, '{ws.comparator.label}',": [
+            a.end_year for a in ws.comparator.allocations if a.amount_per_year > 0
+        ],
+    }
+    short = {who: max(e) for who, e in ends.items() if e and max(e) < last}
+    if not short:
+        return ""
+    parts = " and ".join(f"{who} is funded to {end} only" for who, end in short.items())
+    return (
+        f"The horizon runs to {last}, but the money stops earlier: {parts}. The years after "
+        "that show what lasts once the money stops, with no spending."
+    )
+
+
 def place_list(value: Any) -> list[str]:
     if value is None:
         return ["all"]
@@ -243,64 +284,73 @@ def start_plan(ws: Workshop) -> Plan:
     amounts = {n: 0.0 for n in ws.library}
     places: dict[str, Any] = {n: ["all"] for n in ws.library}
     years: dict[str, tuple[int, int]] = {}
-    first, last = ws.projection_years
-    for a in ws.start.allocations:
+    for a in ws.start.allocations:  # its own funded years, whatever the page's horizon
         amounts[a.intervention] += a.amount_per_year
         places[a.intervention] = list(a.places)
-        if (a.start_year, a.end_year) != (first, last):
-            years[a.intervention] = (a.start_year, a.end_year)
+        years[a.intervention] = (a.start_year, a.end_year)
     return Plan(amounts, places, years, budget=max(ws.budget, ws.start.budget_per_year))
 
 
 def check_plan(ws: Workshop, plan: Plan) -> list[str]:
     """Plain one-line messages for what the room must fix; [] if the plan can run."""
+    return [m for _, m in plan_problems(ws, plan)]
+
+
+def plan_problems(ws: Workshop, plan: Plan) -> list[tuple[str, str]]:
+    """(where, message) for each problem: where is an intervention's name, or '' for the plan."""
     msgs = []
     known = set(ws.places)
     csps = ", ".join(c.name for c in ws.run.area.csps)
     if not _is_number(plan.budget) or plan.budget < 0:
-        msgs.append(f"The budget must be £0 or more a year (got {plan.budget!r}).")
+        msgs.append(("", f"The budget must be £0 or more a year (got {plan.budget!r})."))
     for name, amount in plan.amounts.items():
         spec = ws.library.get(name)
         if spec is None:
-            msgs.append(f"'{name}' is not an intervention in the library.")
+            msgs.append(("", f"'{name}' is not an intervention in the library."))
             continue
         if not _is_number(amount):
-            msgs.append(f"{spec.label}: the amount must be a number of pounds a year.")
+            msgs.append(
+                (
+                    name,
+                    f"{spec.label}: the amount must be a number of pounds a year (got {amount!r}).",
+                )
+            )
             continue
         if amount < 0:
-            msgs.append(f"{spec.label}: an amount cannot be negative (got {money(amount)}).")
+            msgs.append(
+                (name, f"{spec.label}: an amount cannot be negative (got {money(amount)}).")
+            )
             continue
         if amount == 0:
             continue
         where = place_list(plan.places.get(name))
         if not where:
-            msgs.append(f"{spec.label}: choose at least one place, or 'all'.")
+            msgs.append((name, f"{spec.label}: choose at least one place, or 'all'."))
         for p in where:
             if p not in known:
                 msgs.append(
-                    f"{spec.label}: '{p}' is not a place in this area - use all, a CSP "
-                    f"({csps}) or a community from the list."
-                )
+                    (name, f"{spec.label}: '{p}' is not a place in this area - use all, a CSP "
+                     f"({csps}) or a community from the list.")
+                )  # fmt: skip
     if not msgs and _is_number(plan.budget) and plan.total() > plan.budget + 1e-6:
         over = plan.total() - plan.budget
         msgs.append(
-            f"Over budget: {money(plan.total())} a year allocated against "
-            f"{money(plan.budget)} - take {money(over)} off somewhere."
-        )
+            ("", f"Over budget: {money(plan.total())} a year allocated against "
+             f"{money(plan.budget)} - take {money(over)} off somewhere.")
+        )  # fmt: skip
     if plan.name == ws.comparator.name:
-        msgs.append(f"The what-if cannot have the comparator's name '{plan.name}'.")
+        msgs.append(("", f"The what-if cannot have the comparator's name '{plan.name}'."))
     return msgs
 
 
 def plan_dict(ws: Workshop, plan: Plan) -> dict:
     """The plan as a scenario mapping (the schema of conf/scenario/*.yaml)."""
-    first, last = ws.projection_years
     allocations = []
     for name in sorted(plan.amounts, key=lambda n: _order(ws, n)):
         amount = plan.amounts[name]
         if not _is_number(amount) or amount == 0:
             continue
-        a0, a1 = plan.years.get(name, (first, last))
+        a0, a1 = funded_years(ws, plan, name)
         amount = float(amount)
         allocations.append(
             {
@@ -400,6 +450,10 @@ def from_yaml(ws: Workshop, text: str) -> tuple[Plan, dict]:
     run = data.pop("run", None) or {}
     if not isinstance(run, dict):
         raise WhatIfError([f"run: must be a mapping of settings (got {run!r})."])
+    first, last = ws.projection_years
+    horizon = run.get("years")
+    if isinstance(horizon, int) and not isinstance(horizon, bool) and horizon >= 1:
+        last = first + horizon - 1  # as `svsim compare` reads the file with its run: block
     msgs = []
     raw = data.get("allocations") or []
     if not isinstance(raw, list):
@@ -426,14 +480,12 @@ def from_yaml(ws: Workshop, text: str) -> tuple[Plan, dict]:
         seen.add(name)
         plan.amounts[name] = a.get("amount_per_year")
         plan.places[name] = a.get("places", ["all"])
-        if "start_year" in a or "end_year" in a:
-            first, last = ws.projection_years
-            plan.years[name] = (a.get("start_year", first), a.get("end_year", last))
+        plan.years[name] = (a.get("start_year", first), a.get("end_year", last))
     if not msgs:
         msgs = check_plan(ws, replace(plan, name=WHATIF_NAME))
     if not msgs:
         try:
-            scenario_from_dict(data, "file", ws.library, set(ws.places), ws.projection_years)
+            scenario_from_dict(data, "file", ws.library, set(ws.places), (first, last))
         except ScenarioError as exc:
             msgs = exc.errors
     if msgs:
@@ -454,7 +506,7 @@ class _Replicate:
     spend: list
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: the page redraws a chart only for a new result
 class Result:
     """One what-if against the comparator: compare's own tables, plus tidy views."""
 
@@ -714,3 +766,42 @@ class Engine:
             seconds=time.perf_counter() - start,
             run=run_block(self.ws, design),
         )
+
+
+# ---- timing -------------------------------------------------------------------------------------
+
+
+def time_whatifs(overrides: list[str], n: int = 5, precise: bool = False) -> dict:
+    """Seconds per what-if as the page runs them: the comparator's runs first (the page starts
+    them with the server), then n what-ifs, each one step of money more than the last."""
+    import statistics
+
+    ws = workshop_config(overrides)
+    engine = Engine(ws)
+    design = ws.precise if precise else ws.quick
+    start = time.perf_counter()
+    engine.baseline(design)
+    comparator = time.perf_counter() - start
+    plan, names, seconds = start_plan(ws), sorted(ws.library), []
+    for i in range(n):
+        plan.amounts[names[i % len(names)]] += ws.step
+        seconds.append(engine.run(build(ws, plan), design).seconds)
+    return {
+        "design": design,
+        "comparator_seconds": comparator,
+        "seconds": seconds,
+        "median": statistics.median(seconds),
+    }
+
+
+if __name__ == "__main__":  # python -m svsim.experiments.whatif [--precise] [n=5] [overrides]
+    import sys
+
+    args = [a for a in sys.argv[1:] if a != "--precise"]
+    n = int(next((a[2:] for a in args if a.startswith("n=")), 5))
+    t = time_whatifs([a for a in args if not a.startswith("n=")], n, "--precise" in sys.argv)
+    print(
+        f"{t['design']}: comparator's runs {t['comparator_seconds']:.1f} s; what-ifs "
+        + ", ".join(f"{s:.2f}" for s in t["seconds"])
+        + f" s; median {t['median']:.2f} s"
+    )

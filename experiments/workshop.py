@@ -40,7 +40,7 @@ COMPARATOR_COLOUR = OKABE_ITO["blue"]
 WHATIF_COLOUR = OKABE_ITO["vermillion"]
 SAVED_COLOURS = [OKABE_ITO[k] for k in ("green", "purple", "orange", "sky", "black")]
 EVIDENCE_COLOUR = {  # background, text
-    "strong": ("#009E73", "#FFFFFF"),
+    "strong": ("#009E73", "#000000"),
     "moderate": ("#56B4E9", "#000000"),
     "weak": ("#F0E442", "#000000"),
     "none": ("#FFFFFF", "#000000"),
@@ -62,6 +62,7 @@ SHORT = {
     "homicides_expected": "homicides",
 }
 HORIZONS = list(range(1, 11))
+PRECISE_TIME = "1 to 2 minutes"  # measured on 2 busy cores: 81-95 s first, then 30-35 s
 
 _BASE: list[str] = []  # the command line's overrides
 _ENGINES: dict[str, tuple] = {}  # area -> (Workshop, Engine)
@@ -108,13 +109,30 @@ def fmt(x: float) -> str:
     return f"{x:.3f}"
 
 
+def amount_text(v) -> str:
+    """What a box shows: the text as typed, else the number as '50,000'."""
+    if not whatif._is_number(v):
+        return str(v)
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,}"
+
+
+def _value(v):
+    """The number behind a box: typed text parsed, a number as it is."""
+    return whatif.parse_amount(v) if isinstance(v, str) else v
+
+
+def _whole(amounts: dict) -> dict:
+    """Whole-pound amounts as int, so the boxes show '40,000' and not '40,000.0'."""
+    return {k: int(v) if whatif._is_number(v) and float(v).is_integer() else v
+            for k, v in amounts.items()}  # fmt: skip
+
+
 def averted_words(h: dict, what: str) -> tuple[str, str]:
     """('120 fewer', 'range 80 to 160 fewer; 4 of 4 runs better') for a headline measure."""
     m, lo, hi = h["averted_mean"], h["averted_p05"], h["averted_p95"]
     if m == 0 and lo == 0 and hi == 0:
         return "No change", f"in {what}: the money moved too little to show at this scale"
-    word = "fewer" if m > 0 else "more"
-    big = f"{fmt(abs(m))} {word}"
+    big = "No change on average" if m == 0 else f"{fmt(abs(m))} {'fewer' if m > 0 else 'more'}"
     return (
         big,
         f"{what} (range {fmt(lo)} to {fmt(hi)} fewer; {h['prob_better']:.0%} of runs better)",
@@ -122,6 +140,14 @@ def averted_words(h: dict, what: str) -> tuple[str, str]:
 
 
 # ---- charts (matplotlib, drawn off-screen) ---------------------------------------------------
+
+# drawn about as wide as the results column shows them, so 15-16 pt text stays 15-16 pt
+WIDTH = 9.0
+TREND_TITLES = {
+    "admissions_expected": "Knife or sharp-object\nadmissions a year",
+    "serious_violence_true": "Serious violence\nincidents a year",
+    "homicides_expected": "Homicides\na year",
+}
 
 
 def _figure(w: float, h: float):
@@ -132,25 +158,33 @@ def _figure(w: float, h: float):
     return fig
 
 
-def _style(ax) -> None:
+def _style(ax, axis: str = "y") -> None:
+    from matplotlib.ticker import MaxNLocator
+
     ax.tick_params(labelsize=15)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.grid(axis="x" if ax.get_ylabel() == "" else "y", color="#CCCCCC", linewidth=0.8)
+    ax.grid(axis=axis, color="#CCCCCC", linewidth=0.8)
     ax.set_axisbelow(True)
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_locator(
+        MaxNLocator(nbins=4, steps=[1, 2, 5, 10])
+    )
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(lambda v, _: fmt(v))
 
 
-def fig_trend(result: whatif.Result, comparator_label: str):
-    """Each headline outcome by year: comparator and what-if, mean and range of the runs."""
+def fig_trend(result: whatif.Result, comparator_label: str, funded_until: int | None = None):
+    """Each headline outcome by year: comparator and what-if, mean and range of the runs; a
+    dotted line where the money stops, if that is before the horizon ends."""
     import numpy as np
+    from matplotlib.lines import Line2D
 
-    fig = _figure(15, 4.6)
+    fig = _figure(WIDTH, 4.6)
     axes = fig.subplots(1, 3)
     by = result.by_year
-    for ax, (measure, title) in zip(axes, whatif.HEADLINE.items(), strict=True):
-        for name, colour, label, style in (
-            (result.comparator, COMPARATOR_COLOUR, f"Comparator: {comparator_label}", "--"),
-            (result.scenario.name, WHATIF_COLOUR, "This what-if", "-"),
+    for ax, (measure, title) in zip(axes, TREND_TITLES.items(), strict=True):
+        for name, colour, style, width in (
+            (result.scenario.name, WHATIF_COLOUR, "-", 4),
+            (result.comparator, COMPARATOR_COLOUR, "--", 2.5),  # on top: visible when equal
         ):
             d = by[(by.scenario == name) & (by.measure == measure)]
             g = d.groupby("year", observed=True)["value"]
@@ -159,14 +193,30 @@ def fig_trend(result: whatif.Result, comparator_label: str):
             lo = g.quantile(0.05).reindex(years).to_numpy()
             hi = g.quantile(0.95).reindex(years).to_numpy()
             ax.fill_between(years, lo, hi, color=colour, alpha=0.18, linewidth=0)
-            ax.plot(years, mean, style, color=colour, linewidth=3, marker="o", label=label)
-        ax.set_title(f"{title}\na year", fontsize=16, loc="left")
-        ax.set_xticks(years)
-        ax.set_xticklabels([str(y) for y in years], rotation=0)
+            ax.plot(years, mean, style, color=colour, linewidth=width, marker="o")
+        if funded_until is not None and funded_until < years[-1]:
+            ax.axvline(funded_until + 0.5, color="black", linestyle=":", linewidth=2.5)
+        ax.set_title(title, fontsize=16, loc="left")
+        shown = years[:: 1 if len(years) <= 3 else 2 if len(years) <= 6 else 3]
+        ax.set_xticks(shown, [str(y) for y in shown])
         ax.set_ylim(bottom=0)
-        ax.set_ylabel(" ")
         _style(ax)
-    axes[0].legend(fontsize=14, loc="lower left", frameon=True)
+    handles = [
+        Line2D([], [], color=WHATIF_COLOUR, linewidth=4, marker="o", label="This what-if"),
+        Line2D(
+            [],
+            [],
+            color=COMPARATOR_COLOUR,
+            linewidth=2.5,
+            linestyle="--",
+            marker="o",
+            label=f"Comparator: {comparator_label}",
+        ),
+    ]
+    if funded_until is not None and funded_until < years[-1]:
+        handles.append(Line2D([], [], color="black", linestyle=":", linewidth=2.5,
+                              label=f"Money stops after {funded_until}"))  # fmt: skip
+    fig.legend(handles=handles, loc="outside lower left", fontsize=14, frameon=False)
     return fig
 
 
@@ -180,10 +230,11 @@ def _saved_rows(current: whatif.Result | None, saved: list[dict]) -> list[tuple]
 
 def fig_averted(current: whatif.Result | None, saved: list[dict]):
     """Outcomes averted over the horizon, this what-if beside the saved ones."""
+    import textwrap
+
     rows = _saved_rows(current, saved)
-    fig = _figure(15, 1.6 + 0.75 * len(rows))
+    fig = _figure(WIDTH, 2.2 + 0.75 * len(rows))
     axes = fig.subplots(1, 3, sharey=True)
-    names = [r[0] for r in rows]
     for ax, measure in zip(axes, whatif.HEADLINE, strict=True):
         for i, (_, res, colour) in enumerate(rows):
             h = res.headline(measure)
@@ -192,22 +243,18 @@ def fig_averted(current: whatif.Result | None, saved: list[dict]):
             ax.errorbar(m, i, xerr=[[m - h["averted_p05"]], [h["averted_p95"] - m]],
                         color="black", capsize=6, linewidth=2)  # fmt: skip
         ax.axvline(0, color="black", linewidth=1.2)
-        ax.set_title(f"Fewer {SHORT[measure]}", fontsize=16, loc="left")
-        ax.set_yticks(range(len(rows)))
-        ax.set_yticklabels(names, fontsize=15)
-        _style(ax)
+        ax.set_title(textwrap.fill(f"Fewer {SHORT[measure]}", 22), fontsize=16, loc="left")
+        ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=15)
+        _style(ax, "x")
     fig.supxlabel("Averted over the horizon (bar: average of the runs; line: range)", fontsize=14)
     return fig
 
 
 def fig_money(current: whatif.Result | None, saved: list[dict]):
     """Extra money spent (cash) against the social cost of harm avoided (not cash)."""
-    import numpy as np
-
     rows = _saved_rows(current, saved)
-    fig = _figure(15, 1.8 + 0.9 * len(rows))
+    fig = _figure(WIDTH, 2.2 + 0.9 * len(rows))
     ax = fig.subplots()
-    y = np.arange(len(rows))
     for i, (_, res, colour) in enumerate(rows):
         spent = res.econ("spend_pv_mean")
         harm = res.econ("harm_averted_pv_mean")
@@ -219,12 +266,13 @@ def fig_money(current: whatif.Result | None, saved: list[dict]):
         ax.errorbar(harm, i - 0.2, xerr=[[harm - lo], [hi - harm]], color="black", capsize=6,
                     linewidth=2)  # fmt: skip
     ax.axvline(0, color="black", linewidth=1.2)
-    ax.set_yticks(y)
-    ax.set_yticklabels([r[0] for r in rows], fontsize=15)
-    ax.xaxis.set_major_formatter(lambda v, _: f"£{v / 1e3:,.0f}k")
+    ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=15)
+    _style(ax, "x")
+    ax.xaxis.set_major_formatter(
+        lambda v, _: f"£{v / 1e6:,.1f}m" if abs(v) >= 1e6 else f"£{v / 1e3:,.0f}k"
+    )
     ax.set_xlabel("£ over the horizon, 2024 prices, discounted (present value)", fontsize=14)
-    ax.legend(fontsize=14, loc="lower right")
-    _style(ax)
+    fig.legend(loc="outside upper left", fontsize=14, frameon=False, ncols=2)
     return fig
 
 
@@ -234,19 +282,18 @@ def fig_where(result: whatif.Result, level: str, measure: str = "serious_violenc
     d = d[(d.level == level) & (d.measure == measure)].copy()
     d["size"] = d.averted_mean.abs()
     d = d.sort_values("size", ascending=False).head(12).sort_values("averted_mean")
-    fig = _figure(15, 1.6 + 0.45 * max(len(d), 2))
+    fig = _figure(WIDTH, 1.8 + 0.5 * max(len(d), 2))
     ax = fig.subplots()
-    colours = [OKABE_ITO["green"] if v >= 0 else OKABE_ITO["vermillion"] for v in d.averted_mean]
+    colours = [OKABE_ITO["blue"] if v >= 0 else OKABE_ITO["vermillion"] for v in d.averted_mean]
     ax.barh(range(len(d)), d.averted_mean, color=colours)
     ax.errorbar(d.averted_mean, range(len(d)),
                 xerr=[d.averted_mean - d.averted_p05, d.averted_p95 - d.averted_mean],
                 fmt="none", color="black", capsize=5, linewidth=1.5)  # fmt: skip
     ax.axvline(0, color="black", linewidth=1.2)
-    ax.set_yticks(range(len(d)))
-    ax.set_yticklabels(list(d.place), fontsize=15)
-    ax.set_xlabel(f"Fewer {SHORT[measure]} over the horizon (green: fewer, red: more)",
+    ax.set_yticks(range(len(d)), list(d.place), fontsize=15)
+    ax.set_xlabel(f"Fewer {SHORT[measure]} over the horizon\n(blue, right: fewer; red, left: more)",
                   fontsize=14)  # fmt: skip
-    _style(ax)
+    _style(ax, "x")
     return fig
 
 
@@ -261,28 +308,40 @@ def png(fig) -> bytes:
 CSS = """
 html, body, .v-application { font-size: 20px !important; color: #000 !important; }
 .v-application { background: #fff !important; }
-.workshop h1 { font-size: 2.1rem; margin: 0.2em 0; }
-.workshop h2 { font-size: 1.6rem; margin: 0.6em 0 0.2em 0; }
-.workshop h3 { font-size: 1.25rem; margin: 0.4em 0 0.1em 0; }
+/* The page fills the window: the header (title, budget, messages) sits above the two columns
+   and never over them; controls and results scroll each in their own column. */
+.wk-root { position: fixed; inset: 0; display: flex; flex-direction: column; background: #fff; }
+.wk-head { flex: none; padding: 2px 20px 6px 20px; border-bottom: 3px solid #000; }
+.wk-body { flex: 1 1 auto; min-height: 0; display: flex; gap: 24px; padding: 0 12px 0 20px; }
+.wk-controls, .wk-results { min-width: 0; overflow-y: auto; padding: 0 8px 48px 0;
+  display: flex; flex-direction: column; }
+.wk-controls > *, .wk-results > * { flex-shrink: 0; }
+.wk-controls { flex: 5 1 0; }
+.wk-results { flex: 7 1 0; }
+@media (max-width: 1100px) {
+  .wk-body { display: block; overflow-y: auto; }
+  .wk-controls, .wk-results { overflow: visible; }
+}
+.workshop h1 { font-size: 1.7rem; margin: 0.1em 0; line-height: 1.25; }
+.workshop h2 { font-size: 1.5rem; margin: 0.7em 0 0.2em 0; }
 .workshop p, .workshop li, .workshop td, .workshop th { font-size: 1.05rem; }
 .workshop .v-label, .workshop input, .workshop .v-select__selection,
 .workshop textarea { font-size: 1.05rem !important; color: #000 !important; }
 .workshop .v-input--is-disabled input { color: #555 !important; }
 .workshop .v-messages__message { font-size: 0.95rem; color: #000; }
-.workshop .v-btn { font-size: 1rem !important; text-transform: none !important; }
+.workshop .v-btn { font-size: 1rem !important; text-transform: none !important;
+  letter-spacing: normal !important; }
 .workshop .wk-slider .v-label { display: none; }
 .wk-status { border-left: 10px solid #009E73; padding: 8px 14px; font-size: 1.1rem;
   background: #fff; color: #000; margin: 6px 0; }
 .wk-status.wk-stale { border-left-color: #E69F00; }
-.workshop .v-slider__thumb-label { font-size: 0.8rem; }
 .workshop .v-slider__thumb { width: 22px; height: 22px; left: -11px; }
 .workshop .v-slider--horizontal .v-slider__track-container { height: 6px; }
-.wk-budget { position: sticky; top: 0; z-index: 5; background: #fff; padding: 6px 0;
-  border-bottom: 3px solid #000; }
-.wk-budget .wk-total { font-size: 1.6rem; font-weight: 700; }
+.wk-total { font-size: 1.6rem; font-weight: 700; }
 .wk-over { color: #B00000; }
+.wk-card-message { color: #B00000; font-weight: 700; font-size: 1rem; }
 .wk-tile { border: 3px solid #000; border-radius: 8px; padding: 10px 14px; margin: 4px;
-  min-width: 15em; flex: 1 1 0; background: #fff; }
+  min-width: 14em; flex: 1 1 0; background: #fff; }
 .wk-tile .wk-big { font-size: 2.3rem; font-weight: 800; line-height: 1.1; }
 .wk-tile .wk-small { font-size: 1rem; }
 .wk-card { border: 2px solid #000; border-radius: 8px; padding: 6px 12px; margin: 6px 0; }
@@ -290,7 +349,20 @@ html, body, .v-application { font-size: 20px !important; color: #000 !important;
 .wk-chip { display: inline-block; border: 2px solid #000; border-radius: 14px;
   padding: 1px 10px; font-size: 0.9rem; font-weight: 600; margin-left: 6px; }
 .wk-caption { font-size: 0.95rem; color: #222; }
-.workshop .v-alert { font-size: 1.1rem !important; }
+.workshop .v-alert { font-size: 1.1rem !important; margin: 4px 0 !important;
+  color: #000 !important; border-left: 10px solid #000 !important; }
+.workshop .v-alert .v-alert__content, .workshop .v-alert .v-icon { color: #000 !important; }
+.workshop .v-alert--text::before { opacity: 0 !important; }
+.workshop .v-alert.error--text { background: #FDE7E7 !important;
+  border-left-color: #B00000 !important; }
+.workshop .v-alert.warning--text { background: #FFF3D6 !important;
+  border-left-color: #E69F00 !important; }
+.workshop .v-alert.success--text { background: #E3F5EF !important;
+  border-left-color: #009E73 !important; }
+.workshop .wk-head .v-alert { padding: 6px 14px !important; }
+.workshop .wk-chart img, .workshop .wk-chart svg { max-width: 100%; height: auto; }
+.workshop .solara-file-drop { height: auto; min-height: 3em; border: 2px dashed #000;
+  font-size: 1.05rem; }
 .workshop table.wk-table { border-collapse: collapse; width: 100%; }
 .workshop table.wk-table td, .workshop table.wk-table th { border-bottom: 1px solid #000;
   padding: 4px 8px; text-align: right; }
@@ -306,10 +378,13 @@ def _page_component():
     from solara.alias import rv
 
     @solara.component
-    def Chart(title: str, caption: str, fig, filename: str):
+    def Chart(title: str, caption: str, make, deps: list, filename: str):
+        """A chart drawn once per new result (not on every keystroke), with its PNG."""
+        fig = solara.use_memo(make, dependencies=deps)
         solara.HTML(tag="h2", unsafe_innerHTML=title)
-        solara.FigureMatplotlib(fig, format="svg")
-        with solara.Row(style={"align-items": "center"}):
+        with solara.Div(classes=["wk-chart"]):
+            solara.FigureMatplotlib(fig, dependencies=deps, format="svg")
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
             solara.Text(caption, classes=["wk-caption"])
             solara.FileDownload(
                 lambda: png(fig),
@@ -319,10 +394,11 @@ def _page_component():
             )
 
     @solara.component
-    def InterventionCard(ws, name, amount, place_text, on_amount, on_places, first_year):
+    def InterventionCard(ws, name, entry, place_text, years, problems, on_amount, on_places):
         spec = ws.library[name]
+        amount = _value(entry)
         bg, fg = EVIDENCE_COLOUR[spec.evidence]
-        per = spec.unit_cost.value * ws.prices.uprate(spec.unit_cost_price_year, first_year)
+        per = spec.unit_cost.value * ws.prices.uprate(spec.unit_cost_price_year, years[0])
         unit = {"participant": "people", "school": "schools", "place_year": "places"}[spec.unit]
         ok = whatif._is_number(amount)
         with solara.Div(classes=["wk-card", f"wk-card-{name}"]):
@@ -334,11 +410,8 @@ def _page_component():
                     f"{EVIDENCE_TEXT[spec.evidence]}</span>"
                 ),
             )
-            slider_value = int(min(max(amount if ok else 0, 0), ws.max_per_intervention))
-            rv.Slider(
-                v_model=slider_value,
-                # a slider echoing its clamped value must not overwrite a typed amount
-                on_v_model=lambda v: on_amount(name, int(v)) if int(v) != slider_value else None,
+            slider = rv.Slider(
+                v_model=int(min(max(amount if ok else 0, 0), ws.max_per_intervention)),
                 min=0,
                 max=int(ws.max_per_intervention),
                 step=ws.step,
@@ -347,11 +420,17 @@ def _page_component():
                 hide_details=True,
                 class_=f"wk-slider wk-slider-{name}",
             )
+            # only the room's own moves ('change': a drag ends, a key, a click), never the
+            # slider echoing a value the page gave it, which could undo a typed amount
+            rv.use_event(slider, "change", lambda _w, _e, v: on_amount(name, int(v)))
             with solara.Row(style={"align-items": "baseline", "flex-wrap": "wrap"}):
-                solara.InputInt(
+                # text boxes update on every change: a value sent on Enter or blur can arrive
+                # after the event, so the page would act on what was typed a moment before
+                solara.InputText(
                     "£ a year",
-                    value=int(amount) if ok else 0,
-                    on_value=lambda v: on_amount(name, v),
+                    value=amount_text(entry),
+                    on_value=lambda text: on_amount(name, text),
+                    continuous_update=True,
                     classes=["wk-amount", f"wk-amount-{name}"],
                     style={"max-width": "10em"},
                 )
@@ -359,14 +438,17 @@ def _page_component():
                     "Places (all, a CSP or communities, separated by commas)",
                     value=place_text,
                     on_value=lambda v: on_places(name, v),
+                    continuous_update=True,
                     classes=["wk-places", f"wk-places-{name}"],
                     style={"min-width": "18em"},
                 )
+            for m in problems:  # beside the box it is about; the header does not move
+                solara.Text(m, classes=["wk-card-message", "workshop-message"])
             if ok and amount > 0 and per > 0:
                 solara.Text(
-                    f"Buys about {amount / per:,.1f} {unit} a year at about {whatif.money(per)} "
-                    "each (central cost).",
-                    classes=["wk-caption"],
+                    f"Paid {years[0]}-{years[1]}; buys about {amount / per:,.1f} {unit} a year "
+                    f"at about {whatif.money(per)} each (central cost).",
+                    classes=["wk-caption", f"wk-funded-{name}"],
                 )
 
     @solara.component
@@ -375,9 +457,7 @@ def _page_component():
         area, set_area = solara.use_state(default_ws.area_ref)
         ws0, engine = engine_for(area)
         start = whatif.start_plan(ws0)
-        amounts, set_amounts = solara.use_state(
-            {k: int(v) if float(v).is_integer() else v for k, v in start.amounts.items()}
-        )
+        amounts, set_amounts = solara.use_state(_whole(start.amounts))
         places, set_places = solara.use_state(
             {k: ", ".join(whatif.place_list(v)) for k, v in start.places.items()}
         )
@@ -390,30 +470,32 @@ def _page_component():
         save_name, set_save_name = solara.use_state("")
         load_msgs, set_load_msgs = solara.use_state([])
         load_note, set_load_note = solara.use_state("")
-        load_path, set_load_path = solara.use_state("")
+        load_path = solara.use_ref("")
         level, set_level = solara.use_state("csp")
         last_good = solara.use_ref(None)
         task_ref = solara.use_ref(None)
 
         ws = with_horizon(ws0, horizon)
-        plan = whatif.Plan(dict(amounts), dict(places), dict(years_funded), budget)
-        msgs = whatif.check_plan(ws, plan)
+        plan = whatif.Plan(
+            {k: _value(v) for k, v in amounts.items()},
+            dict(places),
+            dict(years_funded),
+            _value(budget),
+        )
+        problems = whatif.plan_problems(ws, plan)
+        msgs = [m for _, m in problems]
         total = plan.total()
         inputs = (
             area,
-            tuple(sorted((k, repr(v)) for k, v in amounts.items())),
+            tuple(sorted((k, repr(v)) for k, v in plan.amounts.items())),
             tuple(sorted(places.items())),
             tuple(sorted(years_funded.items())),
-            repr(budget),
+            repr(plan.budget),
             horizon,
         )
         precise = precise_for == inputs
 
         def set_amount(name, value):
-            if value is None:
-                return
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
             set_amounts(lambda a: {**a, name: value})
 
         def set_place(name, text):
@@ -453,12 +535,14 @@ def _page_component():
         current = shown["result"] if shown else None
         up_to_date = bool(shown) and shown["inputs"] == inputs and not task.pending
 
+        def start_from(new_plan):
+            set_amounts(_whole(new_plan.amounts))
+            set_places({k: ", ".join(whatif.place_list(v)) for k, v in new_plan.places.items()})
+            set_years_funded(dict(new_plan.years))
+            set_budget(new_plan.budget)
+
         def reset():
-            st = whatif.start_plan(ws0)
-            set_amounts({k: int(v) if float(v).is_integer() else v for k, v in st.amounts.items()})
-            set_places({k: ", ".join(whatif.place_list(v)) for k, v in st.places.items()})
-            set_years_funded(dict(st.years))
-            set_budget(st.budget)
+            start_from(whatif.start_plan(ws0))
             set_load_msgs([])
             set_load_note("")
 
@@ -466,12 +550,8 @@ def _page_component():
             if new == area:
                 return
             ws_new, _ = engine_for(new)
-            st = whatif.start_plan(ws_new)
             set_area(new)
-            set_amounts({k: int(v) if float(v).is_integer() else v for k, v in st.amounts.items()})
-            set_places({k: ", ".join(whatif.place_list(v)) for k, v in st.places.items()})
-            set_years_funded(dict(st.years))
-            set_budget(st.budget)
+            start_from(whatif.start_plan(ws_new))
             last_good.current = None
 
         def load_text(text: str, source: str):
@@ -489,11 +569,7 @@ def _page_component():
                 note.append(f"its horizon of {h!r} years is not offered here")
             if run.get("area") not in (None, ws.area_ref):
                 note.append(f"it was made for area {run.get('area')!r}")
-            set_amounts({k: (int(v) if float(v).is_integer() else v) for k, v in
-                         new_plan.amounts.items()})  # fmt: skip
-            set_places({k: ", ".join(whatif.place_list(v)) for k, v in new_plan.places.items()})
-            set_years_funded(dict(new_plan.years))
-            set_budget(new_plan.budget)
+            start_from(new_plan)
             set_load_msgs([])
             set_load_note(
                 f"Loaded '{new_plan.label}' from {source}"
@@ -501,9 +577,15 @@ def _page_component():
                 + ". The page's own scale and runs are used."
             )
 
+        def typed_path(text: str):
+            load_path.current = text
+            if text.strip() and Path(text.strip()).expanduser().is_file():
+                load_from_path()  # as soon as it names a file; Load reads it again
+
         def load_from_path():
-            p = Path(load_path.strip()).expanduser()
-            if not load_path.strip():
+            typed = load_path.current
+            p = Path(typed.strip()).expanduser()
+            if not typed.strip():
                 set_load_msgs(["Type the path of a scenario .yaml file first."])
             elif not p.is_file():
                 set_load_msgs([f"No such file: {p}"])
@@ -530,6 +612,7 @@ def _page_component():
                 "result": current,
                 "amounts": dict(shown["plan"].amounts),
                 "places": dict(places),
+                "years": dict(years_funded),
                 "budget": shown["plan"].budget,
             }
             set_saved([s for s in saved if s["name"] != name] + [entry])
@@ -538,132 +621,87 @@ def _page_component():
         def restore(entry):
             set_amounts(dict(entry["amounts"]))
             set_places(dict(entry["places"]))
+            set_years_funded(dict(entry["years"]))
             set_budget(entry["budget"])
 
         comp_label = ws.comparator.label
         design = ws.precise if precise else ws.quick
         one_in = round(1 / design.population_scale)
+        funding = whatif.funding_note(ws, plan)
+        budget_ok = whatif._is_number(plan.budget)
 
         solara.Style(CSS)
         solara.Title("svsim workshop: what if we spent it differently?")
-        with solara.Column(classes=["workshop"], style={"padding": "8px 20px"}):
-            solara.HTML(
-                tag="h1",
-                unsafe_innerHTML=(
-                    f"What if we spent it differently? {_area_label(ws)}, "
-                    f"{ws.projection_years[0]}-{ws.projection_years[1]}"
-                ),
-            )
-            solara.Text(
-                f"Each what-if is compared with: {comp_label}. Numbers are projections from a "
-                "simulation of every resident, not forecasts; the baseline is not yet "
-                "calibrated to the Strategic Needs Assessment.",
-                classes=["wk-caption"],
-            )
-            if ws.note:
-                solara.Warning(ws.note, classes=["workshop-message"])
-            # ---- the budget, always in view ----
-            with solara.Div(classes=["wk-budget"]):
-                over = total > budget + 1e-6 if whatif._is_number(budget) else False
-                cls = "wk-total wk-over" if over else "wk-total"
+        with solara.Div(classes=["workshop", "wk-root"]):
+            # ---- the header: always in view, never over the page ----
+            with solara.Div(classes=["wk-head"]):
+                solara.HTML(
+                    tag="h1",
+                    unsafe_innerHTML=(
+                        f"What if we spent it differently? {_area_label(ws)}, "
+                        f"{ws.projection_years[0]}-{ws.projection_years[1]}"
+                    ),
+                )
+                over = budget_ok and total > plan.budget + 1e-6
                 solara.HTML(
                     tag="div",
                     unsafe_innerHTML=(
-                        f"<span class='{cls} wk-total-text'>Allocated {whatif.money(total)} "
-                        f"of {whatif.money(budget if whatif._is_number(budget) else 0)} "
-                        "a year</span>"
+                        f"<span class='wk-total {'wk-over' if over else ''} wk-total-text'>"
+                        f"Allocated {whatif.money(total)} of "
+                        f"{whatif.money(plan.budget if budget_ok else 0)} a year"
+                        + (f" - over budget by {whatif.money(total - plan.budget)}" if over else "")
+                        + "</span>"
                     ),
                 )
-                frac = (
-                    min(100, 100 * total / budget)
-                    if whatif._is_number(budget) and budget > 0
-                    else 0
-                )
+                frac = min(100, 100 * total / plan.budget) if budget_ok and plan.budget > 0 else 0
                 solara.ProgressLinear(frac, color="#B00000" if over else "#0072B2")
-                for m in msgs:
-                    solara.Error(m + " Nothing was run.", classes=["workshop-message"])
-            with solara.Columns([5, 7], gutters_dense=True):
-                # ---- controls ----
-                with solara.Column():
-                    with solara.Row(style={"flex-wrap": "wrap"}):
-                        solara.Select(
-                            "Area",
-                            values=whatif.areas(),
-                            value=area,
-                            on_value=switch_area,
-                            style={"max-width": "14em"},
-                        )
-                        solara.InputInt(
-                            "Budget, £ a year",
-                            value=int(budget) if whatif._is_number(budget) else 0,
-                            on_value=lambda v: set_budget(v) if v is not None else None,
-                            classes=["wk-budget-input"],
-                            style={"max-width": "12em"},
-                        )
-                        solara.Select(
-                            "Years ahead",
-                            values=HORIZONS,
-                            value=horizon,
-                            on_value=set_horizon,
-                            style={"max-width": "9em"},
-                        )
-                    with solara.Row():
-                        solara.Button("Start again", on_click=reset, outlined=True)
-                    solara.Text(
-                        f"Move a slider ({whatif.money(ws.step)} a step) or type an amount; the "
-                        "answer updates by itself.",
-                        classes=["wk-caption"],
-                    )
-                    from svsim.scenarios.library import TIERS
-
-                    for tier in TIERS:
-                        solara.HTML(tag="h2", unsafe_innerHTML=TIER_TEXT[tier])
-                        names = sorted(
-                            (n for n, s in ws.library.items() if s.tier == tier),
-                            key=lambda n: ws.library[n].label,
-                        )
-                        for n in names:
-                            InterventionCard(
-                                ws,
-                                n,
-                                amounts.get(n, 0),
-                                places.get(n, "all"),
-                                set_amount,
-                                set_place,
-                                ws.projection_years[0],
-                            )
-                    with solara.Details("All places in this area"):
-                        solara.Text(", ".join(ws.places), classes=["wk-caption"])
+            with solara.Div(classes=["wk-body"]):
+                with solara.Div(classes=["wk-controls"]):
+                    _Controls(
+                        ws, area, budget, horizon, amounts, places, plan, problems, switch_area,
+                        set_budget, set_horizon, reset, set_amount, set_place,
+                    )  # fmt: skip
                     solara.HTML(tag="h2", unsafe_innerHTML="Load a scenario file")
                     solara.FileDrop(label="Drop a scenario .yaml file here", on_file=on_file,
                                     lazy=False)  # fmt: skip
                     with solara.Row(style={"align-items": "baseline"}):
                         solara.InputText(
-                            "...or type its path on this computer",
-                            value=load_path,
-                            on_value=set_load_path,
+                            "...or type its path on this computer"
+                            " (it loads once the path is complete)",
+                            value=load_path.current,
+                            on_value=typed_path,
+                            continuous_update=True,
                             classes=["wk-load-path"],
                         )
                         solara.Button("Load", on_click=load_from_path, classes=["wk-load"])
                     for m in load_msgs:
-                        solara.Error(m, classes=["workshop-message"])
+                        solara.Error(m, classes=["workshop-message", "wk-load-message"])
                     if load_note:
-                        solara.Success(load_note)
-                # ---- results ----
-                with solara.Column():
+                        solara.Success(load_note, classes=["wk-load-note"])
+                with solara.Div(classes=["wk-results"]):
+                    calibrated = bool(ws.resolved.get("calibration"))
+                    solara.Text(
+                        f"Each what-if is compared with: {comp_label}. Numbers are projections "
+                        "from a simulation of every resident, not forecasts; the baseline is "
+                        + ("calibrated to" if calibrated else "not yet calibrated to")
+                        + " the figures of the Strategic Needs Assessment.",
+                        classes=["wk-caption"],
+                    )
+                    for m in msgs:
+                        solara.Error(m + " Nothing was run.",
+                                     classes=["workshop-message", "wk-plan-message"])  # fmt: skip
+                    if ws.note:
+                        solara.Warning(ws.note, classes=["workshop-message"])
+                    if funding:
+                        solara.Warning(funding, classes=["wk-funding"])
                     if task.pending:
                         p = task.progress
-                        solara.ProgressLinear(p if p else True)
+                        solara.ProgressLinear(p if p else True, classes=["workshop-progress"])
                         solara.Text(
-                            "Working it out..."
-                            + (f" {p:.0f}%" if p else "")
-                            + (
-                                " (the more precise answer takes a minute or two)"
-                                if precise
-                                else ""
-                            ),
+                            ("Working out the more precise answer" if precise else
+                             "Working it out") + "..." + (f" {p:.0f}%" if p else ""),
                             classes=["workshop-working"],
-                        )
+                        )  # fmt: skip
                     elif task.error:
                         solara.Error(
                             "Something went wrong running this what-if: "
@@ -676,24 +714,27 @@ def _page_component():
                     if current is not None:
                         d = current.design
                         status = (
-                            f"Answer ready for {whatif.money(shown['total'])} a year allocated "
+                            f"for {whatif.money(shown['total'])} a year allocated "
                             f"({current.seconds:.1f} s; {d.replicates} runs, each simulating "
                             f"1 in {round(1 / d.population_scale)} households, "
-                            f"{d.years} years, seed {ws.run.settings.seed})."
+                            f"{d.years} years, seed {ws.run.settings.seed})"
                         )
                         if up_to_date:
-                            solara.Text(status, classes=["wk-status", "workshop-ready"])
+                            solara.Text(
+                                f"Answer ready {status}.", classes=["wk-status", "workshop-ready"]
+                            )
                         else:
                             solara.Text(
-                                "Showing the last answer; the amounts have changed since. "
-                                + status,
+                                f"Showing the last answer, {status}, "
+                                + ("until the new one is ready." if task.pending else
+                                   "but the amounts have changed since."),
                                 classes=["wk-status", "wk-stale", "workshop-stale"],
-                            )
+                            )  # fmt: skip
                     with solara.Row(style={"flex-wrap": "wrap"}):
                         solara.Button(
                             f"More precise answer ({ws.precise.replicates} runs, 1 in "
-                            f"{round(1 / ws.precise.population_scale)} households; a minute "
-                            "or two)",
+                            f"{round(1 / ws.precise.population_scale)} households; "
+                            f"{PRECISE_TIME})",
                             on_click=lambda: set_precise_for(inputs),
                             disabled=bool(msgs) or precise,
                             classes=["wk-precise"],
@@ -701,11 +742,12 @@ def _page_component():
                         solara.Button("Run again", on_click=lambda: set_nonce(nonce + 1),
                                       outlined=True)  # fmt: skip
                     if current is not None:
-                        _Results(ws, current, shown, saved, comp_label, level, set_level, Chart)
+                        _Results(ws, current, shown, saved, comp_label, level, set_level)
                         solara.HTML(tag="h2", unsafe_innerHTML="Save and compare what-ifs")
                         with solara.Row(style={"align-items": "baseline"}):
                             solara.InputText("Name for this what-if", value=save_name,
-                                             on_value=set_save_name)  # fmt: skip
+                                             on_value=set_save_name,
+                                             continuous_update=True)  # fmt: skip
                             solara.Button("Save this what-if", on_click=save,
                                           disabled=not up_to_date)  # fmt: skip
                         _SavedTable(current, saved, restore)
@@ -739,7 +781,43 @@ def _page_component():
                             classes=["wk-caption"],
                         )
 
-    def _Results(ws, current, shown, saved, comp_label, level, set_level, Chart):
+    def _Controls(ws, area, budget, horizon, amounts, places, plan, problems, switch_area,
+                  set_budget, set_horizon, reset, set_amount, set_place):  # fmt: skip
+        from svsim.scenarios.library import TIERS
+
+        with solara.Row(style={"flex-wrap": "wrap", "align-items": "baseline"}):
+            solara.Select("Area", values=whatif.areas(), value=area, on_value=switch_area,
+                          style={"max-width": "14em"})  # fmt: skip
+            solara.InputText(
+                "Budget, £ a year",
+                value=amount_text(budget),
+                on_value=set_budget,
+                continuous_update=True,
+                classes=["wk-budget-input"],
+                style={"max-width": "10em"},
+            )
+            solara.Select("Years ahead", values=HORIZONS, value=horizon, on_value=set_horizon,
+                          classes=["wk-horizon"], style={"max-width": "8em"})  # fmt: skip
+            solara.Button("Start again", on_click=reset, outlined=True)
+        solara.Text(
+            f"Move a slider ({whatif.money(ws.step)} a step) or type an amount; the answer "
+            "updates by itself.",
+            classes=["wk-caption"],
+        )
+        for tier in TIERS:
+            solara.HTML(tag="h2", unsafe_innerHTML=TIER_TEXT[tier])
+            names = sorted((n for n, s in ws.library.items() if s.tier == tier),
+                           key=lambda n: ws.library[n].label)  # fmt: skip
+            for n in names:
+                InterventionCard(
+                    ws, n, amounts.get(n, 0), places.get(n, "all"),
+                    whatif.funded_years(ws, plan, n), [m for k, m in problems if k == n],
+                    set_amount, set_place,
+                ).key(n)  # fmt: skip
+        with solara.Details("All places in this area"):
+            solara.Text(", ".join(ws.places), classes=["wk-caption"])
+
+    def _Results(ws, current, shown, saved, comp_label, level, set_level):
         years = current.design.years
         with solara.Row(style={"flex-wrap": "wrap"}):
             for measure in whatif.HEADLINE:
@@ -760,38 +838,47 @@ def _page_component():
                         "prices)</div>"
                     ),
                 )
+        results = [current, *(s["result"] for s in saved)]
+        funded = max((whatif.funded_years(ws, shown["plan"], n)[1] for n, v in
+                      shown["plan"].amounts.items() if whatif._is_number(v) and v > 0),
+                     default=None)  # fmt: skip
         Chart(
             "What happens each year",
             "Lines: average of the runs; shaded: the range of the runs (5% to 95%). "
             "When the lines overlap, the change is small next to the total.",
-            fig_trend(current, comp_label),
+            lambda: fig_trend(current, comp_label, funded),
+            [current],
             "whatif-by-year.png",
-        )
+        ).key("trend")  # keyed: each chart keeps its own drawing when the page shifts
         Chart(
             "How much is averted, beside the saved what-ifs",
             "Each bar compares a what-if with the comparator run by run, with the same people "
             "and the same luck, so the difference is the money's doing.",
-            fig_averted(current, saved),
+            lambda: fig_averted(current, saved),
+            results,
             "whatif-averted.png",
-        )
+        ).key("averted")
         Chart(
             "Money spent and harm avoided",
             "Harm avoided is the Home Office's social cost of the violence prevented (injury, "
             "services, lost output): NOT cash back to the partnership.",
-            fig_money(current, saved),
+            lambda: fig_money(current, saved),
+            results,
             "whatif-money.png",
-        )
+        ).key("money")
+        labels = {"csp": "By CSP", "community": "By community"}
         solara.ToggleButtonsSingle(
-            value=level,
-            values=["csp", "community"],
-            on_value=set_level,
+            value=labels[level],
+            values=list(labels.values()),
+            on_value=lambda v: set_level(next(k for k, t in labels.items() if t == v)),
         )
         Chart(
             "Where the effect falls: " + ("by CSP" if level == "csp" else "by community"),
             "Serious violence incidents averted where the victims live (12 largest changes).",
-            fig_where(current, level),
+            lambda: fig_where(current, level),
+            [current, level],
             f"whatif-where-{level}.png",
-        )
+        ).key("where")
 
     def _SavedTable(current, saved, restore):
         import solara

@@ -64,6 +64,23 @@ def blocking_router(blocked: list[str]):
     return route
 
 
+# Chromium gives a scripted drop no file entries (webkitGetAsEntry() is null), so the drop event
+# carries a stand-in DataTransfer whose one entry yields a real File; the page then reads it
+# exactly as it reads a dragged file.
+_DROP = """(zone, [name, text]) => {
+  const file = new File([text], name, {type: "text/yaml"});
+  const entry = {isFile: true, file: (ok) => ok(file)};
+  const drop = new Event("drop", {bubbles: true, cancelable: true});
+  Object.defineProperty(drop, "dataTransfer", {value: {items: [{webkitGetAsEntry: () => entry}]}});
+  zone.dispatchEvent(drop);
+}"""
+
+
+def drop_file(zone, name: str, text: str) -> None:
+    """Drop a text file called name onto a drop zone (a Playwright locator)."""
+    zone.evaluate(_DROP, [name, text])
+
+
 def open_in_chromium(path_or_url, screenshot: Path | None = None, timeout_ms: int = 30_000) -> dict:
     """Open a file (served from its folder) or a local URL; return {"images", "images_loaded",
     "blocked", "title"} and, if asked, save a full-page screenshot."""

@@ -90,6 +90,80 @@ def test_malformed_yaml_refused(ws):
     assert err.value.messages[0].startswith("The file is not valid YAML (line")
 
 
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [("50000", 50000), ("£50,000", 50000), ("-£5,000", -5000), (" 1250.5 ", 1250.5), ("", 0),
+     ("lots", "lots"), ("nan", "nan"), ("-", "-")],
+)  # fmt: skip
+def test_typed_amounts(ws, typed, value):
+    assert whatif.parse_amount(typed) == value
+    msgs = whatif.check_plan(ws, plan(ws, mentoring=whatif.parse_amount(typed)))
+    if isinstance(value, str):  # refused, naming what was typed
+        assert msgs == [
+            "Youth engagement and mentoring: the amount must be a number of pounds a year "
+            f"(got {value!r})."
+        ]
+
+
+def test_money_has_no_minus_zero():
+    assert whatif.money(-0.4) == "£0" and whatif.money(-5000) == "-£5,000"
+
+
+def test_horizon_past_the_funding_is_said_plainly(ws):
+    from svsim.experiments.workshop import with_horizon
+
+    p = plan(ws, mentoring=30000)
+    assert whatif.funding_note(ws, p) == ""  # the page's horizon is its funding period
+    longer = with_horizon(ws, 4)
+    note = whatif.funding_note(longer, p)
+    assert "runs to 2027" in note and "this what-if is funded to 2025 only" in note
+    assert "\n" not in note and "comparator" not in note  # no new funding: nothing to stop
+    (a,) = whatif.plan_dict(longer, p)["allocations"]
+    assert (a["start_year"], a["end_year"]) == (2024, 2025)
+    assert whatif.funding_note(with_horizon(ws, 1), p) == ""
+
+
+def test_starting_scenario_keeps_its_own_years_at_any_horizon(tmp_path):
+    """Unchanged, the what-if is the starting scenario: at a longer horizon its money does not
+    run on past the year its file says (the comparator's does not either)."""
+    from svsim.experiments.workshop import with_horizon
+
+    path = tmp_path / "today.yaml"
+    today = {"intervention": "mentoring", "amount_per_year": 20000, "end_year": 2025}
+    path.write_text(
+        yaml.safe_dump({"name": "today", "budget_per_year": 50000, "allocations": [today]})
+    )
+    ws = with_horizon(
+        whatif.workshop_config([*SMALL, f"comparator={path}", f"start_from={path}"]), 5
+    )
+    scenario = whatif.build(ws, whatif.start_plan(ws))
+    assert [(a.intervention, a.amount_per_year, a.start_year, a.end_year)
+            for a in scenario.allocations] == [("mentoring", 20000, 2024, 2025)]  # fmt: skip
+    assert scenario.allocations == ws.comparator.allocations
+    note = whatif.funding_note(ws, whatif.start_plan(ws))
+    assert "this what-if is funded to 2025 only" in note
+    assert "the comparator, 'today', is funded to 2025 only" in note
+
+
+def test_loaded_file_is_funded_to_the_end_of_its_own_horizon(ws):
+    """As `svsim compare` reads it: an allocation without end_year runs to the file's horizon."""
+    alloc = {"intervention": "mentoring", "amount_per_year": 1000}
+    text = yaml.safe_dump({"name": "x", "budget_per_year": 1000, "allocations": [alloc]})
+    assert whatif.from_yaml(ws, text)[0].years["mentoring"] == (2024, 2025)
+    text = yaml.safe_dump(
+        {"name": "x", "budget_per_year": 1000, "allocations": [alloc], "run": {"years": 4}}
+    )
+    assert whatif.from_yaml(ws, text)[0].years["mentoring"] == (2024, 2027)
+
+
+def test_page_runs_the_model_compare_runs():
+    """The page loads the area's calibration as `svsim compare` does, so an export matches."""
+    ws = whatif.workshop_config([])
+    cfg, _ = compare_config(["scenarios=[status_quo]"])
+    assert bool(ws.resolved.get("calibration")) == bool(cfg.resolved.get("calibration"))
+    assert ws.run.params == cfg.run.params and ws.run.area == cfg.run.area
+
+
 def test_export_round_trip_matches_compare_exactly(ws, tmp_path):
     """The page's CSV == the numbers `svsim compare` computes from the exported YAML."""
     p = plan(ws, social_skills_schools=50000, hot_spots_policing=50000)

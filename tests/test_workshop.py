@@ -15,17 +15,29 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import REPO
 
 SLIDER = "Social skills training in schools"  # strong evidence; schools are not scaled down
 NAME = "social_skills_schools"
 STEP = 50000
+PRECISE_RUNS = 6  # a small "more precise" design, so the test sees the button's whole cycle
+WAIT = 60_000  # ms for the page to answer an edit (a render, not a simulation)
 
 
 def _start(tmp_path: Path) -> tuple[subprocess.Popen, str]:
     log = open(tmp_path / "workshop.log", "w")  # noqa: SIM115 (closed with the process)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "svsim.experiments.cli", "workshop", "port=0", f"step={STEP}"],
+        [
+            sys.executable,
+            "-m",
+            "svsim.experiments.cli",
+            "workshop",
+            "port=0",
+            f"step={STEP}",
+            f"precise.replicates={PRECISE_RUNS}",
+            "precise.population_scale=0.05",
+        ],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=log,
@@ -44,6 +56,18 @@ def _start(tmp_path: Path) -> tuple[subprocess.Popen, str]:
             f"no address printed: {line!r}; log: {(tmp_path / 'workshop.log').read_text()[-2000:]}"
         )
     return proc, match.group(1)
+
+
+def _conf() -> dict:
+    return yaml.safe_load((REPO / "conf" / "workshop.yaml").read_text())
+
+
+def _start_total() -> int:
+    """The starting scenario's money a year, from its file (not a model output)."""
+    data = yaml.safe_load(
+        (REPO / "conf" / "scenario" / f"{_conf()['start_from']}.yaml").read_text()
+    )
+    return int(sum(a["amount_per_year"] for a in data["allocations"]))
 
 
 def _total(page) -> int:
@@ -65,6 +89,7 @@ def _csv(page, tmp_path: Path) -> dict:
 
 
 def _type(page, selector: str, text: str) -> None:
+    """Replace a box's text key by key, as the room does (the page follows every change)."""
     from playwright.sync_api import expect
 
     box = page.locator(f"{selector} input").first
@@ -72,16 +97,34 @@ def _type(page, selector: str, text: str) -> None:
     box.press("Control+a")
     box.press_sequentially(text)
     expect(box).to_have_value(text)
-    box.press("Enter")
 
 
-def _messages(page) -> str:
-    return " | ".join(page.locator(".workshop-message").all_inner_texts())
+def _refused(page, locator: str, text: str) -> None:
+    """A visible message saying why, and no stack trace anywhere on the page."""
+    from playwright.sync_api import expect
+
+    message = page.locator(locator).filter(has_text=text)
+    expect(message).to_be_visible(timeout=WAIT)
+    body = page.locator("body").inner_text()
+    assert "Traceback" not in body and 'File "' not in body, body[-2000:]
+
+
+def _shoot(page, tmp_path: Path, name: str) -> None:
+    """Both columns scrolled to the top, then a screenshot (also copied to /tmp to look at)."""
+    page.locator(".wk-controls, .wk-results").evaluate_all(
+        "cols => cols.forEach(c => c.scrollTop = 0)"
+    )
+    page.screenshot(path=str(tmp_path / name))
+    shutil.copy(tmp_path / name, Path("/tmp") / f"workshop_{name}")
+
+
+def _scenario(budget: int, **allocation) -> str:
+    return yaml.safe_dump({"name": "bad", "budget_per_year": budget, "allocations": [allocation]})
 
 
 @pytest.mark.slow
 def test_workshop_page_in_chromium(tmp_path):
-    from browser import ARGS, CHROMIUM, _allowed, _require_chromium, blocking_router
+    from browser import ARGS, CHROMIUM, _allowed, _require_chromium, blocking_router, drop_file
 
     _require_chromium()
     from playwright.sync_api import expect, sync_playwright
@@ -89,6 +132,7 @@ def test_workshop_page_in_chromium(tmp_path):
     proc, url = _start(tmp_path)
     blocked: list[str] = []
     route = blocking_router(blocked)
+    first_year = _conf()["start_year"]
 
     try:
         with sync_playwright() as p:
@@ -110,7 +154,10 @@ def test_workshop_page_in_chromium(tmp_path):
                 ready = page.locator(".workshop-ready")
                 ready.wait_for(timeout=180_000)  # the comparator's runs, then the first answer
                 before = _total(page)
+                assert before == _start_total()  # the sliders left the starting amounts alone
                 comparator = _csv(page, tmp_path)
+                key = ("serious_violence_true", "scenario_mean")
+                assert comparator[key] == comparator[("serious_violence_true", "comparator_mean")]
 
                 # one slider step: the total rises by exactly the step, the answer follows
                 slider = page.locator(f'[role=slider][aria-label="{SLIDER}"]')
@@ -123,14 +170,100 @@ def test_workshop_page_in_chromium(tmp_path):
                 expect(ready).to_contain_text(f"£{before + STEP:,} a year", timeout=120_000)
                 after = _csv(page, tmp_path)
                 assert after[("spend_pv", "mean")] > comparator[("spend_pv", "mean")]
-                key = ("serious_violence_true", "scenario_mean")
                 assert after[key] < after[("serious_violence_true", "comparator_mean")]
-                assert comparator[key] == comparator[("serious_violence_true", "comparator_mean")]
-                page.screenshot(path=str(tmp_path / "workshop.png"))
-                shutil.copy(tmp_path / "workshop.png", "/tmp/workshop_screenshot.png")
+                _shoot(page, tmp_path, "workshop.png")
 
-                text = page.locator("body").inner_text()
-                assert "Traceback" not in text and 'File "' not in text
+                # the more precise answer: one click, a progress bar counting up, its own design
+                page.locator(".wk-precise").click()
+                expect(page.locator(".workshop-working")).to_contain_text("%", timeout=120_000)
+                bar = page.locator(".workshop-progress")
+                expect(bar).to_be_visible()
+                assert 0 < float(bar.get_attribute("aria-valuenow")) < 100
+                expect(ready).to_contain_text(f"{PRECISE_RUNS} runs", timeout=300_000)
+
+                # typed: over budget, negative, not a number, unknown place -> messages
+                amount, places = f".wk-amount-{NAME}", f".wk-places-{NAME}"
+                typed = (  # field, text, refusal (None: accepted), shown beside the box too
+                    (amount, "900000", f"Over budget: £{before + 900000:,} a year allocated", 0),
+                    (amount, "-5000", "an amount cannot be negative (got -£5,000)", 1),
+                    (amount, "lots", "must be a number of pounds a year (got 'lots')", 1),
+                    (amount, "50000", None, 0),
+                    (places, "Narnia", "'Narnia' is not a place in this area", 1),
+                    (places, "all", None, 0),
+                    (".wk-budget-input", "10000", "against £10,000 - take", 0),
+                )
+                for field, text, refusal, beside in typed:
+                    _type(page, field, text)
+                    if refusal is None:
+                        expect(page.locator(".workshop-message")).to_have_count(0, timeout=WAIT)
+                        continue
+                    _refused(page, ".wk-plan-message", refusal)  # at the top of the answers
+                    if beside:
+                        _refused(page, f".wk-card-{NAME} .wk-card-message", refusal)
+                    if text == "900000":
+                        expect(page.locator(".wk-total-text")).to_contain_text("over budget by")
+                        _shoot(page, tmp_path, "workshop-refused.png")
+                _type(page, ".wk-budget-input", "250000")
+                expect(page.locator(".workshop-message")).to_have_count(0, timeout=WAIT)
+                expect(ready).to_contain_text(f"£{before + STEP:,} a year", timeout=120_000)
+                kept = _total(page)
+
+                # loaded YAML, dropped on the page or typed as a path: refused, nothing changes
+                zone = page.locator(".solara-file-drop")
+                bad = {
+                    "over.yaml": (_scenario(250000, intervention=NAME, amount_per_year=400000),
+                                  "Over budget"),
+                    "negative.yaml": (_scenario(250000, intervention=NAME, amount_per_year=-1),
+                                      "cannot be negative"),
+                    "narnia.yaml": (_scenario(250000, intervention=NAME, amount_per_year=1,
+                                              places=["Narnia"]), "'Narnia' is not a place"),
+                    "broken.yaml": ("name: [unclosed\n", "not valid YAML (line"),
+                }  # fmt: skip
+                for name, (text, refusal) in bad.items():
+                    drop_file(zone, name, text)
+                    _refused(page, ".wk-load-message", f"{name}: ")
+                    _refused(page, ".wk-load-message", refusal)
+                    assert _total(page) == kept
+                path = tmp_path / "unknown.yaml"
+                path.write_text(_scenario(250000, intervention=NAME, amount_per_year=1,
+                                          places=["Atlantis"]))  # fmt: skip
+                _type(page, ".wk-load-path", str(path))  # loads once the path names the file
+                _refused(page, ".wk-load-message", "'Atlantis' is not a place")
+                assert _total(page) == kept
+
+                # a good file whose money stops before its horizon: loaded, and said plainly
+                funded_to = first_year + 4
+                path = tmp_path / "good.yaml"
+                path.write_text(
+                    yaml.safe_dump(
+                        {
+                            "name": "good",
+                            "budget_per_year": 250000,
+                            "allocations": [
+                                {
+                                    "intervention": NAME,
+                                    "amount_per_year": 70000,
+                                    "end_year": funded_to,
+                                }
+                            ],
+                            "run": {"years": 7},
+                        }
+                    )
+                )
+                _type(page, ".wk-load-path", str(path))
+                expect(page.locator(".wk-load-note")).to_contain_text("Loaded 'good'", timeout=WAIT)
+                expect(page.locator(".wk-total-text")).to_contain_text("£70,000", timeout=WAIT)
+                note = page.locator(".wk-funding")
+                expect(note).to_contain_text(f"runs to {first_year + 6}", timeout=WAIT)
+                expect(note).to_contain_text(f"this what-if is funded to {funded_to} only")
+                expect(page.locator(f".wk-funded-{NAME}")).to_contain_text(
+                    f"Paid {first_year}-{funded_to}"
+                )
+                _shoot(page, tmp_path, "workshop-funding.png")
+                body = page.locator("body").inner_text()
+                assert "Traceback" not in body and 'File "' not in body
+                log = (tmp_path / "workshop.log").read_text()
+                assert "Traceback" not in log, log[-3000:]  # no handler failed on the way
             finally:
                 browser.close()
     finally:
