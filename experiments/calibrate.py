@@ -5,7 +5,7 @@ a trial left running by a killed process is marked failed on restart. Trials are
 batches and evaluated in parallel processes; each scores the mean of `replicates` runs. At the
 end the best few trials are re-scored on fresh seeds and the choice is made on those; trials
 close to the chosen one form the plausible set (kept for compare's uncertainty and for
-sensitivity analysis), from which identification is judged.
+sensitivity analysis). Identification is judged at the chosen point (identification.py).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from . import identification
 from .config import CONF_DIR, ConfigError, compose, load_yaml, run_config
 from .runfolder import default_out, run_folder, write_manifest
 from .targets import evaluate, measure_run, targets_from_dict
@@ -100,22 +101,40 @@ def free_parameters(spec: Any, check_overrides: list[str]) -> tuple:
     return tuple(out)
 
 
-def evaluate_point(setup: Setup, values: dict, seed: int, replicates: int) -> tuple:
-    """Loss and fit rows for one parameter set: the mean of `replicates` model runs."""
+def one_run(setup: Setup, values: dict, seed: int) -> dict:
+    """What the targets need from one model run at one parameter set."""
     from dataclasses import replace
 
     from svsim.model import ViolenceModel
 
-    overrides = [*setup.base, *(f"++{k}={v!r}" for k, v in values.items())]
-    cfg = run_config(overrides)
-    runs = []
-    for r in range(replicates):
-        settings = replace(cfg.settings, seed=seed + r)
-        model = ViolenceModel(cfg.area, cfg.params, settings)
-        model.run()
-        runs.append(measure_run(model))
-    loss, rows = evaluate(setup.targets, runs)
-    return loss, rows
+    cfg = run_config([*setup.base, *(f"++{k}={v!r}" for k, v in values.items())])
+    model = ViolenceModel(cfg.area, cfg.params, replace(cfg.settings, seed=seed))
+    model.run()
+    return measure_run(model)
+
+
+def evaluate_point(setup: Setup, values: dict, seed: int, replicates: int) -> tuple:
+    """Loss and fit rows for one parameter set: the mean of `replicates` model runs."""
+    return evaluate(setup.targets, [one_run(setup, values, seed + r) for r in range(replicates)])
+
+
+def start_from_shipped(study, free: tuple, area: str) -> None:
+    """Make the shipped calibrated set (where its values lie inside the bounds) the new
+    study's first trial, so a refit after a model change starts from the last good fit."""
+    path = CONF_DIR / "calibrated" / f"{area}.yaml"
+    if not path.is_file():
+        return
+    shipped = load_yaml(path, "calibrated")
+    values = {}
+    for f in free:
+        node = shipped
+        for part in f.path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, int | float) and f.low <= node <= f.high:
+            values[f.path] = float(node)
+        else:
+            log.warning("start_from_shipped: %s=%r is not inside its bounds; sampled", f.path, node)
+    study.enqueue_trial(values)
 
 
 def _distributions(free: tuple) -> dict:
@@ -184,34 +203,14 @@ def _jsonable(rows: list[dict]) -> list[dict]:
     )
 
 
-def identification(trials_df, free: tuple, plausible_idx) -> list[dict]:
-    """Per parameter: the plausible range as a share of its prior range, and trade-offs."""
-    import pandas as pd
-    from scipy import stats
-
-    sub = trials_df.loc[plausible_idx]
-    rows = []
+def plausible_ranges(plausible, free: tuple) -> list[float]:
+    """Per parameter: the plausible set's range as a share of the prior range (descriptive)."""
+    out = []
     for f in free:
-        col = sub[f"params_{f.path}"]
+        col = plausible[f"params_{f.path}"]
         tr = np.log if f.log else (lambda x: x)
-        width = (tr(col.max()) - tr(col.min())) / (tr(f.high) - tr(f.low)) if len(col) > 1 else 1.0
-        partners = []
-        for g in free:
-            if g.path == f.path or len(sub) < 4:
-                continue
-            rho = stats.spearmanr(sub[f"params_{f.path}"], sub[f"params_{g.path}"]).statistic
-            if np.isfinite(rho) and abs(rho) >= 0.8:
-                partners.append(f"{g.path} (rho {rho:+.2f})")
-        identified = width <= 0.5 and not partners
-        rows.append(
-            {
-                "parameter": f.path,
-                "plausible_share_of_prior_range": float(width),
-                "trades_off_with": "; ".join(partners),
-                "identified": bool(identified),
-            }
-        )
-    return pd.DataFrame(rows)
+        out.append(float((tr(col.max()) - tr(col.min())) / (tr(f.high) - tr(f.low))))
+    return out
 
 
 def _nested(values: dict) -> dict:
@@ -246,6 +245,8 @@ def main(overrides: list[str]) -> int:
     )
     name = r["study"] or run.area.name
     study = open_study(name, Path(r["storage_dir"]), setup.seed)
+    if r["start_from_shipped"] and not study.trials:
+        start_from_shipped(study, free, run.area.name)
     start = time.perf_counter()
     run_trials(study, setup, r["trials"], r["jobs"])
     out = Path(r["out"]) if r["out"] else default_out("calibrate", name)
@@ -305,7 +306,11 @@ def finish(study, setup: Setup, r: dict, folder: Path) -> dict:
     plausible = done[done.value <= limit].head(50)
     if len(plausible) < 20:  # too few to judge identification: the best 20 trials
         plausible = done.head(20)
-    ident = identification(trials.set_index(trials.index), setup.free, plausible.index)
+    idr = r["identify"]
+    ident = identification.analyse(
+        setup, chosen["values"], int(idr["seed"]), int(idr["replicates"]), int(r["jobs"])
+    )
+    ident["plausible_set_share_of_prior_range"] = plausible_ranges(plausible, setup.free)
     ident.to_csv(folder / "identification.csv", index=False)
     best = {
         "params": _nested(

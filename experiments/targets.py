@@ -36,7 +36,27 @@ class Target:
     high: float = math.nan
     minimum: float = math.nan
     places: dict = field(default_factory=dict)
+    place_measures: dict = field(default_factory=dict)  # rank: the measure each place is on
     allowed: tuple = ()
+
+
+def _union(w: str, t: dict, earlier: list[Target]) -> dict:
+    """A rank target over the places of earlier rank targets, each place on its own list's
+    measure; where lists overlap, the list named in `overlap` gives the figure."""
+    ranks = {e.name: e for e in earlier if e.kind == "rank"}
+    names = t["union"]
+    if not isinstance(names, list) or len(names) < 2:
+        raise ConfigError(f"{w}.union={names!r}: must list two or more earlier rank targets")
+    for n in names:
+        if n not in ranks:
+            raise ConfigError(f"{w}.union: {n!r} is not an earlier rank target")
+    if t.get("overlap") not in names:
+        raise ConfigError(f"{w}.overlap={t.get('overlap')!r}: must be one of {names}")
+    places, measures = {}, {}
+    for n in [*(n for n in names if n != t["overlap"]), t["overlap"]]:  # overlap list last wins
+        places.update(ranks[n].places)
+        measures.update(ranks[n].place_measures)
+    return {"places": places, "place_measures": measures, "measure": ranks[t["overlap"]].measure}
 
 
 def _num(where: str, value: Any, lo=-math.inf, hi=math.inf) -> float:
@@ -51,7 +71,7 @@ def targets_from_dict(data: Any, places: set[str], csps: set[str]) -> list[Targe
 
     if not isinstance(data, dict) or "targets" not in data:
         raise ConfigError("targets: the file must have a 'targets' list")
-    out = []
+    out: list[Target] = []
     for i, t in enumerate(data["targets"] or []):
         w = f"targets[{t.get('name', i) if isinstance(t, dict) else i}]"
         if not isinstance(t, dict):
@@ -59,6 +79,8 @@ def targets_from_dict(data: Any, places: set[str], csps: set[str]) -> list[Targe
         kind = t.get("kind")
         if kind not in KINDS:
             raise ConfigError(f"{w}.kind={kind!r}: must be one of {', '.join(KINDS)}")
+        if kind == "rank" and "union" in t:
+            t = {**t, **_union(w, t, out)}
         if t.get("measure") not in MEASURES:
             raise ConfigError(f"{w}.measure={t.get('measure')!r}: not a model measure")
         for key in ("name", "source"):
@@ -92,6 +114,9 @@ def targets_from_dict(data: Any, places: set[str], csps: set[str]) -> list[Targe
             for p in kw["places"]:
                 if p not in places:
                     raise ConfigError(f"{w}.places: {p!r} is not a community of this area")
+            kw["place_measures"] = t.get("place_measures") or dict.fromkeys(
+                kw["places"], t["measure"]
+            )
             kw["minimum"] = _num(f"{w}.minimum", t.get("minimum", 0.5), -1, 1)
         where = t.get("where") or {}
         for k, v in where.items():
@@ -202,7 +227,8 @@ def model_value(t: Target, runs: list[dict]) -> Any:
     if t.kind == "rank":
         places = list(t.places)
         model_counts = [
-            float(np.mean([r["by_community"][t.measure][p] for r in runs])) for p in places
+            float(np.mean([r["by_community"][t.place_measures[p]][p] for r in runs]))
+            for p in places
         ]
         rho = stats.spearmanr(model_counts, [t.places[p] for p in places]).statistic
         return float(rho), dict(zip(places, model_counts, strict=True))
@@ -226,28 +252,35 @@ def poisson_interval(count: float, years: int) -> tuple[float, float]:
     return lo / years, hi / years
 
 
-def score(t: Target, value: Any) -> tuple[float, bool]:
-    """(loss contribution before weighting, whether the target is met)."""
+SMOOTH_KINDS = ("count", "poisson", "band", "pattern_band", "ratio_above")
+
+
+def residual(t: Target, value: Any) -> float:
+    """The signed miss whose square is the target's loss (0 inside an interval or band)."""
     if t.kind == "count":
-        z = (value - t.value) / (t.tolerance * t.value)
-        return z * z, abs(z) <= 1
+        return (value - t.value) / (t.tolerance * t.value)
     if t.kind == "poisson":
         lo, hi = poisson_interval(t.value, t.years)
-        mid = t.value / t.years
-        miss = max(lo - value, value - hi, 0) / mid
-        return (miss * 4) ** 2, miss == 0
+        return 4 * (value - min(max(value, lo), hi)) / (t.value / t.years)
     if t.kind in ("band", "pattern_band"):
-        miss = max(t.low - value, value - t.high, 0) / max(t.high, 1e-9)
-        return (miss * 4) ** 2, miss == 0
+        return 4 * (value - min(max(value, t.low), t.high)) / max(t.high, 1e-9)
     if t.kind == "ratio_above":
-        miss = max(t.value - value, 0)
-        return (miss * 10) ** 2, miss == 0
+        return 10 * min(value - t.value, 0)
     if t.kind == "rank":
-        rho = 0.0 if not np.isfinite(value) else value
-        return (1 - rho) ** 2, rho >= t.minimum
+        return 1 - (value if np.isfinite(value) else 0.0)
     if t.kind == "pattern_peak_band":
-        return (0.0, True) if value in t.allowed else (1.0, False)
+        return 0.0 if value in t.allowed else 1.0
     raise ValueError(t.kind)
+
+
+def score(t: Target, value: Any) -> tuple[float, bool]:
+    """(loss contribution before weighting, whether the target is met)."""
+    r = residual(t, value)
+    if t.kind == "count":
+        return r * r, abs(r) <= 1
+    if t.kind == "rank":
+        return r * r, 1 - r >= t.minimum
+    return r * r, r == 0
 
 
 def evaluate(targets: list[Target], runs: list[dict]) -> tuple[float, list[dict]]:

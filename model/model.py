@@ -163,8 +163,9 @@ class ViolenceModel(mesa.Model):
         self.community_csp = np.array([csp_names.index(c.csp) for c in comms], dtype=np.int16)
         self.n_communities = len(comms)
         self._community_log_rr = self._community_terms()
-        nte = np.array([c.night_time_economy * c.population for c in comms], dtype=float)
-        self._nte_weight = nte
+        # a night-time economy draws people from across its CSP, so its size, not its number
+        # of residents, sets where night-time incidents happen
+        self._nte_weight = np.array([c.night_time_economy for c in comms], dtype=float)
         self._drug = np.array([c.drug_market for c in comms])
 
         self.people = synthesise(
@@ -429,7 +430,7 @@ class ViolenceModel(mesa.Model):
         return np.where(ok[rows, col], candidates[rows, col], -1)
 
     def _night_places(self, offenders: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """Night-time incidents happen in the offender's CSP, in proportion to NTE x people."""
+        """Night-time incidents happen in the offender's CSP, in proportion to each NTE's size."""
         csp = self.community_csp[self.people.community[offenders]]
         out = self.people.community[offenders].astype(np.int64)
         for c in np.unique(csp):

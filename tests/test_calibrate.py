@@ -31,22 +31,29 @@ BASE = [
 ]
 PLACES = {"Old Town", "Riverside", "Hillcrest", "Market Square", "Meadows"}
 CSPS = {"Northside", "Southside"}
-FREE = {
-    "params": {
-        "offending": {
-            "base_hazard": {"low": 2e-5, "high": 1.2e-4, "log": True},
-            "society_log_rr": {"low": -0.7, "high": 0.7},
-        },
-        "severity": {"serious_no_injury_prob": {"low": 0.3, "high": 0.9}},
-    },
-    "csp_hazard_multiplier": {"Northside": {"low": 0.5, "high": 2.0}},
-}
 TRUE = {
-    "params.offending.base_hazard": 6e-5,
+    "params.offending.base_hazard": 5e-5,
+    "params.offending.exposure_log_rr": 0.3,
+    "params.offending.deprivation_log_rr": 0.3,
     "params.offending.society_log_rr": 0.0,
     "params.severity.serious_no_injury_prob": 0.6,
-    "csp_hazard_multiplier.Northside": 1.4,
+    "params.severity.knife_prob": 0.012,
+    "params.severity.other_death_prob": 1.5e-4,
+    "params.justice.record_injury": 0.6,
+    "params.victim.night_time_share": 0.3,
+    "csp_hazard_multiplier.Northside": 1.2,
 }
+
+
+def _recovery_free() -> dict:
+    """The real calibration's free set (conf/calibrate.yaml) on test_town, its Northside CSP in
+    Swindon's place, plus society_log_rr: with base_hazard a deliberately redundant pair."""
+    from svsim.experiments.config import CONF_DIR
+
+    spec = yaml.safe_load((CONF_DIR / "calibrate.yaml").read_text())["free"]
+    spec["csp_hazard_multiplier"] = {"Northside": spec["csp_hazard_multiplier"].pop("Swindon")}
+    spec["params"]["offending"]["society_log_rr"] = {"low": -0.7, "high": 0.7}
+    return spec
 
 
 def test_bad_targets_and_free_sets_are_refused_in_one_line():
@@ -87,105 +94,74 @@ def test_shipped_targets_and_free_set_are_valid():
     assert len(free_parameters(spec, [])) >= 8
 
 
-def _synthetic_targets():
-    """Targets made by the model itself at known parameter values (fresh seeds)."""
-    import dataclasses
+def _synthetic_targets(setup: Setup, seeds: range) -> list:
+    """Targets of the real kinds made by the model itself at TRUE (seeds calibration never
+    uses): recorded violence with injury per CSP, serious violence, all violence, expected
+    admissions and homicides (10% tolerance), and the rank of the communities."""
+    from svsim.experiments.calibrate import one_run
 
-    from svsim.experiments.config import run_config
-    from svsim.experiments.targets import measure_run
-    from svsim.model import ViolenceModel
+    runs = [one_run(setup, TRUE, s) for s in seeds]
 
-    cfg = run_config([*BASE, *(f"++{k}={v!r}" for k, v in TRUE.items())])
-    runs = []
-    for seed in range(900, 906):
-        m = ViolenceModel(cfg.area, cfg.params, dataclasses.replace(cfg.settings, seed=seed))
-        m.run()
-        runs.append(measure_run(m))
+    def mean(get):
+        return float(np.mean([get(r) for r in runs]))
 
-    def mean(path):
-        return float(
-            np.mean(
-                [
-                    r[path[0]][path[1]][path[2]] if len(path) == 3 else r[path[0]][path[1]]
-                    for r in runs
-                ]
-            )
-        )
+    def count(name, measure, get, where=None):
+        value = mean(get)
+        return {"name": name, "kind": "count", "measure": measure, "where": where or {},
+                "value": value, "tolerance": 0.10, "source": "synthetic"}  # fmt: skip
 
-    t = [
-        {
-            "name": f"vwi_{c}",
-            "kind": "count",
-            "measure": "violence_with_injury_recorded",
-            "where": {"csp": c},
-            "value": mean(("by_csp", "violence_with_injury_recorded", c)),
-            "tolerance": 0.05,
-            "source": "synthetic",
-        }
-        for c in sorted(CSPS)
-    ]
-    t.append(
-        {
-            "name": "sv",
-            "kind": "count",
-            "measure": "serious_violence_recorded",
-            "value": mean(("area", "serious_violence_recorded")),
-            "tolerance": 0.05,
-            "source": "synthetic",
-        }
-    )
-    t.append(
-        {
-            "name": "incidents",
-            "kind": "count",
-            "measure": "incidents_recorded",
-            "value": mean(("area", "incidents_recorded")),
-            "tolerance": 0.05,
-            "source": "synthetic",
-        }
-    )
+    vwi = "violence_with_injury_recorded"
+    t = [count(f"vwi_{c}", vwi, lambda r, c=c: r["by_csp"][vwi][c], {"csp": c}) for c in CSPS]
+    for m in ("serious_violence_recorded", "incidents_recorded"):
+        t.append(count(m, m, lambda r, m=m: r["area"][m]))
+    for m in ("admissions_expected", "homicides_expected"):
+        t.append(count(m, m, lambda r, m=m: r["area"][m]))
+    inc = "incidents_recorded"
+    places = {p: mean(lambda r, p=p: r["by_community"][inc][p]) for p in sorted(PLACES)}
+    t.append({"name": "places", "kind": "rank", "measure": inc, "places": places, "source": "s"})
     return targets_from_dict({"targets": t}, PLACES, CSPS)
 
 
 @pytest.mark.slow
 def test_recovers_known_parameters_and_flags_the_redundant_pair(tmp_path):
-    """Recovery on test_town: base_hazard and society_log_rr are a deliberately redundant pair
-    (only base_hazard x exp(society_log_rr) matters), so the pair must be reported as not
-    identified while that product and the Northside multiplier are
-    recovered within 20% (about the spread seed noise gives at 2 replicates of 6,000 people)."""
-    targets = _synthetic_targets()
-    free = free_parameters(FREE, BASE)
-    setup = Setup(base=BASE, free=free, targets=targets, seed=1000, replicates=2)
-    study = open_study("recovery", tmp_path / "studies", 1000)
-    run_trials(study, setup, 100, 2)
-    folder = tmp_path / "out"
-    folder.mkdir()
-    finish(
-        study,
-        setup,
-        {
-            "rescore": {"top": 3, "replicates": 2, "seed": 3000},
-            "plausible_factor": 2.0,
-            "targets_file": "synthetic",
-            "population_scale": 1.0,
-            "replicates": 2,
-        },
-        folder,
-    )
-    best = yaml.safe_load((folder / "best.yaml").read_text())
-    off = best["params"]["offending"]
-    product = off["base_hazard"] * np.exp(off["society_log_rr"])
-    assert abs(product / TRUE["params.offending.base_hazard"] - 1) < 0.20, product
-    assert abs(best["csp_hazard_multiplier"]["Northside"] / 1.4 - 1) < 0.20
+    """Recovery on test_town with the real calibration's free set plus society_log_rr, which
+    with base_hazard is a deliberately redundant pair (only their product matters).
+
+    Stated tolerance: every parameter the analysis reports identified has its true value inside
+    its reported 90% interval, which spans at most half its prior range; at least two are
+    identified, so the check is not empty. The redundant pair is reported not identified and
+    as trading off with each other. 5 projection years and 4 replicates keep the replicate
+    noise of a 6,000-person town (CV about 5% on the counts) below the 10% tolerance."""
     import pandas as pd
 
+    base = [*BASE[:1], "years=5", *BASE[2:]]
+    free = free_parameters(_recovery_free(), base)
+    targets = _synthetic_targets(Setup(base, free, [], 0, 1), range(900, 906))
+    setup = Setup(base=base, free=free, targets=targets, seed=1000, replicates=4)
+    study = open_study("recovery", tmp_path / "studies", 1000)
+    run_trials(study, setup, 200, 2)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    r = {
+        "rescore": {"top": 5, "replicates": 4, "seed": 3000},
+        "identify": {"replicates": 3, "seed": 4000},
+        "jobs": 2,
+        "plausible_factor": 2.0,
+        "targets_file": "synthetic",
+        "population_scale": 1.0,
+        "replicates": 4,
+    }
+    finish(study, setup, r, folder)
     ident = pd.read_csv(folder / "identification.csv").set_index("parameter")
-    assert ident.loc["csp_hazard_multiplier.Northside", "identified"]
-    # serious_no_injury_prob (true 0.6) is only weakly constrained by these targets at this
-    # size; its recovered value is reported in identification.csv, not asserted (known gap)
-    # the redundant pair is not identified (wide, or trading off with each other)
-    assert not ident.loc["params.offending.base_hazard", "identified"]
-    assert not ident.loc["params.offending.society_log_rr", "identified"]
+    ident["true"] = pd.Series(TRUE)
+    print(ident.to_string())  # the figures behind the closing note
+    found = ident[ident.identified]
+    assert len(found) >= 2, ident
+    assert ((found.low_90 <= found.true) & (found.true <= found.high_90)).all(), found
+    pair = ("params.offending.base_hazard", "params.offending.society_log_rr")
+    assert not ident.loc[list(pair), "identified"].any()
+    assert pair[1] in str(ident.loc[pair[0], "trades_off_with"])
+    assert pair[0] in str(ident.loc[pair[1], "trades_off_with"])
 
 
 def _complete(db, name):
@@ -294,3 +270,80 @@ def test_loss_is_scored_on_the_mean_of_replicates():
     runs = [{"area": {"incidents_recorded": v}} for v in (80.0, 120.0)]
     loss, rows = evaluate(t, runs)
     assert loss == 0.0 and rows[0]["model"] == 100.0 and rows[0]["met"]
+
+
+def _rank(name, measure, places):
+    return {"name": name, "kind": "rank", "measure": measure, "places": places, "source": "s"}
+
+
+def test_union_of_place_lists_ranks_each_place_on_its_own_lists_measure():
+    lists = [
+        _rank("a", "serious_violence_recorded", {"Old Town": 30, "Riverside": 20}),
+        _rank("b", "incidents_recorded", {"Riverside": 50, "Meadows": 10}),
+    ]
+    union = {"name": "u", "kind": "rank", "union": ["a", "b"], "overlap": "b", "source": "s"}
+    t = targets_from_dict({"targets": [*lists, union]}, PLACES, CSPS)[-1]
+    assert t.places == {"Old Town": 30, "Riverside": 50, "Meadows": 10}
+    assert t.place_measures == {
+        "Old Town": "serious_violence_recorded",
+        "Riverside": "incidents_recorded",
+        "Meadows": "incidents_recorded",
+    }
+    by = {"Old Town": 3.0, "Riverside": 1.0, "Meadows": 0.0}
+    runs = [
+        {
+            "by_community": {
+                "serious_violence_recorded": {**by, "Old Town": 3.0},
+                "incidents_recorded": {**by, "Old Town": 0.0, "Riverside": 4.0},
+            }
+        }
+    ]
+    _, rows = evaluate([t], runs)
+    assert rows[0]["model"] == pytest.approx(1.0)  # 4 > 3 > 0 on the right measures
+    for bad, msg in (
+        ({**union, "union": ["a", "nope"]}, r"^targets\[u\]\.union: 'nope' is not an earlier"),
+        ({**union, "overlap": "c"}, r"^targets\[u\]\.overlap='c': must be one of"),
+    ):
+        with pytest.raises(ConfigError, match=msg):
+            targets_from_dict({"targets": [*lists, bad]}, PLACES, CSPS)
+
+
+def test_local_identification_flags_a_redundant_pair_and_identifies_a_lone_parameter():
+    """base_hazard and society_log_rr only act through their product: with a tight target on
+    the level, each is unidentified and they trade off (posterior correlation near -1), while
+    base_hazard alone is identified and its interval holds the value that made the target."""
+    from svsim.experiments import identification
+    from svsim.experiments.calibrate import one_run
+
+    base = ["area=test_town", "years=1", "burn_in_years=1", "start_year=2021"]
+    pair = free_parameters(
+        {
+            "params": {
+                "offending": {
+                    "base_hazard": {"low": 2e-5, "high": 1.2e-4, "log": True},
+                    "society_log_rr": {"low": -0.7, "high": 0.7},
+                }
+            }
+        },
+        base,
+    )
+    truth = {"params.offending.base_hazard": 6e-5, "params.offending.society_log_rr": 0.0}
+    level = np.mean(
+        [one_run(Setup(base, pair, [], 0, 1), truth, s)["area"]["incidents_true"] for s in (7, 8)]
+    )
+    target = {
+        "name": "level",
+        "kind": "count",
+        "measure": "incidents_true",
+        "value": float(level),
+        "tolerance": 0.01,
+        "source": "s",
+    }
+    targets = targets_from_dict({"targets": [target]}, PLACES, CSPS)
+    ident = identification.analyse(Setup(base, pair, targets, 0, 2), truth, 7, 2, 2)
+    assert not ident.identified.any()
+    assert "society_log_rr" in ident.trades_off_with[0]
+    assert "base_hazard" in ident.trades_off_with[1]
+    alone = Setup(base, pair[:1], targets, 0, 2)
+    one = identification.analyse(alone, {pair[0].path: 6e-5}, 7, 2, 2).iloc[0]
+    assert one.identified and one.low_90 < 6e-5 < one.high_90
