@@ -122,6 +122,7 @@ RUN_BLOCK_KEYS = (
     "start_year",
     "comparator",
     "uncertainty",
+    "parameter_uncertainty",
 )
 
 
@@ -204,7 +205,7 @@ def run_replicate(cfg: CompareConfig, replicate: int) -> dict:
 
     s = cfg.run.settings
     settings = replace(s, seed=s.seed + replicate)
-    model = ViolenceModel(cfg.run.area, cfg.run.params, settings)
+    model = ViolenceModel(*cfg.run.for_replicate(replicate), settings)
     while model.week < model.burn_in_weeks:
         model.step()
     draws = draw_inputs(cfg.library, s.seed, replicate, cfg.uncertainty)
@@ -490,10 +491,21 @@ def meta(cfg: CompareConfig, wall: float) -> dict:
             ["intervention effect sizes", "uptake and completion", "unit costs"]
             if cfg.uncertainty
             else []
+        )
+        + (
+            [
+                f"calibrated model parameters ({len(cfg.run.members)} members of the "
+                "calibration's plausible set, one per replicate in turn)"
+            ]
+            if cfg.run.members
+            else []
         ),
         "uncertainty_not_included": [
-            "model parameters other than interventions' (the baseline uses one calibrated "
-            "parameter set, not the calibration's whole plausible set)",
+            "model parameters outside the calibration and the interventions (set from "
+            "evidence or assumed)"
+            if cfg.run.members
+            else "model parameters other than interventions' (one parameter set, not the "
+            "calibration's plausible set)",
             "structural uncertainty (the model's form)",
             "future changes in policing, "
             "demography or recording practice beyond the projected population",

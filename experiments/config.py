@@ -26,6 +26,13 @@ class RunConfig:
     out: str | None
     write_incidents: bool
     resolved: dict  # the full resolved configuration, as plain data
+    members: tuple = ()  # (area, params) per member of the calibration's plausible set
+
+    def for_replicate(self, replicate: int) -> tuple:
+        """(area, params) of a replicate: member r mod n of the plausible set, when drawn."""
+        if not self.members:
+            return self.area, self.params
+        return self.members[replicate % len(self.members)]
 
 
 def known_areas() -> list[str]:
@@ -153,6 +160,9 @@ def run_config(overrides: list[str], config_name: str = "run") -> RunConfig:
     except ParameterError as exc:
         raise ConfigError(str(exc)) from None
     out = resolved.get("out")
+    members = ()
+    if resolved.get("parameter_uncertainty"):
+        members = _plausible_members(resolved, overrides, config_name)
     return RunConfig(
         area=area,
         params=params,
@@ -160,4 +170,36 @@ def run_config(overrides: list[str], config_name: str = "run") -> RunConfig:
         out=out,
         write_incidents=bool(resolved.get("write_incidents", True)),
         resolved=resolved,
+        members=members,
     )
+
+
+def _plausible_members(resolved: dict, overrides: list[str], config_name: str) -> tuple:
+    """The calibration's plausible set as typed (area, params) pairs; each member's values are
+    composed under the command line's overrides, which still win."""
+    flag = resolved["parameter_uncertainty"]
+    if not isinstance(flag, bool):
+        raise ConfigError(f"parameter_uncertainty={flag!r}: must be true or false")
+    plausible = (resolved.get("calibration") or {}).get("plausible_set") or []
+    members = []
+    for j, m in enumerate(plausible):
+        paths = _flatten({"params": m.get("params") or {}})
+        paths |= {
+            f"csp_hazard_multiplier.{k}": v
+            for k, v in (m.get("csp_hazard_multiplier") or {}).items()
+        }
+        member = [f"++{k}={v!r}" for k, v in paths.items()]
+        try:
+            run = run_config([*member, *overrides, "parameter_uncertainty=false"], config_name)
+        except ConfigError as exc:
+            raise ConfigError(f"calibration.plausible_set[{j}]: {exc}") from None
+        members.append((run.area, run.params))
+    return tuple(members)
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in tree.items():
+        path = f"{prefix}{k}"
+        out |= _flatten(v, path + ".") if isinstance(v, dict) else {path: v}
+    return out

@@ -349,6 +349,7 @@ def _compare_overrides(r: dict, user: list[str], exp: dict) -> list[str]:
         f"comparator={_scenario_name(seen[0])}",
         "replicates=2",
         "uncertainty=false",
+        "parameter_uncertainty=false",  # calibrated parameters vary here as their own input
         "jobs=1",
         *(
             f"{k}={r[k]}"

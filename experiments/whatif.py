@@ -409,6 +409,7 @@ def run_block(ws: Workshop, design: Design) -> dict:
         "start_year": s.start_year,
         "comparator": ws.comparator.name,
         "uncertainty": ws.uncertainty,
+        "parameter_uncertainty": bool(ws.run.members),
     }
 
 
@@ -716,7 +717,7 @@ class Engine:
                 if cancelled():
                     raise Cancelled()
                 settings = replace(s, seed=s.seed + r)
-                model = ViolenceModel(self.ws.run.area, self.ws.run.params, settings)
+                model = ViolenceModel(*self.ws.run.for_replicate(r), settings)
                 while model.week < model.burn_in_weeks:
                     model.step()
                 draws = draw_inputs(self.ws.library, s.seed, r, self.ws.uncertainty)

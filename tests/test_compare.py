@@ -319,3 +319,23 @@ def test_readme_main_job_is_compare():
     readme = (REPO / "README.md").read_text()
     assert ".venv/bin/svsim compare" in readme
     assert load_area("wiltshire_swindon").population == 743_695
+
+
+def test_replicates_draw_the_calibrations_plausible_set_and_the_command_line_wins():
+    """compare's replicate r runs member r mod n of the shipped plausible set; a parameter set
+    on the command line stays fixed in every member; parameter_uncertainty=false uses one set."""
+    from svsim.experiments.config import ConfigError, run_config
+
+    cfg = run_config(["params.severity.knife_prob=0.02"], config_name="compare")
+    plausible = cfg.resolved["calibration"]["plausible_set"]
+    assert len(cfg.members) == len(plausible) >= 20
+    hazards = {p.offending.base_hazard for _, p in cfg.members}
+    assert hazards == {m["params"]["offending"]["base_hazard"] for m in plausible}
+    assert {p.severity.knife_prob for _, p in cfg.members} == {0.02}
+    swindon = [a.csps[0].hazard_multiplier for a, _ in cfg.members]
+    assert swindon[3] == plausible[3]["csp_hazard_multiplier"]["Swindon"]
+    assert cfg.for_replicate(len(plausible) + 3) == cfg.members[3]
+    single = run_config(["parameter_uncertainty=false"], config_name="compare")
+    assert single.members == () and single.for_replicate(5) == (single.area, single.params)
+    with pytest.raises(ConfigError, match=r"^parameter_uncertainty='maybe': must be true or false"):
+        run_config(["parameter_uncertainty=maybe"], config_name="compare")
