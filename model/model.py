@@ -457,18 +457,19 @@ class ViolenceModel(mesa.Model):
         u_knife, u_injury, u_serious, u_death, u_admit, u_record = st.keyed(
             Process.SEVERITY, w, o[:, None], np.arange(6)
         ).T
-        wk.knife = u_knife < 1 / (1 + np.exp(-logit))
+        p_knife = 1 / (1 + np.exp(-logit))
+        wk.knife = u_knife < p_knife
         injured = u_injury < np.where(wk.knife, sv.knife_injury_prob, sv.injury_prob)
         serious = wk.knife | (u_serious < sv.serious_no_injury_prob)
-        p_death = (
-            injured
-            * np.where(wk.knife, sv.knife_death_prob, sv.other_death_prob)
-            * self.levers.community_fatality[wk.place]
-        )
-        dead = u_death < p_death
+        fatality = self.levers.community_fatality[wk.place]
+        knife_death, other_death = sv.knife_death_prob * fatality, sv.other_death_prob * fatality
+        dead = u_death < injured * np.where(wk.knife, knife_death, other_death)
         knife_injury = injured & wk.knife & ~dead
-        wk.p_death = p_death
-        wk.p_admission = (injured & wk.knife) * (1 - p_death) * sv.admission_prob
+        # expected measures average over the weapon and injury draws too, so that every
+        # incident averted moves them a little, not only the rare knife injuries
+        knife_injured = p_knife * sv.knife_injury_prob
+        wk.p_death = knife_injured * knife_death + (1 - p_knife) * sv.injury_prob * other_death
+        wk.p_admission = knife_injured * (1 - knife_death) * sv.admission_prob
         admitted = knife_injury & (u_admit < sv.admission_prob)
         sev = np.full(len(o), MINOR, dtype=np.int8)
         sev[serious] = SERIOUS
