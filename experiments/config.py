@@ -162,7 +162,7 @@ def run_config(overrides: list[str], config_name: str = "run") -> RunConfig:
     out = resolved.get("out")
     members = ()
     if resolved.get("parameter_uncertainty"):
-        members = _plausible_members(resolved, overrides, config_name)
+        members = _plausible_members(resolved, overrides)
     return RunConfig(
         area=area,
         params=params,
@@ -174,26 +174,44 @@ def run_config(overrides: list[str], config_name: str = "run") -> RunConfig:
     )
 
 
-def _plausible_members(resolved: dict, overrides: list[str], config_name: str) -> tuple:
-    """The calibration's plausible set as typed (area, params) pairs; each member's values are
-    composed under the command line's overrides, which still win."""
+def _plausible_members(resolved: dict, overrides: list[str]) -> tuple:
+    """The calibration's plausible set as typed (area, params) pairs; a parameter set on the
+    command line keeps its value in every member."""
+    import copy
+
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from svsim.model import ParameterError, area_from_dict, params_from_dict
+
     flag = resolved["parameter_uncertainty"]
     if not isinstance(flag, bool):
         raise ConfigError(f"parameter_uncertainty={flag!r}: must be true or false")
+    given = {o.key_or_group for o in OverridesParser.create().parse_overrides(overrides)}
     plausible = (resolved.get("calibration") or {}).get("plausible_set") or []
+    base_area = area_from_dict(resolved["area"])
     members = []
     for j, m in enumerate(plausible):
-        paths = _flatten({"params": m.get("params") or {}})
-        paths |= {
+        params = copy.deepcopy(resolved["params"])
+        csp = dict(resolved.get("csp_hazard_multiplier") or {})
+        values = _flatten({"params": m.get("params") or {}})
+        values |= {
             f"csp_hazard_multiplier.{k}": v
             for k, v in (m.get("csp_hazard_multiplier") or {}).items()
         }
-        member = [f"++{k}={v!r}" for k, v in paths.items()]
+        for path, v in values.items():
+            if any(path == g or path.startswith(g + ".") for g in given):
+                continue
+            if path.startswith("csp_hazard_multiplier."):
+                csp[path.split(".", 1)[1]] = v
+                continue
+            *parents, leaf = path.split(".")[1:]
+            node = params
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = v
         try:
-            run = run_config([*member, *overrides, "parameter_uncertainty=false"], config_name)
-        except ConfigError as exc:
+            members.append((with_csp_multipliers(base_area, csp), params_from_dict(params)))
+        except ParameterError as exc:
             raise ConfigError(f"calibration.plausible_set[{j}]: {exc}") from None
-        members.append((run.area, run.params))
     return tuple(members)
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from . import whatif
 from .config import ConfigError
+from .report import fmt_money  # estimates read as £5.05m, not to the pound
 
 log = logging.getLogger("svsim.workshop")
 
@@ -831,10 +832,10 @@ def _page_component():
                 solara.HTML(
                     tag="div",
                     unsafe_innerHTML=(
-                        f"<div class='wk-big'>{whatif.money(harm)}</div>"
+                        f"<div class='wk-big'>{fmt_money(harm)}</div>"
                         "<div class='wk-small'>social cost of harm avoided - <b>NOT cash</b>: "
                         f"what victims, services and society are spared; against "
-                        f"{whatif.money(spent)} of extra money spent (present values, 2024 "
+                        f"{fmt_money(spent)} of extra money spent (present values, 2024 "
                         "prices)</div>"
                     ),
                 )
@@ -895,8 +896,8 @@ def _page_component():
             body += (
                 f"<tr><td>{name}</td><td>{fmt(h['serious_violence_true'])}</td>"
                 f"<td>{fmt(h['admissions_expected'])}</td><td>{fmt(h['homicides_expected'])}</td>"
-                f"<td>{whatif.money(res.econ('harm_averted_pv_mean'))}</td>"
-                f"<td>{whatif.money(res.econ('spend_pv_mean'))}</td>"
+                f"<td>{fmt_money(res.econ('harm_averted_pv_mean'))}</td>"
+                f"<td>{fmt_money(res.econ('spend_pv_mean'))}</td>"
                 f"<td>{res.design.replicates} x 1/{round(1 / res.design.population_scale)}</td>"
                 "</tr>"
             )
