@@ -955,6 +955,7 @@ def main(overrides: list[str]) -> int:
         raise ConfigError(
             f"host={ws.host!r} port={ws.port}: cannot listen there ({exc.strerror})"
         ) from None
+    sock.listen(128)  # queue connections while uvicorn starts, so the printed address answers
     port = sock.getsockname()[1]
     shown_host = f"[{ws.host}]" if ":" in ws.host else ws.host
     os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = ws.host, str(port)
