@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import identification
-from .config import CONF_DIR, ConfigError, compose, load_yaml, run_config
+from .config import CONF_DIR, ConfigError, compose, flatten, load_yaml, run_config
 from .runfolder import default_out, run_folder, write_manifest
 from .targets import evaluate, measure_run, targets_from_dict
 
@@ -124,16 +124,14 @@ def start_from_shipped(study, free: tuple, area: str) -> None:
     path = CONF_DIR / "calibrated" / f"{area}.yaml"
     if not path.is_file():
         return
-    shipped = load_yaml(path, "calibrated")
+    shipped = flatten(load_yaml(path, "calibrated"))
     values = {}
     for f in free:
-        node = shipped
-        for part in f.path.split("."):
-            node = node.get(part) if isinstance(node, dict) else None
-        if isinstance(node, int | float) and f.low <= node <= f.high:
-            values[f.path] = float(node)
+        v = shipped.get(f.path)
+        if isinstance(v, int | float) and f.low <= v <= f.high:
+            values[f.path] = float(v)
         else:
-            log.warning("start_from_shipped: %s=%r is not inside its bounds; sampled", f.path, node)
+            log.warning("start_from_shipped: %s=%r is not inside its bounds; sampled", f.path, v)
     study.enqueue_trial(values)
 
 

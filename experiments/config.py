@@ -192,7 +192,7 @@ def _plausible_members(resolved: dict, overrides: list[str]) -> tuple:
     for j, m in enumerate(plausible):
         params = copy.deepcopy(resolved["params"])
         csp = dict(resolved.get("csp_hazard_multiplier") or {})
-        values = _flatten({"params": m.get("params") or {}})
+        values = flatten({"params": m.get("params") or {}})
         values |= {
             f"csp_hazard_multiplier.{k}": v
             for k, v in (m.get("csp_hazard_multiplier") or {}).items()
@@ -203,11 +203,7 @@ def _plausible_members(resolved: dict, overrides: list[str]) -> tuple:
             if path.startswith("csp_hazard_multiplier."):
                 csp[path.split(".", 1)[1]] = v
                 continue
-            *parents, leaf = path.split(".")[1:]
-            node = params
-            for part in parents:
-                node = node.setdefault(part, {})
-            node[leaf] = v
+            set_path(params, path.split(".", 1)[1], v)
         try:
             members.append((with_csp_multipliers(base_area, csp), params_from_dict(params)))
         except ParameterError as exc:
@@ -215,9 +211,19 @@ def _plausible_members(resolved: dict, overrides: list[str]) -> tuple:
     return tuple(members)
 
 
-def _flatten(tree: dict, prefix: str = "") -> dict:
+def flatten(tree: dict, prefix: str = "") -> dict:
+    """{dotted path: leaf value} of a nested mapping."""
     out = {}
     for k, v in tree.items():
         path = f"{prefix}{k}"
-        out |= _flatten(v, path + ".") if isinstance(v, dict) else {path: v}
+        out |= flatten(v, path + ".") if isinstance(v, dict) else {path: v}
     return out
+
+
+def set_path(tree: dict, path: str, value) -> None:
+    """Set the leaf at a dotted path, making the mappings on the way."""
+    *parents, leaf = path.split(".")
+    node = tree
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value

@@ -58,16 +58,20 @@ def code_revision() -> str:
 
 
 @contextmanager
-def run_folder(out: Path):
-    """Yield a temporary folder beside `out`; rename it to `out` only if the block succeeds."""
+def run_folder(out: Path, replace: bool = False):
+    """Yield a temporary folder beside `out`; rename it to `out` only if the block succeeds.
+    An existing `out` is refused, or with replace=True (a re-analysis) replaced on success."""
     out = out.resolve()
-    if out.exists():
+    if out.exists() and not replace:
         raise ConfigError(f"out={str(out)!r}: already exists; choose another folder")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.incomplete-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
         yield tmp
+        if out.exists():
+            shutil.rmtree(out)
         os.rename(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -26,7 +26,6 @@ import json
 import logging
 import math
 import os
-import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -34,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from . import chunks as ch
-from .config import CONF_DIR, ConfigError
+from .config import CONF_DIR, ConfigError, flatten, set_path
 
 log = logging.getLogger("svsim.sensitivity")
 
@@ -88,14 +87,6 @@ def _get_path(tree: dict, path: str):
     return node
 
 
-def _set_path(tree: dict, path: str, value) -> None:
-    parts = path.split(".")
-    node = tree
-    for part in parts[:-1]:
-        node = node[part]
-    node[parts[-1]] = value
-
-
 def _merge(base: dict, extra: dict, where: str) -> None:
     for k, v in extra.items():
         if k not in base:
@@ -104,14 +95,6 @@ def _merge(base: dict, extra: dict, where: str) -> None:
             _merge(base[k], v, f"{where}.{k}")
         else:
             base[k] = v
-
-
-def _leaves(tree: dict, prefix: str = "") -> list[str]:
-    out = []
-    for k, v in tree.items():
-        path = f"{prefix}{k}"
-        out += _leaves(v, path + ".") if isinstance(v, dict) else [path]
-    return out
 
 
 def _check_params(params: dict, field: str) -> None:
@@ -254,7 +237,7 @@ def build_inputs(exp: dict, base_params: dict | None, library: dict | None, area
         if kind == "param":
             for v in (lo, hi):
                 trial = copy.deepcopy(base_params)
-                _set_path(trial, path, v)
+                set_path(trial, path, v)
                 _check_params(trial, f"{f}.bounds")
         item.update(bounds=[lo, hi], dist=dist, mode=mode, default=default)
         out.append(item)
@@ -263,7 +246,7 @@ def build_inputs(exp: dict, base_params: dict | None, library: dict | None, area
         for i in out
         if i["kind"] == "calibrated"
         for m in i["members"]
-        for path in _leaves(m["params"])
+        for path in flatten(m["params"])
     }
     for i in out:
         if i["kind"] == "param" and i["path"] in calibrated:
@@ -512,7 +495,7 @@ def _evaluate_point(design: dict, cfg, values: np.ndarray, folder: Path) -> tupl
             _merge(params, member["params"], "params")
             csp.update(member["csp"])
         elif inp["kind"] == "param":
-            _set_path(params, inp["path"], float(v))
+            set_path(params, inp["path"], float(v))
     for inp, v in zip(inputs, values, strict=True):
         if inp["kind"] == "intervention":
             iname, _, field = inp["path"].partition(".")
@@ -749,38 +732,33 @@ def analyze(folder: Path, resamples: int = 1000) -> dict:
     points = pd.DataFrame(x, columns=[i["name"] for i in inputs])
     for k, out in enumerate(names):
         points[out] = ybar[:, k]
-    target = folder / "analysis"
-    tmp = folder / f".analysis.incomplete-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    indices.to_csv(tmp / "indices.csv", index=False)
-    noise_t.to_csv(tmp / "noise.csv", index=False)
-    points.to_parquet(tmp / "points.parquet", index=False)
-    figs = _figures(design, indices, tmp)
-    _report(design, indices, noise_t, notes, figs, tmp)
-    (tmp / "notes.json").write_text(json.dumps(notes, indent=2) + "\n")
-    from .runfolder import write_manifest
+    from .runfolder import run_folder, write_manifest
 
     chunk_m = [
         json.loads((ch.chunk_dir(folder, i) / "manifest.json").read_text())
         for i in range(len(design["chunks"]))
     ]
-    write_manifest(
-        tmp,
-        job="sensitivity",
-        stage="analyze",
-        sample_hash=design["sample_hash"],
-        method=design["method"],
-        N=design["N"],
-        points=len(u),
-        replicates=reps,
-        chunks=len(chunk_m),
-        chunk_wall_seconds=round(sum(m["wall_seconds"] for m in chunk_m), 1),
-        slurm_job_ids=sorted({m["slurm_job_id"] for m in chunk_m if m.get("slurm_job_id")}),
-    )
-    if target.exists():
-        shutil.rmtree(target)
-    os.rename(tmp, target)
+    target = folder / "analysis"
+    with run_folder(target, replace=True) as tmp:
+        indices.to_csv(tmp / "indices.csv", index=False)
+        noise_t.to_csv(tmp / "noise.csv", index=False)
+        points.to_parquet(tmp / "points.parquet", index=False)
+        figs = _figures(design, indices, tmp)
+        _report(design, indices, noise_t, notes, figs, tmp)
+        (tmp / "notes.json").write_text(json.dumps(notes, indent=2) + "\n")
+        write_manifest(
+            tmp,
+            job="sensitivity",
+            stage="analyze",
+            sample_hash=design["sample_hash"],
+            method=design["method"],
+            N=design["N"],
+            points=len(u),
+            replicates=reps,
+            chunks=len(chunk_m),
+            chunk_wall_seconds=round(sum(m["wall_seconds"] for m in chunk_m), 1),
+            slurm_job_ids=sorted({m["slurm_job_id"] for m in chunk_m if m.get("slurm_job_id")}),
+        )
     return {"indices": indices, "noise": noise_t, "notes": notes, "folder": target}
 
 

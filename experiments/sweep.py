@@ -19,8 +19,6 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import os
-import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -29,6 +27,7 @@ import numpy as np
 
 from . import chunks as ch
 from .config import ConfigError
+from .runfolder import run_folder, write_manifest
 
 log = logging.getLogger("svsim.sweep")
 
@@ -221,22 +220,15 @@ def gather(folder: Path):
 def analyze(folder: Path) -> Path:
     design, summary, econ = gather(folder)
     target = folder / "analysis"
-    tmp = folder / f".analysis.incomplete-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    summary.to_parquet(tmp / "sweep.parquet", index=False)
-    summary.to_csv(tmp / "sweep.csv", index=False)
-    econ.to_csv(tmp / "economics.csv", index=False)
-    _plot(design, summary, econ, tmp / "sweep.png")
-    from .runfolder import write_manifest
-
-    write_manifest(
-        tmp, job="sweep", stage="analyze", sample_hash=design["sample_hash"],
-        points=len(design["points"]), keys=design["keys"], chunks=len(design["chunks"]),
-    )  # fmt: skip
-    if target.exists():
-        shutil.rmtree(target)
-    os.rename(tmp, target)
+    with run_folder(target, replace=True) as tmp:
+        summary.to_parquet(tmp / "sweep.parquet", index=False)
+        summary.to_csv(tmp / "sweep.csv", index=False)
+        econ.to_csv(tmp / "economics.csv", index=False)
+        _plot(design, summary, econ, tmp / "sweep.png")
+        write_manifest(
+            tmp, job="sweep", stage="analyze", sample_hash=design["sample_hash"],
+            points=len(design["points"]), keys=design["keys"], chunks=len(design["chunks"]),
+        )  # fmt: skip
     return target
 
 

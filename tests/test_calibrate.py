@@ -347,3 +347,19 @@ def test_local_identification_flags_a_redundant_pair_and_identifies_a_lone_param
     alone = Setup(base, pair[:1], targets, 0, 2)
     one = identification.analyse(alone, {pair[0].path: 6e-5}, 7, 2, 2).iloc[0]
     assert one.identified and one.low_90 < 6e-5 < one.high_90
+
+
+def test_a_new_study_starts_from_the_shipped_calibration(tmp_path):
+    """start_from_shipped enqueues conf/calibrated/<area>.yaml's free values as trial 0."""
+    from svsim.experiments.calibrate import start_from_shipped
+    from svsim.experiments.config import CONF_DIR, flatten
+
+    spec = yaml.safe_load((CONF_DIR / "calibrate.yaml").read_text())["free"]
+    free = free_parameters(spec, [])
+    study = open_study("shipped", tmp_path, 1)
+    start_from_shipped(study, free, "wiltshire_swindon")
+    shipped = flatten(
+        yaml.safe_load((CONF_DIR / "calibrated" / "wiltshire_swindon.yaml").read_text())
+    )
+    (first,) = study.get_trials(deepcopy=False)
+    assert first.system_attrs["fixed_params"] == {f.path: shipped[f.path] for f in free}
