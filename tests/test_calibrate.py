@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 
 import numpy as np
 import pytest
@@ -165,17 +167,24 @@ def test_recovers_known_parameters_and_flags_the_redundant_pair(tmp_path):
 
 
 def _complete(db, name):
-    import optuna
+    """Trials per state, read-only: an observer must not create the schema that the running
+    `svsim calibrate` is creating (opening it with Optuna raced the subprocess's own set-up)."""
     from optuna.trial import TrialState
 
+    states = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.FAIL)
+    counts = dict.fromkeys(states, 0)
     try:
-        study = optuna.load_study(study_name=name, storage=f"sqlite:///{db}")
-    except KeyError:  # the file exists but the study is still being created
-        return dict.fromkeys((TrialState.COMPLETE, TrialState.RUNNING, TrialState.FAIL), 0)
-    return {
-        s: len(study.get_trials(deepcopy=False, states=(s,)))
-        for s in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.FAIL)
-    }
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as con:
+            rows = con.execute(
+                "SELECT t.state, COUNT(*) FROM trials t JOIN studies s USING (study_id)"
+                " WHERE s.study_name = ? GROUP BY t.state",
+                (name,),
+            ).fetchall()
+    except sqlite3.OperationalError:  # no file or no tables yet: the study is still being made
+        return counts
+    for state, n in rows:
+        counts[TrialState[state]] = n
+    return counts
 
 
 @pytest.mark.slow
