@@ -57,13 +57,19 @@ def code_revision() -> str:
         return "unknown (not a git checkout)"
 
 
+def refuse_existing(out: Path) -> None:
+    """Refuse an `out` that already exists; jobs that work long before writing call this first."""
+    if out.resolve().exists():
+        raise ConfigError(f"out={str(out.resolve())!r}: already exists; choose another folder")
+
+
 @contextmanager
 def run_folder(out: Path, replace: bool = False):
     """Yield a temporary folder beside `out`; rename it to `out` only if the block succeeds.
     An existing `out` is refused, or with replace=True (a re-analysis) replaced on success."""
     out = out.resolve()
-    if out.exists() and not replace:
-        raise ConfigError(f"out={str(out)!r}: already exists; choose another folder")
+    if not replace:
+        refuse_existing(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.incomplete-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)

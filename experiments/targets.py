@@ -249,7 +249,7 @@ def poisson_interval(count: float, years: int) -> tuple[float, float]:
     """Exact (Garwood) 90% interval of a Poisson count, per year."""
     lo = stats.chi2.ppf(0.05, 2 * count) / 2 if count > 0 else 0.0
     hi = stats.chi2.ppf(0.95, 2 * (count + 1)) / 2
-    return lo / years, hi / years
+    return float(lo / years), float(hi / years)
 
 
 SMOOTH_KINDS = ("count", "poisson", "band", "pattern_band", "ratio_above")

@@ -50,17 +50,17 @@ def main(overrides: list[str]) -> int:
     base += [f"{k}={r[k]}" for k in RUN_KEYS if not any(o.startswith(k + "=") for o in base)]
     calibrated = r.get("calibration") or {}
     # the calibrated file (if any) is loaded by the run configuration's defaults
-    start = time.perf_counter()
-    loss, rows = fit_table(
-        [*base, "write_incidents=true"],
-        str(r["targets_file"]),
-        int(r["seed"]),
-        r["replicates"],
-        r["jobs"],
-    )
-    fit = pd.DataFrame(rows)
     out = Path(r["out"]) if r["out"] else default_out("validate", str(r["area"]["name"]))
-    with run_folder(out) as folder:
+    start = time.perf_counter()
+    with run_folder(out) as folder:  # an existing out= is refused before the runs
+        loss, rows = fit_table(
+            [*base, "write_incidents=true"],
+            str(r["targets_file"]),
+            int(r["seed"]),
+            r["replicates"],
+            r["jobs"],
+        )
+        fit = pd.DataFrame(rows)
         fit.to_csv(folder / "fit.csv", index=False)
         (folder / "config.yaml").write_text(yaml.safe_dump(r, sort_keys=False))
         write_manifest(

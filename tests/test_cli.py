@@ -122,10 +122,24 @@ def test_bad_area_files_are_refused(tmp_path, edit, names):
     assert not out.exists() and not list(tmp_path.glob(".out*"))
 
 
-def test_existing_out_folder_is_not_overwritten(tmp_path):
+@pytest.mark.parametrize(
+    "job",
+    [
+        ["run", "area=test_town", "years=1"],
+        # jobs that run long before they write: refused first, or these would take hours
+        ["validate", "years=1", "replicates=100000"],
+        ["calibrate", "years=1", "trials=100000", "storage_dir={tmp}/studies"],
+    ],
+    ids=lambda job: job[0],
+)
+def test_existing_out_folder_is_refused_before_any_work(tmp_path, job):
     out = tmp_path / "taken"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    r = svsim("run", "area=test_town", "years=1", f"out={out}")
-    assert r.returncode == 2 and "already exists" in r.stderr
+    args = [a.format(tmp=tmp_path) for a in job]
+    r = svsim(*args, f"out={out}")
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "already exists" in lines[0], r.stderr
     assert (out / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]  # no study, no temporary
