@@ -464,9 +464,7 @@ def meta(cfg: CompareConfig, wall: float) -> dict:
     s = cfg.run.settings
     return {
         "area": cfg.run.area.name,
-        "area_label": "Wiltshire and Swindon"
-        if cfg.run.area.name == "wiltshire_swindon"
-        else cfg.run.area.name,
+        "area_label": cfg.run.area.label,
         "scenarios": [
             {
                 "name": sc.name,

@@ -39,6 +39,16 @@ def known_areas() -> list[str]:
     return sorted(p.stem for p in (CONF_DIR / "area").glob("*.yaml"))
 
 
+def area_labels() -> dict[str, str]:
+    """The shipped areas' labels by name ("wiltshire_swindon" -> "Wiltshire and Swindon")."""
+    from svsim.model import area_from_dict
+
+    return {
+        name: area_from_dict(yaml.safe_load((CONF_DIR / "area" / f"{name}.yaml").read_text())).label
+        for name in known_areas()
+    }
+
+
 def _register_schemas() -> None:
     from hydra.core.config_store import ConfigStore
     from svsim.model import Params

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import ConfigError, known_areas, load_yaml, run_config
+from .config import ConfigError, area_labels, load_yaml, run_config
 
 HEADLINE = {
     "admissions_expected": "Hospital admissions for assault with a knife or sharp object",
@@ -206,8 +206,14 @@ def workshop_config(overrides: list[str], fallback: bool = False) -> Workshop:
     )
 
 
-def areas() -> list[str]:
-    return known_areas()
+def areas() -> dict[str, str]:
+    """Areas the page offers, name -> label; read once, as the area files do not change."""
+    if not _AREAS:
+        _AREAS.update(area_labels())
+    return _AREAS
+
+
+_AREAS: dict[str, str] = {}
 
 
 # ---- building a what-if ---------------------------------------------------------------------

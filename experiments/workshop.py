@@ -12,6 +12,7 @@ front-end files come from a local cache (`solara_assets`), so it works with no n
 
 from __future__ import annotations
 
+import html
 import io
 import logging
 import socket
@@ -639,7 +640,7 @@ def _page_component():
                 solara.HTML(
                     tag="h1",
                     unsafe_innerHTML=(
-                        f"What if we spent it differently? {_area_label(ws)}, "
+                        f"What if we spent it differently? {html.escape(ws.run.area.label)}, "
                         f"{ws.projection_years[0]}-{ws.projection_years[1]}"
                     ),
                 )
@@ -787,8 +788,11 @@ def _page_component():
         from svsim.scenarios.library import TIERS
 
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "baseline"}):
-            solara.Select("Area", values=whatif.areas(), value=area, on_value=switch_area,
-                          style={"max-width": "14em"})  # fmt: skip
+            labels = whatif.areas()
+            by_label = {label: name for name, label in labels.items()}
+            solara.Select("Area", values=list(by_label), value=labels.get(area, area),
+                          on_value=lambda label: switch_area(by_label[label]),
+                          classes=["wk-area"], style={"width": "17em"})  # fmt: skip
             solara.InputText(
                 "Budget, £ a year",
                 value=amount_text(budget),
@@ -914,11 +918,6 @@ def _page_component():
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _area_label(ws) -> str:
-    name = ws.run.area.name
-    return "Wiltshire and Swindon" if name == "wiltshire_swindon" else name.replace("_", " ")
 
 
 def main(overrides: list[str]) -> int:

@@ -40,6 +40,7 @@ class School:
 @dataclass(frozen=True)
 class Area:
     name: str
+    label: str  # how people name the area, for titles and the workshop's list
     census_year: int
     population_growth_per_year: float
     female_share: float
@@ -92,7 +93,7 @@ def area_from_dict(data: Any) -> Area:
             "communities",
             "schools",
         },
-        {"description", "sources"},
+        {"label", "description", "sources"},
     )
     ages = top["age_structure"]
     if not isinstance(ages, dict) or not ages:
@@ -181,8 +182,12 @@ def area_from_dict(data: Any) -> Area:
         for phase in PHASE_AGES:
             if not any(c.name in s.communities and s.phase == phase for s in schools):
                 raise ParameterError(f"area.communities[{c.name}]: no {phase} school serves it")
+    label = top.get("label", str(top["name"]).replace("_", " "))
+    if not isinstance(label, str) or not label.strip():
+        raise ParameterError(f"area.label={label!r}: must be a non-empty name")
     return Area(
         name=str(top["name"]),
+        label=label.strip(),
         census_year=_number("area.census_year", top["census_year"], 1900, 2100, True),
         population_growth_per_year=_number(
             "area.population_growth_per_year", top["population_growth_per_year"], -0.1, 0.1

@@ -227,3 +227,12 @@ def test_cached_comparator_matches_compare_replicate(ws):
         by = result.by_year
         mine = by[(by.scenario == scenario.name) & (by.replicate == r)]
         assert np.isclose(mine.value.sum(), ref["yearly"][scenario.name].sum(), rtol=0, atol=1e-9)
+
+
+def test_the_page_lists_areas_by_their_labels():
+    from svsim.experiments.config import known_areas
+
+    labels = whatif.areas()
+    assert sorted(labels) == known_areas()
+    assert labels["wiltshire_swindon"] == "Wiltshire and Swindon"
+    assert len(set(labels.values())) == len(labels)  # the list maps a label back to one area

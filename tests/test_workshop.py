@@ -260,6 +260,17 @@ def test_workshop_page_in_chromium(tmp_path):
                     f"Paid {first_year}-{funded_to}"
                 )
                 _shoot(page, tmp_path, "workshop-funding.png")
+                # the area list names areas as people do; choosing one re-plans the page for it
+                page.locator(".wk-area").click()
+                page.get_by_role("option", name="Test town (made up)").click()
+                expect(page.locator(".wk-head h1")).to_contain_text(
+                    "Test town (made up)", timeout=WAIT
+                )
+                # today's programmes name Wiltshire's places, so the made-up town starts from
+                # no new funding, says so, and answers afresh (not for the file's £70,000)
+                expect(page.locator("body")).to_contain_text("compared with no new funding")
+                expect(ready).to_contain_text("for £0 a year allocated", timeout=120_000)
+                _shoot(page, tmp_path, "workshop-area.png")
                 body = page.locator("body").inner_text()
                 assert "Traceback" not in body and 'File "' not in body
                 log = (tmp_path / "workshop.log").read_text()
