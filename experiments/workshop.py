@@ -133,7 +133,7 @@ def averted_words(h: dict, what: str) -> tuple[str, str]:
     """('120 fewer', 'range 80 to 160 fewer; 4 of 4 runs better') for a headline measure."""
     m, lo, hi = h["averted_mean"], h["averted_p05"], h["averted_p95"]
     if m == 0 and lo == 0 and hi == 0:
-        return "No change", f"in {what}: the money moved too little to show at this scale"
+        return "No change", f"in {what}: no difference from the comparator at this scale"
     big = "No change on average" if m == 0 else f"{fmt(abs(m))} {'fewer' if m > 0 else 'more'}"
     return (
         big,
