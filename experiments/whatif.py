@@ -13,6 +13,7 @@ burned-in model and the comparator's projection of each replicate are kept in me
 from __future__ import annotations
 
 import copy
+import functools
 import io
 import math
 import threading
@@ -206,14 +207,10 @@ def workshop_config(overrides: list[str], fallback: bool = False) -> Workshop:
     )
 
 
+@functools.cache
 def areas() -> dict[str, str]:
     """Areas the page offers, name -> label; read once, as the area files do not change."""
-    if not _AREAS:
-        _AREAS.update(area_labels())
-    return _AREAS
-
-
-_AREAS: dict[str, str] = {}
+    return area_labels()
 
 
 # ---- building a what-if ---------------------------------------------------------------------
@@ -805,7 +802,10 @@ if __name__ == "__main__":  # python -m svsim.experiments.whatif [--precise] [n=
     import sys
 
     args = [a for a in sys.argv[1:] if a != "--precise"]
-    n = int(next((a[2:] for a in args if a.startswith("n=")), 5))
+    n_text = next((a[2:] for a in args if a.startswith("n=")), "5")
+    if not n_text.isdigit() or int(n_text) < 1:
+        sys.exit(f"n={n_text!r}: must be a whole number >= 1")
+    n = int(n_text)
     t = time_whatifs([a for a in args if not a.startswith("n=")], n, "--precise" in sys.argv)
     print(
         f"{t['design']}: comparator's runs {t['comparator_seconds']:.1f} s; what-ifs "
