@@ -22,7 +22,7 @@ import numpy as np
 
 from . import identification
 from .config import CONF_DIR, ConfigError, compose, flatten, load_yaml, run_config
-from .runfolder import default_out, refuse_existing, run_folder, write_manifest
+from .runfolder import default_out, run_folder, write_manifest
 from .targets import evaluate, measure_run, targets_from_dict
 
 log = logging.getLogger("svsim.calibrate")
@@ -243,13 +243,12 @@ def main(overrides: list[str]) -> int:
     )
     name = r["study"] or run.area.name
     out = Path(r["out"]) if r["out"] else default_out("calibrate", name)
-    refuse_existing(out)  # before the trials, not after them
-    study = open_study(name, Path(r["storage_dir"]), setup.seed)
-    if r["start_from_shipped"] and not study.trials:
-        start_from_shipped(study, free, run.area.name)
-    start = time.perf_counter()
-    run_trials(study, setup, r["trials"], r["jobs"])
-    with run_folder(out) as folder:
+    with run_folder(out) as folder:  # claimed before the trials, not after them
+        study = open_study(name, Path(r["storage_dir"]), setup.seed)
+        if r["start_from_shipped"] and not study.trials:
+            start_from_shipped(study, free, run.area.name)
+        start = time.perf_counter()
+        run_trials(study, setup, r["trials"], r["jobs"])
         summary = finish(study, setup, r, folder)
         write_manifest(
             folder,

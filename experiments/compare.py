@@ -17,9 +17,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from svsim.scenarios.library import quote
 
 from .config import CONF_DIR, ConfigError, load_yaml, run_config
 from .runfolder import code_revision, default_out, run_folder, versions, write_manifest
+from .userfiles import FileGate, UserFileError, read_scenario
 
 log = logging.getLogger("svsim.compare")
 
@@ -83,6 +85,14 @@ def _scenario_path(name: str) -> Path:
     return path
 
 
+def scenario_file(path: Path) -> dict:
+    """A scenario file's data, read as every user file is (userfiles), shaped like a scenario."""
+    try:
+        return read_scenario(FileGate(), str(path))[0]
+    except UserFileError as exc:
+        raise ConfigError(f"scenarios: {quote(str(path))}: {exc}") from None
+
+
 def load_scenarios(names: list[str], area, library: dict, first: int, last: int) -> list:
     """Validate every scenario, collecting every error of every file before refusing."""
     from svsim.scenarios.library import ScenarioError, scenario_from_dict
@@ -94,11 +104,7 @@ def load_scenarios(names: list[str], area, library: dict, first: int, last: int)
         try:
             out.append(
                 scenario_from_dict(
-                    load_yaml(path, "scenarios"),
-                    f"scenario {path.stem}",
-                    library,
-                    places,
-                    (first, last),
+                    scenario_file(path), f"scenario {path.stem}", library, places, (first, last)
                 )
             )
         except ScenarioError as exc:
@@ -112,20 +118,6 @@ def load_scenarios(names: list[str], area, library: dict, first: int, last: int)
     return out
 
 
-RUN_BLOCK_KEYS = (
-    "area",
-    "seed",
-    "population_scale",
-    "replicates",
-    "years",
-    "burn_in_years",
-    "start_year",
-    "comparator",
-    "uncertainty",
-    "parameter_uncertainty",
-)
-
-
 def with_run_blocks(overrides: list[str]) -> list[str]:
     """A scenario file may carry the run that made its numbers under `run:` (the workshop page
     exports one); its settings apply unless the command line sets them."""
@@ -137,19 +129,12 @@ def with_run_blocks(overrides: list[str]) -> list[str]:
     extra = {}
     for name in names:
         if isinstance(name, str) and (name.endswith((".yaml", ".yml")) or "/" in name):
-            data = load_yaml(Path(name), "scenarios")
-            run = data.get("run") if isinstance(data, dict) else None
-            if not run:
-                continue
-            if not isinstance(run, dict) or set(run) - set(RUN_BLOCK_KEYS):
-                raise ConfigError(
-                    f"scenarios: {name}: run={run!r}: a mapping of {', '.join(RUN_BLOCK_KEYS)}"
-                )
+            run = scenario_file(Path(name)).get("run") or {}  # its keys are run settings
             for k, v in run.items():
                 if k not in given and extra.setdefault(k, v) != v:
                     raise ConfigError(
-                        f"scenarios: {name}: run.{k}={v!r} disagrees with another "
-                        f"scenario file's {extra[k]!r}"
+                        f"scenarios: {quote(name)}: run.{k}={quote(v)} disagrees with another "
+                        f"scenario file's {quote(extra[k])}"
                     )
     as_text = {k: str(v).lower() if isinstance(v, bool) else v for k, v in extra.items()}
     return [*(f"{k}={v}" for k, v in as_text.items()), *overrides]

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from .userfiles import FileGate, UserFileError
+
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
 
@@ -44,7 +46,7 @@ def area_labels() -> dict[str, str]:
     from svsim.model import area_from_dict
 
     return {
-        name: area_from_dict(yaml.safe_load((CONF_DIR / "area" / f"{name}.yaml").read_text())).label
+        name: area_from_dict(load_yaml(CONF_DIR / "area" / f"{name}.yaml", "area")).label
         for name in known_areas()
     }
 
@@ -80,14 +82,12 @@ def _split_area(overrides: list[str]) -> tuple[list[str], Path | None]:
 
 
 def load_yaml(path: Path, field: str) -> Any:
-    if not path.is_file():
-        raise ConfigError(f"{field}={str(path)!r}: no such file")
+    """A YAML file named on the command line or shipped in conf/, read through the one gate for
+    user files (size cap, no duplicate keys or aliases)."""
     try:
-        return yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise ConfigError(f"{field}={str(path)!r}: malformed YAML{where}") from None
+        return FileGate().read_yaml(str(path))[0]
+    except UserFileError as exc:
+        raise ConfigError(f"{field}={str(path)!r}: {exc}") from None
 
 
 def compose(config_name: str, overrides: list[str]):

@@ -16,15 +16,19 @@ import copy
 import functools
 import io
 import math
+import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from svsim.scenarios.library import quote
 
-from .config import ConfigError, area_labels, load_yaml, run_config
+from .config import CONF_DIR, ConfigError, area_labels, load_yaml, run_config
+from .userfiles import FileGate, UserFileError, parse_yaml, scenario_shape
 
 HEADLINE = {
     "admissions_expected": "Hospital admissions for assault with a knife or sharp object",
@@ -90,6 +94,8 @@ class Workshop:
     max_per_intervention: float
     host: str
     port: int
+    gate: FileGate  # the folders scenario files may be loaded from
+    token: str | None  # when set, the page answers only requests that carry it
     prewarm: bool
     resolved: dict
     funded_until: int  # last year the page's money is paid unless a file says otherwise
@@ -143,7 +149,6 @@ def workshop_config(overrides: list[str], fallback: bool = False) -> Workshop:
     from svsim.scenarios.prices import prices_from_dict
 
     from .compare import _load_library
-    from .config import CONF_DIR
 
     run = run_config(overrides, config_name="workshop")
     r = run.resolved
@@ -160,6 +165,8 @@ def workshop_config(overrides: list[str], fallback: bool = False) -> Workshop:
     host = r["host"]
     if not isinstance(host, str) or not host.strip():
         raise ConfigError(f"host={host!r}: must be an address such as 127.0.0.1")
+    gate = scenario_gate(r.get("scenario_folders"))
+    token = access_token(r.get("token"))
     library = _load_library()
     s = run.settings
     years = (s.start_year, s.start_year + s.years - 1)
@@ -200,11 +207,40 @@ def workshop_config(overrides: list[str], fallback: bool = False) -> Workshop:
         max_per_intervention=top,
         host=host.strip(),
         port=port,
+        gate=gate,
+        token=token,
         prewarm=bool(r.get("prewarm", True)),
         resolved=r,
         funded_until=years[1],
         note=note,
     )
+
+
+def scenario_gate(folders) -> FileGate:
+    """The folders the page may load scenario files from: those named, or by default the shipped
+    scenarios (conf/scenario) and ./scenarios under the folder the page was started in."""
+    if folders is None or folders == []:
+        return FileGate.folders([CONF_DIR / "scenario", Path.cwd() / "scenarios"])
+    if not isinstance(folders, list):
+        raise ConfigError(f"scenario_folders={quote(folders)}: must be a list of folders")
+    for i, f in enumerate(folders):
+        if not isinstance(f, str) or not Path(f).expanduser().is_dir():
+            raise ConfigError(f"scenario_folders[{i}]={quote(f)}: not a folder")
+    return FileGate.folders(folders)
+
+
+def access_token(token) -> str | None:
+    """None (no token), a token of at least 8 characters, or 'auto': a fresh random one."""
+    if token is None:
+        return None
+    if token == "auto":
+        return secrets.token_urlsafe(16)
+    ok = isinstance(token, str) and len(token) >= 8 and token.isprintable()
+    if not ok or any(c.isspace() or c in "&#%;" for c in token):
+        raise ConfigError(
+            "token=...: must be 'auto' or at least 8 characters, without spaces or &#%;"
+        )
+    return token
 
 
 @functools.cache
@@ -305,17 +341,18 @@ def plan_problems(ws: Workshop, plan: Plan) -> list[tuple[str, str]]:
     known = set(ws.places)
     csps = ", ".join(c.name for c in ws.run.area.csps)
     if not _is_number(plan.budget) or plan.budget < 0:
-        msgs.append(("", f"The budget must be £0 or more a year (got {plan.budget!r})."))
+        msgs.append(("", f"The budget must be £0 or more a year (got {quote(plan.budget)})."))
     for name, amount in plan.amounts.items():
         spec = ws.library.get(name)
         if spec is None:
-            msgs.append(("", f"'{name}' is not an intervention in the library."))
+            msgs.append(("", f"{quote(name)} is not an intervention in the library."))
             continue
         if not _is_number(amount):
             msgs.append(
                 (
                     name,
-                    f"{spec.label}: the amount must be a number of pounds a year (got {amount!r}).",
+                    f"{spec.label}: the amount must be a number of pounds a year "
+                    f"(got {quote(amount)}).",
                 )
             )
             continue
@@ -332,7 +369,7 @@ def plan_problems(ws: Workshop, plan: Plan) -> list[tuple[str, str]]:
         for p in where:
             if p not in known:
                 msgs.append(
-                    (name, f"{spec.label}: '{p}' is not a place in this area - use all, a CSP "
+                    (name, f"{spec.label}: {quote(p)} is not a place in this area - use all, a CSP "
                      f"({csps}) or a community from the list.")
                 )  # fmt: skip
     if not msgs and _is_number(plan.budget) and plan.total() > plan.budget + 1e-6:
@@ -439,21 +476,13 @@ def from_yaml(ws: Workshop, text: str) -> tuple[Plan, dict]:
 
     Checks what the page checks (negative amounts, unknown places, over budget) with the same
     plain messages, then everything `svsim compare` checks."""
-    import yaml
     from svsim.scenarios.library import ScenarioError, scenario_from_dict
 
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise WhatIfError([f"The file is not valid YAML{where}."]) from None
-    if not isinstance(data, dict):
-        raise WhatIfError(["The file must be a scenario: name, budget_per_year, allocations."])
-    data = dict(data)
+        data = dict(scenario_shape(parse_yaml(text)))  # nothing is quoted from a file before
+    except UserFileError as exc:
+        raise WhatIfError([f"The file is {exc}."]) from None
     run = data.pop("run", None) or {}
-    if not isinstance(run, dict):
-        raise WhatIfError([f"run: must be a mapping of settings (got {run!r})."])
     first, last = ws.projection_years
     horizon = run.get("years")
     if isinstance(horizon, int) and not isinstance(horizon, bool) and horizon >= 1:
@@ -473,7 +502,7 @@ def from_yaml(ws: Workshop, text: str) -> tuple[Plan, dict]:
             continue
         name = a.get("intervention")
         if name not in ws.library:
-            msgs.append(f"allocations[{i}]: '{name}' is not an intervention in the library.")
+            msgs.append(f"allocations[{i}]: {quote(name)} is not an intervention in the library.")
             continue
         if name in seen:
             msgs.append(

@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import html
 import io
+import ipaddress
 import logging
 import socket
 import sys
 import threading
 from dataclasses import replace
-from pathlib import Path
+
+from svsim.scenarios.library import quote
 
 from . import whatif
+from .access import TokenGate
 from .config import ConfigError
 from .report import fmt_money  # estimates read as £5.05m, not to the pound
+from .userfiles import UserFileError, decode, too_large
 
 log = logging.getLogger("svsim.workshop")
 
@@ -407,7 +411,7 @@ def _page_component():
             solara.HTML(
                 tag="div",
                 unsafe_innerHTML=(
-                    f"<span class='wk-name'>{spec.label}</span>"
+                    f"<span class='wk-name'>{html.escape(spec.label)}</span>"
                     f"<span class='wk-chip' style='background:{bg};color:{fg}'>"
                     f"{EVIDENCE_TEXT[spec.evidence]}</span>"
                 ),
@@ -568,42 +572,49 @@ def _page_component():
             if isinstance(h, int) and h in HORIZONS:
                 set_horizon(h)
             elif h is not None:
-                note.append(f"its horizon of {h!r} years is not offered here")
+                note.append(f"its horizon of {quote(h)} years is not offered here")
             if run.get("area") not in (None, ws.area_ref):
-                note.append(f"it was made for area {run.get('area')!r}")
+                note.append(f"it was made for area {quote(run.get('area'))}")
             start_from(new_plan)
             set_load_msgs([])
             set_load_note(
-                f"Loaded '{new_plan.label}' from {source}"
+                f"Loaded {quote(new_plan.label)} from {source}"
                 + (f" ({'; '.join(note)})" if note else "")
                 + ". The page's own scale and runs are used."
             )
 
         def typed_path(text: str):
             load_path.current = text
-            if text.strip() and Path(text.strip()).expanduser().is_file():
-                load_from_path()  # as soon as it names a file; Load reads it again
+            try:
+                ws.gate.locate(text)
+            except UserFileError:
+                return  # not (yet) an allowed file: Load says why, the same for every path
+            load_from_path()  # as soon as it names an allowed file; Load reads it again
 
         def load_from_path():
             typed = load_path.current
-            p = Path(typed.strip()).expanduser()
             if not typed.strip():
-                set_load_msgs(["Type the path of a scenario .yaml file first."])
-            elif not p.is_file():
-                set_load_msgs([f"No such file: {p}"])
-            else:
-                try:
-                    load_text(p.read_text(), p.name)
-                except (OSError, UnicodeDecodeError) as exc:
-                    set_load_msgs([f"Could not read {p.name}: {type(exc).__name__}"])
+                set_load_msgs(["Type the name of a scenario .yaml file first."])
+                return
+            try:
+                text, name = ws.gate.read_text(typed)
+            except UserFileError as exc:
+                set_load_msgs([f"Not loaded: {exc}."])
+                return
+            load_text(text, name)
 
         def on_file(info):
+            name = quote(str(info.get("name", "the file")))
             try:
-                text = (info.get("data") or info["file_obj"].read()).decode("utf-8")
-            except (UnicodeDecodeError, KeyError, OSError):
-                set_load_msgs([f"{info.get('name', 'the file')}: not a text (YAML) file."])
+                size = int(info.get("size") or 0)
+                if size > ws.gate.max_bytes:  # refused before a byte is sent to the server
+                    raise UserFileError(too_large(size, ws.gate.max_bytes))
+                text = decode(info["file_obj"].read(ws.gate.max_bytes + 1), ws.gate.max_bytes)
+            except (UserFileError, KeyError, OSError) as exc:
+                why = exc if isinstance(exc, UserFileError) else "could not be read"
+                set_load_msgs([f"{name}: not loaded: {why}."])
                 return
-            load_text(text, info.get("name", "the file"))
+            load_text(text, name)
 
         def save():
             if current is None:
@@ -665,11 +676,12 @@ def _page_component():
                     )  # fmt: skip
                     solara.HTML(tag="h2", unsafe_innerHTML="Load a scenario file")
                     solara.FileDrop(label="Drop a scenario .yaml file here", on_file=on_file,
-                                    lazy=False)  # fmt: skip
+                                    lazy=True)  # fmt: skip
                     with solara.Row(style={"align-items": "baseline"}):
                         solara.InputText(
-                            "...or type its path on this computer"
-                            " (it loads once the path is complete)",
+                            "...or type its name (files in "
+                            + ", ".join(str(r) for r in ws.gate.roots or ())
+                            + "; it loads once the name is complete)",
                             value=load_path.current,
                             on_value=typed_path,
                             continuous_update=True,
@@ -898,7 +910,7 @@ def _page_component():
         for name, res, _ in rows:
             h = {m: res.headline(m)["averted_mean"] for m in whatif.HEADLINE}
             body += (
-                f"<tr><td>{name}</td><td>{fmt(h['serious_violence_true'])}</td>"
+                f"<tr><td>{html.escape(name)}</td><td>{fmt(h['serious_violence_true'])}</td>"
                 f"<td>{fmt(h['admissions_expected'])}</td><td>{fmt(h['homicides_expected'])}</td>"
                 f"<td>{fmt_money(res.econ('harm_averted_pv_mean'))}</td>"
                 f"<td>{fmt_money(res.econ('spend_pv_mean'))}</td>"
@@ -913,6 +925,16 @@ def _page_component():
                                   outlined=True)  # fmt: skip
 
     return Page
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: only this computer can reach the page."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _first_line(exc: BaseException) -> str:
@@ -960,9 +982,25 @@ def main(overrides: list[str]) -> int:
     os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = ws.host, str(port)
     if ws.prewarm:
         threading.Thread(target=engine.baseline, args=(ws.quick,), daemon=True).start()
-    config = uvicorn.Config("solara.server.starlette:app", log_level="warning")
-    server = uvicorn.Server(config)
-    print(f"workshop: http://{shown_host}:{port}/", flush=True)
+    import solara.server.starlette
+
+    app = solara.server.starlette.app
+    if ws.token:
+        app = TokenGate(app, ws.token)
+    if not is_loopback(ws.host):
+        print(
+            f"workshop: warning: host={ws.host} - anyone on that network "
+            + (
+                "with the printed link can use this page"
+                if ws.token
+                else "can use this page; add token=auto to require the printed link"
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    link = f"?token={ws.token}" if ws.token else ""
+    print(f"workshop: http://{shown_host}:{port}/{link}", flush=True)
     print("workshop: press Ctrl+C to stop", file=sys.stderr, flush=True)
     server.run(sockets=[sock])
     return 0

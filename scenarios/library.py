@@ -82,6 +82,15 @@ class Scenario:
     assumptions: str
 
 
+QUOTE_CHARS = 60  # the most of any value a message quotes
+
+
+def quote(value: Any, limit: int = QUOTE_CHARS) -> str:
+    """repr(value), cut to `limit` characters: a message quotes a value, never a whole file."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class _Checker:
     """Collects errors instead of stopping at the first."""
 
@@ -89,7 +98,8 @@ class _Checker:
         self.where, self.errors = where, []
 
     def fail(self, field: str, value: Any, rule: str) -> None:
-        self.errors.append(f"{self.where}.{field}={value!r}: {rule}")
+        field = field if len(field) <= QUOTE_CHARS else field[: QUOTE_CHARS - 3] + "..."
+        self.errors.append(f"{self.where}.{field}={quote(value)}: {rule}")
 
     def keys(self, field: str, data: Any, required: set, optional: set = frozenset()) -> dict:
         if not isinstance(data, dict):

@@ -103,7 +103,7 @@ def test_bad_input_is_refused_in_one_line(tmp_path, args, names):
         (lambda t: t.replace("population: 1500", "population: -1500"), "population=-1500"),
         (lambda t: t.replace("deprivation: 0.8", "deprivation: 1.8"), "deprivation=1.8"),
         (lambda t: t.replace('label: "Test town (made up)"', 'label: " "'), "area.label=' '"),
-        (lambda t: t.replace("  - {name: Old Town", "  - {name: Old Town: ["), "malformed YAML"),
+        (lambda t: t.replace("  - {name: Old Town", "  - {name: Old Town: ["), "not valid YAML"),
         (
             lambda t: t.replace(
                 "csp: Southside, population: 1400", "csp: Nowhere, population: 1400"
