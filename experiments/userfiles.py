@@ -150,7 +150,8 @@ class FileGate:
 
 
 def too_large(size: int, max_bytes: int) -> str:
-    return f"{size / 1024:,.0f} kB, over the {max_bytes // 1024} kB limit; nothing was read"
+    shown = f"{size / 1024:,.0f} kB" if size < 1024**2 else f"{size / 1024**2:,.1f} MB"
+    return f"{shown}, over the {max_bytes // 1024} kB limit; nothing was read"
 
 
 def decode(raw: bytes, max_bytes: int = MAX_BYTES) -> str:

@@ -604,7 +604,7 @@ def _page_component():
             load_text(text, name)
 
         def on_file(info):
-            name = quote(str(info.get("name", "the file")))
+            name = str(info.get("name") or "the file")[:60]  # the room's own file's name
             try:
                 size = int(info.get("size") or 0)
                 if size > ws.gate.max_bytes:  # refused before a byte is sent to the server
@@ -760,10 +760,11 @@ def _page_component():
                         solara.HTML(tag="h2", unsafe_innerHTML="Save and compare what-ifs")
                         with solara.Row(style={"align-items": "baseline"}):
                             solara.InputText("Name for this what-if", value=save_name,
-                                             on_value=set_save_name,
-                                             continuous_update=True)  # fmt: skip
+                                             on_value=set_save_name, continuous_update=True,
+                                             classes=["wk-save-name"])  # fmt: skip
                             solara.Button("Save this what-if", on_click=save,
-                                          disabled=not up_to_date)  # fmt: skip
+                                          disabled=not up_to_date,
+                                          classes=["wk-save"])  # fmt: skip
                         _SavedTable(current, saved, restore)
                         solara.HTML(tag="h2", unsafe_innerHTML="Take it away")
                         with solara.Row(style={"flex-wrap": "wrap"}):

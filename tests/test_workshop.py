@@ -12,6 +12,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,11 @@ PRECISE_RUNS = 6  # a small "more precise" design, so the test sees the button's
 WAIT = 60_000  # ms for the page to answer an edit (a render, not a simulation)
 
 
-def _start(tmp_path: Path) -> tuple[subprocess.Popen, str]:
+TOKEN = "workshop-test-token"
+SECRET = "s3cret-do-not-show"
+
+
+def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     log = open(tmp_path / "workshop.log", "w")  # noqa: SIM115 (closed with the process)
     proc = subprocess.Popen(
         [
@@ -37,6 +43,7 @@ def _start(tmp_path: Path) -> tuple[subprocess.Popen, str]:
             f"step={STEP}",
             f"precise.replicates={PRECISE_RUNS}",
             "precise.population_scale=0.05",
+            *extra,
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,
@@ -49,7 +56,7 @@ def _start(tmp_path: Path) -> tuple[subprocess.Popen, str]:
         line = proc.stdout.readline()
         if line.startswith("workshop: http://") or proc.poll() is not None:
             break
-    match = re.match(r"workshop: (http://127\.0\.0\.1:\d+/)", line)
+    match = re.match(r"workshop: (http://127\.0\.0\.1:\d+/\S*)", line)
     if not match:
         proc.kill()
         raise AssertionError(
@@ -129,7 +136,11 @@ def test_workshop_page_in_chromium(tmp_path):
     _require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
-    proc, url = _start(tmp_path)
+    allowed, outside = tmp_path / "allowed", tmp_path / "outside"
+    allowed.mkdir()
+    outside.mkdir()
+    proc, url = _start(tmp_path, f"token={TOKEN}", f"scenario_folders=['{allowed}']")
+    assert url.endswith(f"/?token={TOKEN}")
     blocked: list[str] = []
     route = blocking_router(blocked)
     first_year = _conf()["start_year"]
@@ -150,6 +161,19 @@ def test_workshop_page_in_chromium(tmp_path):
                         else blocked.append(ws.url)
                     ),
                 )
+                # without the token: no page, whichever way it is asked for
+                bare = url.split("?")[0]
+                stranger = browser.new_page()
+                stranger.route("**/*", route)
+                answer = stranger.goto(bare)
+                assert answer.status == 403
+                assert "needs its access link" in stranger.locator("body").inner_text()
+                assert stranger.locator(".workshop").count() == 0
+                stranger.close()
+                with pytest.raises(urllib.error.HTTPError) as refused:
+                    urllib.request.urlopen(bare + "?token=wrong", timeout=30)
+                assert refused.value.code == 403 and b"solara" not in refused.value.read()
+
                 page.goto(url)
                 ready = page.locator(".workshop-ready")
                 ready.wait_for(timeout=180_000)  # the comparator's runs, then the first answer
@@ -180,6 +204,16 @@ def test_workshop_page_in_chromium(tmp_path):
                 expect(bar).to_be_visible()
                 assert 0 < float(bar.get_attribute("aria-valuenow")) < 100
                 expect(ready).to_contain_text(f"{PRECISE_RUNS} runs", timeout=300_000)
+
+                # a saved what-if's name is shown as text, never run as HTML
+                sly = '<img src=x onerror="window.pwned=1"><b>Plan B</b>'
+                _type(page, ".wk-save-name", sly)
+                page.locator(".wk-save-name input").press("Enter")  # the whole name, committed
+                page.wait_for_timeout(500)
+                page.locator(".wk-save").click()
+                expect(page.locator(".wk-table")).to_contain_text(sly, timeout=WAIT)
+                assert page.locator(".wk-table img, .wk-table b").count() == 0
+                assert page.evaluate("() => window.pwned") is None
 
                 # typed: over budget, negative, not a number, unknown place -> messages
                 amount, places = f".wk-amount-{NAME}", f".wk-places-{NAME}"
@@ -224,16 +258,45 @@ def test_workshop_page_in_chromium(tmp_path):
                     _refused(page, ".wk-load-message", f"{name}: ")
                     _refused(page, ".wk-load-message", refusal)
                     assert _total(page) == kept
-                path = tmp_path / "unknown.yaml"
+                path = allowed / "unknown.yaml"
                 path.write_text(_scenario(250000, intervention=NAME, amount_per_year=1,
                                           places=["Atlantis"]))  # fmt: skip
-                _type(page, ".wk-load-path", str(path))  # loads once the path names the file
+                _type(page, ".wk-load-path", "unknown.yaml")  # loads once the name is complete
                 _refused(page, ".wk-load-message", "'Atlantis' is not a place")
                 assert _total(page) == kept
 
+                # paths outside the allowed folder: one refusal for all, nothing of any file
+                (outside / "secret.yaml").write_text(f"token: {SECRET}\n")
+                (allowed / "link.yaml").symlink_to(outside / "secret.yaml")
+                with open(allowed / "huge.yaml", "wb") as f:
+                    f.truncate(1024**3)  # 1 GB (sparse): refused by its size, never read
+                os.environ["HOME"] = str(outside)  # the server's '~' is its own; no matter
+                answers = set()
+                for typed in (
+                    "/etc/passwd",
+                    f"{allowed}/../outside/secret.yaml",
+                    "~/secret.yaml",
+                    "link.yaml",
+                    str(outside / "missing.yaml"),
+                ):
+                    _type(page, ".wk-load-path", typed)
+                    page.locator(".wk-load").click()
+                    message = page.locator(".wk-load-message")
+                    expect(message).to_contain_text("reads only .yaml scenario files", timeout=WAIT)
+                    answers.add(message.inner_text())
+                    body = page.locator("body").inner_text()
+                    assert SECRET not in body and "root:" not in body
+                    assert _total(page) == kept
+                assert len(answers) == 1, answers
+                _type(page, ".wk-load-path", "huge.yaml")
+                _refused(page, ".wk-load-message", "over the 256 kB limit; nothing was read")
+                page.locator(".wk-load-message").scroll_into_view_if_needed()
+                page.screenshot(path=str(tmp_path / "file-refused.png"))
+                shutil.copy(tmp_path / "file-refused.png", "/tmp/workshop_file-refused.png")
+
                 # a good file whose money stops before its horizon: loaded, and said plainly
                 funded_to = first_year + 4
-                path = tmp_path / "good.yaml"
+                path = allowed / "good.yaml"
                 path.write_text(
                     yaml.safe_dump(
                         {
@@ -250,7 +313,7 @@ def test_workshop_page_in_chromium(tmp_path):
                         }
                     )
                 )
-                _type(page, ".wk-load-path", str(path))
+                _type(page, ".wk-load-path", str(path))  # a whole path inside the folder
                 expect(page.locator(".wk-load-note")).to_contain_text("Loaded 'good'", timeout=WAIT)
                 expect(page.locator(".wk-total-text")).to_contain_text("£70,000", timeout=WAIT)
                 note = page.locator(".wk-funding")
