@@ -1,6 +1,6 @@
 """Cross-check of the fast vectorised model against the per-agent Mesa reference.
 
-`experiments/reference_mesa.py` implements a subset of the weekly rules (age-dependent hazard
+`experiments/bench/reference_mesa.py` implements a subset of the weekly rules (age-dependent hazard
 with peer contagion through exposure, peer victims) one agent at a time, written independently
 of `svsim.model.model`. Run with `subset_params`, the fast model follows the same rules, and for
 one seed both hold the same people and peer ties, so their weekly numbers of offenders must agree
@@ -40,7 +40,7 @@ import numpy as np
 import pytest
 import yaml
 from scipy.stats import binomtest, chi2
-from svsim.experiments.reference_mesa import (
+from svsim.experiments.bench.reference_mesa import (
     make_fast,
     make_reference,
     run_fast,

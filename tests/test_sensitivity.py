@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from conftest import SLOW, require_tool
 from svsim.experiments import chunks as ch
-from svsim.experiments import sensitivity as sa
+from svsim.experiments.analysis import sensitivity as sa
 
 SVSIM = [sys.executable, "-m", "svsim.experiments.cli"]
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import CONF_DIR, ConfigError, load_yaml, run_config
-from .runfolder import code_revision, default_out, run_folder, versions, write_manifest
+from ..config import CONF_DIR, ConfigError, load_yaml, run_config
+from ..runfolder import code_revision, default_out, run_folder, versions, write_manifest
 
 log = logging.getLogger("svsim.compare")
 

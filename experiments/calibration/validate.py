@@ -7,9 +7,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
+from ..config import ConfigError, compose, run_config
+from ..runfolder import default_out, run_folder, write_manifest
 from .calibrate import RUN_KEYS, load_targets
-from .config import ConfigError, compose, run_config
-from .runfolder import default_out, run_folder, write_manifest
 from .targets import evaluate, measure_run
 
 

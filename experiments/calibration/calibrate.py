@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from ..config import CONF_DIR, ConfigError, compose, flatten, load_yaml, run_config
+from ..runfolder import default_out, refuse_existing, run_folder, write_manifest
 from . import identification
-from .config import CONF_DIR, ConfigError, compose, flatten, load_yaml, run_config
-from .runfolder import default_out, refuse_existing, run_folder, write_manifest
 from .targets import evaluate, measure_run, targets_from_dict
 
 log = logging.getLogger("svsim.calibrate")

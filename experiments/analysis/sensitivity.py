@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import chunks as ch
-from .config import CONF_DIR, ConfigError, flatten, set_path
+from .. import chunks as ch
+from ..config import CONF_DIR, ConfigError, flatten, set_path
 
 log = logging.getLogger("svsim.sensitivity")
 
@@ -115,7 +115,7 @@ def load_plausible_set(path: Path, field: str) -> list[dict] | None:
     """
     if not path.is_file():
         return None
-    from .config import load_yaml
+    from ..config import load_yaml
 
     data = load_yaml(path, field) or {}
     members = None
@@ -176,7 +176,7 @@ def build_inputs(exp: dict, base_params: dict | None, library: dict | None, area
                 if m["csp"] and area is not None:
                     from svsim.model import ParameterError
 
-                    from .config import with_csp_multipliers
+                    from ..config import with_csp_multipliers
 
                     try:
                         with_csp_multipliers(area, m["csp"])
@@ -310,7 +310,7 @@ def runs_needed(method: str, n: int, d: int) -> int:
 def _scenario_name(ref: str) -> str:
     """A scenario's name: the file's `name` for a path, else the reference itself."""
     if ref.endswith((".yaml", ".yml")) or "/" in ref:
-        from .config import load_yaml
+        from ..config import load_yaml
 
         data = load_yaml(Path(ref), "experiment.scenario")
         return str(data.get("name")) if isinstance(data, dict) else ref
@@ -345,7 +345,7 @@ def configure(overrides: list[str]) -> tuple[dict, np.ndarray, dict]:
     """Compose and validate; return (design, unit sample, settings)."""
     from omegaconf import OmegaConf
 
-    from .config import compose, run_config
+    from ..config import compose, run_config
 
     cfg = compose("sensitivity", overrides)
     r = OmegaConf.to_container(cfg, resolve=True)
@@ -373,7 +373,7 @@ def configure(overrides: list[str]) -> tuple[dict, np.ndarray, dict]:
     seed = _num("seed", r["seed"], 0, integer=True)
     design = {
         "job": "sensitivity",
-        "evaluator": "svsim.experiments.sensitivity:evaluate_chunk",
+        "evaluator": "svsim.experiments.analysis.sensitivity:evaluate_chunk",
         "experiment": exp.get("name", "experiment"),
         "model": model,
         "method": method,
@@ -385,7 +385,7 @@ def configure(overrides: list[str]) -> tuple[dict, np.ndarray, dict]:
     if model == "svsim":
         from svsim.scenarios.library import ScenarioError
 
-        from .compare import _load_library, compare_config
+        from ..compare.compare import _load_library, compare_config
 
         run = run_config(overrides, config_name="sensitivity")  # validates area, params, settings
         for key in ("scenario", "comparator"):
@@ -446,7 +446,7 @@ def _key(*parts) -> str:
 def _compare_cfg(design: dict):
     h = design["sample_hash"]
     if _STATE.get("hash") != h:
-        from .compare import compare_config
+        from ..compare.compare import compare_config
 
         cfg, _ = compare_config(design["compare_overrides"])
         _STATE.clear()
@@ -483,7 +483,7 @@ def _evaluate_point(design: dict, cfg, values: np.ndarray, folder: Path) -> tupl
     from svsim.model.outcomes import MEASURE_INDEX
     from svsim.scenarios.delivery import draw_inputs
 
-    from .compare import COST_PRICE_YEAR
+    from ..compare.compare import COST_PRICE_YEAR
 
     inputs = design["inputs"]
     params = copy.deepcopy(design["params"])
@@ -503,7 +503,7 @@ def _evaluate_point(design: dict, cfg, values: np.ndarray, folder: Path) -> tupl
     p = params_from_dict(params)
     area = cfg.run.area
     if csp:
-        from .config import with_csp_multipliers
+        from ..config import with_csp_multipliers
 
         area = with_csp_multipliers(area, csp)
     s = cfg.run.settings
@@ -732,7 +732,7 @@ def analyze(folder: Path, resamples: int = 1000) -> dict:
     points = pd.DataFrame(x, columns=[i["name"] for i in inputs])
     for k, out in enumerate(names):
         points[out] = ybar[:, k]
-    from .runfolder import run_folder, write_manifest
+    from ..runfolder import run_folder, write_manifest
 
     chunk_m = [
         json.loads((ch.chunk_dir(folder, i) / "manifest.json").read_text())

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import ConfigError, area_labels, load_yaml, run_config
+from ..config import ConfigError, area_labels, load_yaml, run_config
 
 HEADLINE = {
     "admissions_expected": "Hospital admissions for assault with a knife or sharp object",
@@ -129,7 +129,7 @@ def _number(r: dict, key: str, lo: float, hi: float, lo_open: bool = False) -> f
 
 
 def _load_one(name: str, area, library: dict, years: tuple[int, int]):
-    from .compare import load_scenarios
+    from ..compare.compare import load_scenarios
 
     return load_scenarios([name], area, library, *years)[0]
 
@@ -142,8 +142,8 @@ def workshop_config(overrides: list[str], fallback: bool = False) -> Workshop:
     from svsim.scenarios.library import ScenarioError
     from svsim.scenarios.prices import prices_from_dict
 
-    from .compare import _load_library
-    from .config import CONF_DIR
+    from ..compare.compare import _load_library
+    from ..config import CONF_DIR
 
     run = run_config(overrides, config_name="workshop")
     r = run.resolved
@@ -642,7 +642,7 @@ def compare_numbers(cfg, results: list[dict]) -> tuple:
     """compare's tables and summary for a two-scenario comparison: (summary, econ, by_year,
     by_place averted, spend). Used by the page and by the test that checks the page against
     `svsim compare`."""
-    from .compare import summarise, tables
+    from ..compare.compare import summarise, tables
 
     t = tables(cfg, results)
     summary, econ, _ = summarise(cfg, t)
@@ -665,7 +665,7 @@ class Engine:
         )
 
     def compare_config(self, design: Design, scenarios: tuple):
-        from .compare import CompareConfig
+        from ..compare.compare import CompareConfig
 
         run = replace(self.ws.run, settings=self.settings(design))
         return CompareConfig(
@@ -798,7 +798,8 @@ def time_whatifs(overrides: list[str], n: int = 5, precise: bool = False) -> dic
     }
 
 
-if __name__ == "__main__":  # python -m svsim.experiments.whatif [--precise] [n=5] [overrides]
+# python -m svsim.experiments.workshop.whatif [--precise] [n=5] [overrides]
+if __name__ == "__main__":
     import sys
 
     args = [a for a in sys.argv[1:] if a != "--precise"]

@@ -21,9 +21,9 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+from ..compare.report import fmt_money  # estimates read as £5.05m, not to the pound
+from ..config import ConfigError
 from . import whatif
-from .config import ConfigError
-from .report import fmt_money  # estimates read as £5.05m, not to the pound
 
 log = logging.getLogger("svsim.workshop")
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .config import ConfigError
+from ..config import ConfigError
 
 KINDS = ("count", "poisson", "band", "ratio_above", "rank")
 PATTERN_KINDS = ("peak_band", "band")

@@ -1,5 +1,5 @@
 """`svsim bench`: speed and memory of the full area, and the vectorised step against an idiomatic
-per-agent Mesa implementation of the same rule subset (experiments/reference_mesa.py).
+per-agent Mesa implementation of the same rule subset (experiments/bench/reference_mesa.py).
 
 Full-area runs are separate `svsim run` processes, timed from start to exit (people, network,
 burn-in, projection and writing the outputs) with the process's own peak resident memory (from
@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .config import ConfigError, compose, run_config
-from .runfolder import default_out, run_folder, write_manifest
+from ..config import ConfigError, compose, run_config
+from ..runfolder import default_out, run_folder, write_manifest
 
 
 def _positive_int(cfg, key: str) -> int:
