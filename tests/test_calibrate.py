@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 import yaml
 from svsim.experiments.calibration.calibrate import (
-    Setup,
     finish,
     free_parameters,
     open_study,
     run_trials,
 )
 from svsim.experiments.calibration.targets import evaluate, targets_from_dict
+from svsim.experiments.calibration.trial import Setup
 from svsim.experiments.config import ConfigError
 
 BASE = [
@@ -100,7 +100,7 @@ def _synthetic_targets(setup: Setup, seeds: range) -> list:
     """Targets of the real kinds made by the model itself at TRUE (seeds calibration never
     uses): recorded violence with injury per CSP, serious violence, all violence, expected
     admissions and homicides (10% tolerance), and the rank of the communities."""
-    from svsim.experiments.calibration.calibrate import one_run
+    from svsim.experiments.calibration.trial import one_run
 
     runs = [one_run(setup, TRUE, s) for s in seeds]
 
@@ -322,7 +322,7 @@ def test_local_identification_flags_a_redundant_pair_and_identifies_a_lone_param
     the level, each is unidentified and they trade off (posterior correlation near -1), while
     base_hazard alone is identified and its interval holds the value that made the target."""
     from svsim.experiments.calibration import identification
-    from svsim.experiments.calibration.calibrate import one_run
+    from svsim.experiments.calibration.trial import one_run
 
     base = ["area=test_town", "years=1", "burn_in_years=1", "start_year=2021"]
     pair = free_parameters(

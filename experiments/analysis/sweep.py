@@ -24,9 +24,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from svsim.scenarios.library import ScenarioError
 
 from .. import chunks as ch
-from ..config import ConfigError
+from ..compare.compare import compare_config, run_replicate, summarise, tables
+from ..config import ConfigError, compose, run_config
 from ..runfolder import run_folder, write_manifest
 
 log = logging.getLogger("svsim.sweep")
@@ -76,10 +78,6 @@ def point_overrides(design: dict, point: dict) -> list[str]:
 
 
 def point_config(design: dict, point: dict):
-    from svsim.scenarios.library import ScenarioError
-
-    from ..compare.compare import compare_config
-
     try:
         cfg, _ = compare_config(point_overrides(design, point))
     except ScenarioError as exc:
@@ -124,8 +122,6 @@ def _take_grid(overrides: list[str]) -> tuple[list[str], dict]:
 
 def configure(overrides: list[str]) -> tuple[dict, np.ndarray, dict]:
     from omegaconf import OmegaConf
-
-    from ..config import compose, run_config
 
     overrides, replaced = _take_grid(overrides)
     cfg = compose("sweep", overrides)
@@ -177,8 +173,6 @@ def configure(overrides: list[str]) -> tuple[dict, np.ndarray, dict]:
 
 def evaluate_chunk(design: dict, rows: np.ndarray, folder: Path, tmp: Path) -> None:
     import pandas as pd
-
-    from ..compare.compare import run_replicate, summarise, tables
 
     summaries, econs = [], []
     for i in rows[:, 0].astype(int):

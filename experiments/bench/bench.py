@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..config import ConfigError, compose, run_config
 from ..runfolder import default_out, run_folder, write_manifest
+from .reference_mesa import make_fast, make_reference
 
 
 def _positive_int(cfg, key: str) -> int:
@@ -68,8 +69,6 @@ def _time_steps(model, weeks: int) -> float:
 
 def mesa_comparison_once(overrides: list[str], weeks: int) -> dict:
     """Construct and step each implementation once; seconds and agent-weeks per second."""
-    from .reference_mesa import make_fast, make_reference
-
     cfg = run_config(overrides)
     out = {}
     builders = {
