@@ -34,11 +34,11 @@ there are ~100 offenders a week and contagion adds about 40% to offending.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from conftest import REPO
 from scipy.stats import binomtest, chi2
 from svsim.experiments.bench.reference_mesa import (
     make_fast,
@@ -49,7 +49,7 @@ from svsim.experiments.bench.reference_mesa import (
 )
 from svsim.model import Params, RunSettings, area_from_dict
 
-AREA_FILE = Path(__file__).resolve().parent.parent / "conf" / "area" / "test_town.yaml"
+AREA_FILE = REPO / "conf" / "area" / "test_town.yaml"
 SEEDS = tuple(range(10))
 N_SEEDS = len(SEEDS)
 WEEKS = 52
