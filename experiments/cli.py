@@ -9,22 +9,25 @@ import sys
 JOBS = {
     "run": ("svsim.experiments.run", "simulate one area and write a run folder"),
     "compare": (
-        "svsim.experiments.compare",
+        "svsim.experiments.compare.compare",
         "funding scenarios x replicates, paired against a comparator, with a report",
     ),
     "calibrate": (
-        "svsim.experiments.calibrate",
+        "svsim.experiments.calibration.calibrate",
         "fit the baseline to the Strategic Needs Assessment (Optuna)",
     ),
-    "validate": ("svsim.experiments.validate", "re-run the calibrated baseline on fresh seeds"),
+    "validate": (
+        "svsim.experiments.calibration.validate",
+        "re-run the calibrated baseline on fresh seeds",
+    ),
     "sensitivity": (
-        "svsim.experiments.sensitivity",
+        "svsim.experiments.analysis.sensitivity",
         "Morris and Sobol sensitivity analysis, locally or on SLURM",
     ),
-    "sweep": ("svsim.experiments.sweep", "grid or list sweeps over any config keys"),
-    "workshop": ("svsim.experiments.workshop", "the what-if page for workshops, in a browser"),
+    "sweep": ("svsim.experiments.analysis.sweep", "grid or list sweeps over any config keys"),
+    "workshop": ("svsim.experiments.workshop.page", "the what-if page for workshops, in a browser"),
     "bench": (
-        "svsim.experiments.bench",
+        "svsim.experiments.bench.bench",
         "speed and memory benchmark (full area; vs per-agent Mesa)",
     ),
 }

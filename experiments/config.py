@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from svsim.model import ParameterError, Params, RunSettings, area_from_dict, params_from_dict
+from svsim.model.model import check_fits
 
 from .userfiles import FileGate, UserFileError
 
@@ -43,8 +45,6 @@ def known_areas() -> list[str]:
 
 def area_labels() -> dict[str, str]:
     """The shipped areas' labels by name ("wiltshire_swindon" -> "Wiltshire and Swindon")."""
-    from svsim.model import area_from_dict
-
     return {
         name: area_from_dict(load_yaml(CONF_DIR / "area" / f"{name}.yaml", "area")).label
         for name in known_areas()
@@ -53,7 +53,6 @@ def area_labels() -> dict[str, str]:
 
 def _register_schemas() -> None:
     from hydra.core.config_store import ConfigStore
-    from svsim.model import Params
 
     # a plain dict, not the frozen dataclass: OmegaConf makes frozen dataclasses read-only
     ConfigStore.instance().store(group="params", name="schema", node=asdict(Params()))
@@ -125,8 +124,6 @@ def with_csp_multipliers(area, multipliers: dict):
     """The area with calibrated CSP hazard multipliers (csp_hazard_multiplier.<CSP>=x)."""
     from dataclasses import replace
 
-    from svsim.model import ParameterError
-
     names = {c.name for c in area.csps}
     for name, value in multipliers.items():
         if name not in names:
@@ -144,8 +141,6 @@ def run_config(overrides: list[str], config_name: str = "run") -> RunConfig:
     """Compose and validate the configuration of one simulation."""
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
-    from svsim.model import ParameterError, RunSettings, area_from_dict, params_from_dict
-    from svsim.model.model import check_fits
 
     cfg = compose(config_name, overrides)
     try:
@@ -190,7 +185,6 @@ def _plausible_members(resolved: dict, overrides: list[str]) -> tuple:
     import copy
 
     from hydra.core.override_parser.overrides_parser import OverridesParser
-    from svsim.model import ParameterError, area_from_dict, params_from_dict
 
     flag = resolved["parameter_uncertainty"]
     if not isinstance(flag, bool):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from svsim.model import ViolenceModel
+
 from .config import run_config
 from .runfolder import Stopwatch, default_out, run_folder, write_manifest
 
@@ -14,7 +16,6 @@ log = logging.getLogger("svsim.run")
 def simulate_to_folder(cfg, folder: Path) -> dict:
     """Run the model for a validated RunConfig and write its tables into `folder`."""
     import yaml
-    from svsim.model import ViolenceModel
 
     clock = Stopwatch()
     model = ViolenceModel(cfg.area, cfg.params, cfg.settings)

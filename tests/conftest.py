@@ -1,10 +1,14 @@
 """Two tiers: plain pytest runs the fast tests; SVSIM_SLOW=1 (set by .ci/run) adds the slow ones
-and turns a skip for a missing SLURM or Chromium into a failure."""
+and turns a skip for a missing SLURM or Chromium into a failure. Also the helpers that several
+test files share (test files sit in folders named for the packages they test)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +17,7 @@ from svsim.experiments.config import CONF_DIR
 from svsim.model import RunSettings, ViolenceModel, area_from_dict
 
 SLOW = os.environ.get("SVSIM_SLOW") == "1"
+SVSIM = [sys.executable, "-m", "svsim.experiments.cli"]  # the svsim command, this venv
 
 
 def pytest_collection_modifyitems(config, items):
@@ -57,3 +62,35 @@ def make_model(area, params=None, interventions=(), **settings) -> ViolenceModel
 
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def svsim(*args: str, cwd=None, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run the svsim command in a fresh process, its output captured as text."""
+    return subprocess.run([*SVSIM, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+def manifests(out: Path) -> list[dict]:
+    """The manifests of a chunked job's finished chunks (sensitivity, sweep), in chunk order."""
+    return [json.loads(p.read_text()) for p in sorted(out.glob("chunks/chunk-*/manifest.json"))]
+
+
+def town_plan(tmp_path: Path, description: str, budget: int, allocations: dict) -> Path:
+    """A scenario file for the test town: each intervention's amount a year across the whole
+    town, 2024-2028."""
+    lines = [
+        "name: town_plan",
+        'label: "Town plan"',
+        f'description: "{description}"',
+        f"budget_per_year: {budget}",
+        "price_year: 2024",
+        "allocations:",
+    ]
+    for name, amount in allocations.items():
+        lines += [
+            f"  - {{intervention: {name}, amount_per_year: {amount}, places: [all],",
+            "     start_year: 2024, end_year: 2028}",
+        ]
+    lines.append('assumptions: "For tests."')
+    path = tmp_path / "town_plan.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -7,13 +7,7 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import REPO
-
-SVSIM = [sys.executable, "-m", "svsim.experiments.cli"]
-
-
-def svsim(*args, cwd=None):
-    return subprocess.run([*SVSIM, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+from conftest import REPO, svsim
 
 
 def test_help_lists_jobs_fast():

@@ -13,11 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SLOW
+from conftest import REPO, SLOW, SVSIM
 from svsim.experiments.config import ConfigError
 from svsim.experiments.runfolder import _start_time, claim, owner, owner_alive, run_folder
-
-SVSIM = [sys.executable, "-m", "svsim.experiments.cli"]
 
 
 def _write_into(out: str, start, label: str, results) -> None:

@@ -13,15 +13,15 @@ from contextlib import closing
 import numpy as np
 import pytest
 import yaml
-from svsim.experiments.calibrate import (
-    Setup,
+from svsim.experiments.calibration.calibrate import (
     finish,
     free_parameters,
     open_study,
     run_trials,
 )
+from svsim.experiments.calibration.targets import evaluate, targets_from_dict
+from svsim.experiments.calibration.trial import Setup
 from svsim.experiments.config import ConfigError
-from svsim.experiments.targets import evaluate, targets_from_dict
 
 BASE = [
     "area=test_town",
@@ -86,7 +86,7 @@ def test_bad_targets_and_free_sets_are_refused_in_one_line():
 
 
 def test_shipped_targets_and_free_set_are_valid():
-    from svsim.experiments.calibrate import load_targets
+    from svsim.experiments.calibration.calibrate import load_targets
     from svsim.experiments.config import CONF_DIR, run_config
 
     area = run_config([]).area
@@ -100,7 +100,7 @@ def _synthetic_targets(setup: Setup, seeds: range) -> list:
     """Targets of the real kinds made by the model itself at TRUE (seeds calibration never
     uses): recorded violence with injury per CSP, serious violence, all violence, expected
     admissions and homicides (10% tolerance), and the rank of the communities."""
-    from svsim.experiments.calibrate import one_run
+    from svsim.experiments.calibration.trial import one_run
 
     runs = [one_run(setup, TRUE, s) for s in seeds]
 
@@ -321,8 +321,8 @@ def test_local_identification_flags_a_redundant_pair_and_identifies_a_lone_param
     """base_hazard and society_log_rr only act through their product: with a tight target on
     the level, each is unidentified and they trade off (posterior correlation near -1), while
     base_hazard alone is identified and its interval holds the value that made the target."""
-    from svsim.experiments import identification
-    from svsim.experiments.calibrate import one_run
+    from svsim.experiments.calibration import identification
+    from svsim.experiments.calibration.trial import one_run
 
     base = ["area=test_town", "years=1", "burn_in_years=1", "start_year=2021"]
     pair = free_parameters(
@@ -360,7 +360,7 @@ def test_local_identification_flags_a_redundant_pair_and_identifies_a_lone_param
 
 def test_a_new_study_starts_from_the_shipped_calibration(tmp_path):
     """start_from_shipped enqueues conf/calibrated/<area>.yaml's free values as trial 0."""
-    from svsim.experiments.calibrate import start_from_shipped
+    from svsim.experiments.calibration.calibrate import start_from_shipped
     from svsim.experiments.config import CONF_DIR, flatten
 
     spec = yaml.safe_load((CONF_DIR / "calibrate.yaml").read_text())["free"]

@@ -1,6 +1,6 @@
 """A fixed-seed summary of test_town, pinned in tests/regression/, so that any change in the
 model's behaviour is deliberate and shows in review. To accept a deliberate change:
-    SVSIM_UPDATE_REGRESSION=1 pytest tests/test_regression.py
+    SVSIM_UPDATE_REGRESSION=1 pytest tests/model/test_regression.py
 and commit the new CSV with the change that explains it."""
 
 import os

@@ -3,39 +3,26 @@ order independence, and refusal of bad input."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SLOW, require_tool
+from conftest import REPO, SLOW, manifests, require_tool, svsim, town_plan
 from svsim.experiments import chunks as ch
-from svsim.experiments import sensitivity as sa
-
-SVSIM = [sys.executable, "-m", "svsim.experiments.cli"]
-
-TOWN_PLAN = """name: town_plan
-label: "Town plan"
-description: "Mentoring and focused deterrence across the test town."
-budget_per_year: 300000
-price_year: 2024
-allocations:
-  - {intervention: mentoring, amount_per_year: 200000, places: [all],
-     start_year: 2024, end_year: 2028}
-  - {intervention: focused_deterrence, amount_per_year: 100000, places: [all],
-     start_year: 2024, end_year: 2028}
-assumptions: "For tests."
-"""
+from svsim.experiments.analysis import sensitivity as sa
 
 
 def town_args(tmp_path: Path, out: Path, *extra: str) -> list[str]:
-    plan = tmp_path / "town_plan.yaml"
-    plan.write_text(TOWN_PLAN)
+    plan = town_plan(
+        tmp_path,
+        "Mentoring and focused deterrence across the test town.",
+        300000,
+        {"mentoring": 200000, "focused_deterrence": 100000},
+    )
     return [
         "area=test_town",
         "experiment=test_town",
@@ -53,18 +40,8 @@ def town_args(tmp_path: Path, out: Path, *extra: str) -> list[str]:
     ]
 
 
-def svsim(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*SVSIM, *args], capture_output=True, text=True, timeout=timeout, cwd=Path.cwd()
-    )
-
-
 def indices(out: Path) -> pd.DataFrame:
     return pd.read_csv(out / "analysis" / "indices.csv")
-
-
-def manifests(out: Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted(out.glob("chunks/chunk-*/manifest.json"))]
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +238,7 @@ def start_slurm() -> None:
     """Start the one-node cluster through the shared script if sinfo is missing or down."""
     if shutil.which("sinfo") and _slurm_up():
         return
-    script = Path(__file__).resolve().parents[2] / "shared" / "slurm" / "start-local-slurm.sh"
+    script = REPO.parent / "shared" / "slurm" / "start-local-slurm.sh"
     if not script.is_file():
         script = Path("/work/shared/slurm/start-local-slurm.sh")
     if not script.is_file() or os.geteuid() != 0:

@@ -1,4 +1,5 @@
-"""A small, made-up `svsim compare` run folder for testing the report (experiments/report.py).
+"""A small, made-up `svsim compare` run folder for testing the report
+(experiments/compare/report.py).
 
 Numbers are random but shaped like the real thing: yearly totals per replicate with common random
 numbers across scenarios (the scenario effect is a multiplier on the comparator's draw plus a

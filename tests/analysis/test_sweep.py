@@ -3,33 +3,19 @@ missing chunks; bad input refused."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-
-SVSIM = [sys.executable, "-m", "svsim.experiments.cli"]
-PLAN = """name: town_plan
-label: "Town plan"
-description: "Mentoring across the test town."
-budget_per_year: 200000
-price_year: 2024
-allocations:
-  - {intervention: mentoring, amount_per_year: 200000, places: [all],
-     start_year: 2024, end_year: 2028}
-assumptions: "For tests."
-"""
+from conftest import SVSIM, manifests, town_plan
 
 
 def args(tmp_path: Path, out: Path, *extra: str) -> list[str]:
-    plan = tmp_path / "town_plan.yaml"
-    plan.write_text(PLAN)
+    plan = town_plan(tmp_path, "Mentoring across the test town.", 200000, {"mentoring": 200000})
     return [
         "sweep",
         "area=test_town",
@@ -45,10 +31,6 @@ def args(tmp_path: Path, out: Path, *extra: str) -> list[str]:
         f"out={out}",
         *extra,
     ]
-
-
-def manifests(out: Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted(out.glob("chunks/chunk-*/manifest.json"))]
 
 
 def test_killed_half_way_a_rerun_computes_only_the_missing_chunks(tmp_path):

@@ -19,6 +19,9 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from .targets import SMOOTH_KINDS, model_value, residual
+from .trial import one_run
+
 PRIOR_PRECISION = 12.0  # 1 / variance of a uniform on [0, 1]
 IDENTIFIED_SD_SHARE = 0.5  # posterior SD at most this share of the prior SD
 TRADE_OFF_COSINE = 0.9  # |cosine| of two Jacobian columns at or above which they trade off
@@ -39,8 +42,6 @@ def from_unit(f, x: float) -> float:
 
 def _residuals(targets: list, runs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     """Weighted residuals of the replicate mean, and each one's replicate noise (its SE)."""
-    from .targets import SMOOTH_KINDS, model_value, residual
-
     r, se = [], []
     for t in targets:
         if t.kind not in SMOOTH_KINDS or t.weight == 0:
@@ -56,8 +57,6 @@ def _residuals(targets: list, runs: list[dict]) -> tuple[np.ndarray, np.ndarray]
 def analyse(setup, values: dict, seed: int, replicates: int, jobs: int, step: float = 0.1):
     """One row per free parameter: value, 90% interval, SD share of the prior, trade-offs."""
     import pandas as pd
-
-    from .calibrate import one_run
 
     free = setup.free
     x0 = np.array([to_unit(f, values[f.path]) for f in free])

@@ -1,5 +1,5 @@
 """`svsim bench`: speed and memory of the full area, and the vectorised step against an idiomatic
-per-agent Mesa implementation of the same rule subset (experiments/reference_mesa.py).
+per-agent Mesa implementation of the same rule subset (experiments/bench/reference_mesa.py).
 
 Full-area runs are separate `svsim run` processes, timed from start to exit (people, network,
 burn-in, projection and writing the outputs) with the process's own peak resident memory (from
@@ -18,8 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from .config import ConfigError, compose, run_config
-from .runfolder import default_out, run_folder, write_manifest
+from ..config import ConfigError, compose, run_config
+from ..runfolder import default_out, run_folder, write_manifest
+from .reference_mesa import make_fast, make_reference
 
 
 def _positive_int(cfg, key: str) -> int:
@@ -68,8 +69,6 @@ def _time_steps(model, weeks: int) -> float:
 
 def mesa_comparison_once(overrides: list[str], weeks: int) -> dict:
     """Construct and step each implementation once; seconds and agent-weeks per second."""
-    from .reference_mesa import make_fast, make_reference
-
     cfg = run_config(overrides)
     out = {}
     builders = {

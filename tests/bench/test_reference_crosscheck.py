@@ -1,6 +1,6 @@
 """Cross-check of the fast vectorised model against the per-agent Mesa reference.
 
-`experiments/reference_mesa.py` implements a subset of the weekly rules (age-dependent hazard
+`experiments/bench/reference_mesa.py` implements a subset of the weekly rules (age-dependent hazard
 with peer contagion through exposure, peer victims) one agent at a time, written independently
 of `svsim.model.model`. Run with `subset_params`, the fast model follows the same rules, and for
 one seed both hold the same people and peer ties, so their weekly numbers of offenders must agree
@@ -34,13 +34,13 @@ there are ~100 offenders a week and contagion adds about 40% to offending.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from conftest import REPO
 from scipy.stats import binomtest, chi2
-from svsim.experiments.reference_mesa import (
+from svsim.experiments.bench.reference_mesa import (
     make_fast,
     make_reference,
     run_fast,
@@ -49,7 +49,7 @@ from svsim.experiments.reference_mesa import (
 )
 from svsim.model import Params, RunSettings, area_from_dict
 
-AREA_FILE = Path(__file__).resolve().parent.parent / "conf" / "area" / "test_town.yaml"
+AREA_FILE = REPO / "conf" / "area" / "test_town.yaml"
 SEEDS = tuple(range(10))
 N_SEEDS = len(SEEDS)
 WEEKS = 52

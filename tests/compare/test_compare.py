@@ -6,12 +6,11 @@ import copy
 import dataclasses
 import json
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 import yaml
-from conftest import REPO, load_area, make_model
+from conftest import REPO, SVSIM, load_area, make_model
 from svsim.experiments.config import CONF_DIR
 from svsim.model import Params
 from svsim.scenarios.delivery import Portfolio, draw_inputs
@@ -194,9 +193,6 @@ def test_more_money_never_gives_more_violence(test_town):
         se = d.std(ddof=1) / np.sqrt(len(d))
         assert d.mean() <= 2 * se + 1e-9, (amounts[lo], amounts[hi], d)
     assert table[:, -1].mean() < table[:, 0].mean()
-
-
-SVSIM = [sys.executable, "-m", "svsim.experiments.cli"]
 
 
 def _scenario_file(tmp_path, allocations, budget=100_000, name="mine"):

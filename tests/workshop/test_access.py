@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from svsim.experiments.access import COOKIE, TokenGate
 from svsim.experiments.config import ConfigError
-from svsim.experiments.whatif import access_token
-from svsim.experiments.workshop import is_loopback
+from svsim.experiments.workshop.access import COOKIE, TokenGate
+from svsim.experiments.workshop.page import is_loopback
+from svsim.experiments.workshop.whatif import access_token
 
 TOKEN = "correct-horse-battery"
 PAGE = b"<html>the page</html>"

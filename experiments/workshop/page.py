@@ -21,13 +21,13 @@ import sys
 import threading
 from dataclasses import replace
 
-from svsim.scenarios.library import quote
+from svsim.scenarios.library import TIERS, quote
 
-from . import whatif
+from ..compare.report import fmt_money  # estimates read as £5.05m, not to the pound
+from ..config import ConfigError
+from ..userfiles import UserFileError, decode, too_large
+from . import solara_assets, whatif
 from .access import TokenGate
-from .config import ConfigError
-from .report import fmt_money  # estimates read as £5.05m, not to the pound
-from .userfiles import UserFileError, decode, too_large
 
 log = logging.getLogger("svsim.workshop")
 
@@ -798,8 +798,6 @@ def _page_component():
 
     def _Controls(ws, area, budget, horizon, amounts, places, plan, problems, switch_area,
                   set_budget, set_horizon, reset, set_amount, set_place):  # fmt: skip
-        from svsim.scenarios.library import TIERS
-
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "baseline"}):
             labels = whatif.areas()
             by_label = {label: name for name, label in labels.items()}
@@ -944,8 +942,6 @@ def _first_line(exc: BaseException) -> str:
 
 
 def main(overrides: list[str]) -> int:
-    from . import solara_assets
-
     ws = whatif.workshop_config(overrides)  # bad input: one line, exit 2 (cli)
     try:
         cache = solara_assets.install()

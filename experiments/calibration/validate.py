@@ -7,15 +7,15 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
+from svsim.model import ViolenceModel
+
+from ..config import ConfigError, compose, run_config
+from ..runfolder import default_out, run_folder, write_manifest
 from .calibrate import RUN_KEYS, load_targets
-from .config import ConfigError, compose, run_config
-from .runfolder import default_out, run_folder, write_manifest
 from .targets import evaluate, measure_run
 
 
 def one_run(overrides: list[str], seed: int) -> dict:
-    from svsim.model import ViolenceModel
-
     cfg = run_config(overrides)
     model = ViolenceModel(cfg.area, cfg.params, replace(cfg.settings, seed=seed))
     model.run()

@@ -31,9 +31,24 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from svsim.model import ParameterError, ViolenceModel, params_from_dict
+from svsim.model.outcomes import MEASURE_INDEX, MEASURES
+from svsim.scenarios.delivery import Portfolio, draw_inputs
+from svsim.scenarios.library import ScenarioError
 
-from . import chunks as ch
-from .config import CONF_DIR, ConfigError, flatten, set_path
+from .. import chunks as ch
+from ..compare.compare import COST_PRICE_YEAR, _load_library, compare_config
+from ..config import (
+    CONF_DIR,
+    ConfigError,
+    compose,
+    flatten,
+    load_yaml,
+    run_config,
+    set_path,
+    with_csp_multipliers,
+)
+from ..runfolder import run_folder, write_manifest
 
 log = logging.getLogger("svsim.sensitivity")
 
@@ -98,8 +113,6 @@ def _merge(base: dict, extra: dict, where: str) -> None:
 
 
 def _check_params(params: dict, field: str) -> None:
-    from svsim.model import ParameterError, params_from_dict
-
     try:
         params_from_dict(params)
     except ParameterError as exc:
@@ -115,7 +128,6 @@ def load_plausible_set(path: Path, field: str) -> list[dict] | None:
     """
     if not path.is_file():
         return None
-    from .config import load_yaml
 
     data = load_yaml(path, field) or {}
     members = None
@@ -174,10 +186,6 @@ def build_inputs(exp: dict, base_params: dict | None, library: dict | None, area
                 _merge(trial, m["params"], f"{f}.plausible_set[{j}].params")
                 _check_params(trial, f"{f}.plausible_set[{j}]")
                 if m["csp"] and area is not None:
-                    from svsim.model import ParameterError
-
-                    from .config import with_csp_multipliers
-
                     try:
                         with_csp_multipliers(area, m["csp"])
                     except ParameterError as exc:
@@ -310,8 +318,6 @@ def runs_needed(method: str, n: int, d: int) -> int:
 def _scenario_name(ref: str) -> str:
     """A scenario's name: the file's `name` for a path, else the reference itself."""
     if ref.endswith((".yaml", ".yml")) or "/" in ref:
-        from .config import load_yaml
-
         data = load_yaml(Path(ref), "experiment.scenario")
         return str(data.get("name")) if isinstance(data, dict) else ref
     return ref
@@ -345,8 +351,6 @@ def configure(overrides: list[str]) -> tuple[dict, np.ndarray, dict]:
     """Compose and validate; return (design, unit sample, settings)."""
     from omegaconf import OmegaConf
 
-    from .config import compose, run_config
-
     cfg = compose("sensitivity", overrides)
     r = OmegaConf.to_container(cfg, resolve=True)
     exp = r.get("experiment") or {}
@@ -373,7 +377,7 @@ def configure(overrides: list[str]) -> tuple[dict, np.ndarray, dict]:
     seed = _num("seed", r["seed"], 0, integer=True)
     design = {
         "job": "sensitivity",
-        "evaluator": "svsim.experiments.sensitivity:evaluate_chunk",
+        "evaluator": "svsim.experiments.analysis.sensitivity:evaluate_chunk",
         "experiment": exp.get("name", "experiment"),
         "model": model,
         "method": method,
@@ -383,17 +387,12 @@ def configure(overrides: list[str]) -> tuple[dict, np.ndarray, dict]:
         "seed": seed,
     }
     if model == "svsim":
-        from svsim.scenarios.library import ScenarioError
-
-        from .compare import _load_library, compare_config
-
         run = run_config(overrides, config_name="sensitivity")  # validates area, params, settings
         for key in ("scenario", "comparator"):
             if not isinstance(exp.get(key), str):
                 raise ConfigError(f"experiment.{key}={exp.get(key)!r}: must name a scenario")
         if exp["scenario"] == exp["comparator"]:
             raise ConfigError(f"experiment.scenario={exp['scenario']!r}: same as the comparator")
-        from svsim.model.outcomes import MEASURES
 
         outs = exp.get("outputs") or []
         for m in outs:
@@ -446,8 +445,6 @@ def _key(*parts) -> str:
 def _compare_cfg(design: dict):
     h = design["sample_hash"]
     if _STATE.get("hash") != h:
-        from .compare import compare_config
-
         cfg, _ = compare_config(design["compare_overrides"])
         _STATE.clear()
         _STATE.update(hash=h, cfg=cfg, burnin={}, baseline={})
@@ -456,8 +453,6 @@ def _compare_cfg(design: dict):
 
 def _run_scenario(cfg, area, burnt, scenario, draws, seed: int) -> tuple[np.ndarray, float]:
     """Project one scenario from a burnt-in model; (years x measures totals, PV of spending)."""
-    from svsim.scenarios.delivery import Portfolio
-
     s = cfg.run.settings
     m = copy.deepcopy(burnt)
     portfolio = Portfolio(
@@ -479,12 +474,6 @@ def _run_scenario(cfg, area, burnt, scenario, draws, seed: int) -> tuple[np.ndar
 
 def _evaluate_point(design: dict, cfg, values: np.ndarray, folder: Path) -> tuple:
     """One sample point: arrays (replicates x outputs) and (replicates x decision scenarios)."""
-    from svsim.model import ViolenceModel, params_from_dict
-    from svsim.model.outcomes import MEASURE_INDEX
-    from svsim.scenarios.delivery import draw_inputs
-
-    from .compare import COST_PRICE_YEAR
-
     inputs = design["inputs"]
     params = copy.deepcopy(design["params"])
     changes: dict[str, dict] = {}
@@ -503,8 +492,6 @@ def _evaluate_point(design: dict, cfg, values: np.ndarray, folder: Path) -> tupl
     p = params_from_dict(params)
     area = cfg.run.area
     if csp:
-        from .config import with_csp_multipliers
-
         area = with_csp_multipliers(area, csp)
     s = cfg.run.settings
     prices = cfg.prices
@@ -732,7 +719,6 @@ def analyze(folder: Path, resamples: int = 1000) -> dict:
     points = pd.DataFrame(x, columns=[i["name"] for i in inputs])
     for k, out in enumerate(names):
         points[out] = ybar[:, k]
-    from .runfolder import run_folder, write_manifest
 
     chunk_m = [
         json.loads((ch.chunk_dir(folder, i) / "manifest.json").read_text())

@@ -13,8 +13,10 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
+from svsim.model import outcomes as oc
+from svsim.model.outcomes import MEASURE_INDEX, MEASURES
 
-from .config import ConfigError
+from ..config import ConfigError
 
 KINDS = ("count", "poisson", "band", "ratio_above", "rank")
 PATTERN_KINDS = ("peak_band", "band")
@@ -67,8 +69,6 @@ def _num(where: str, value: Any, lo=-math.inf, hi=math.inf) -> float:
 
 def targets_from_dict(data: Any, places: set[str], csps: set[str]) -> list[Target]:
     """Validate the targets file; one-line errors naming the target and field."""
-    from svsim.model.outcomes import MEASURES
-
     if not isinstance(data, dict) or "targets" not in data:
         raise ConfigError("targets: the file must have a 'targets' list")
     out: list[Target] = []
@@ -159,9 +159,6 @@ def targets_from_dict(data: Any, places: set[str], csps: set[str]) -> list[Targe
 
 def measure_run(model) -> dict:
     """Everything the targets need from one finished run (small, picklable)."""
-    from svsim.model import outcomes as oc
-    from svsim.model.outcomes import MEASURE_INDEX
-
     w = model._weekly  # weeks x groups x measures (weighted)
     years = w.shape[0] / 52
     n_bands = len(oc.AGE_BANDS)

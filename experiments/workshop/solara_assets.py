@@ -7,8 +7,8 @@ The page needs four npm packages (17 MB unpacked, too big to keep in git); this 
 them once with `npm pack` from the npm registry - the same kind of registry pip uses - and
 unpacks each into `<cache>/<name>@<version>/`. After that nothing is fetched, ever:
 
-    python -m svsim.experiments.solara_assets           # fetch what is missing (CI, set-up)
-    python -m svsim.experiments.solara_assets --check   # exit 1 if anything is missing
+    python -m svsim.experiments.workshop.solara_assets          # fetch what is missing (CI, set-up)
+    python -m svsim.experiments.workshop.solara_assets --check  # exit 1 if anything is missing
 
 `svsim workshop` runs the same on first start, and points solara at the cache and at a CDN
 address on 127.0.0.1 that answers nothing, so a missing file fails on the spot instead of
@@ -90,8 +90,8 @@ def install(cache: Path | None = None, quiet: bool = False) -> Path:
         raise AssetsError(
             f"the page's front-end files are missing from {cache} ({', '.join(todo)}) and npm "
             "is not installed to fetch them: install Node.js (apt-get install npm) and run "
-            "'python -m svsim.experiments.solara_assets', or copy that folder from a machine "
-            "that has it"
+            "'python -m svsim.experiments.workshop.solara_assets', or copy that folder from a "
+            "machine that has it"
         )
     with tempfile.TemporaryDirectory() as tmp:
         for spec in todo:

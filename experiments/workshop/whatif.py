@@ -25,10 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from svsim.scenarios.library import quote
+from svsim.model import ViolenceModel
+from svsim.scenarios.delivery import Portfolio, draw_inputs
+from svsim.scenarios.library import TIERS, ScenarioError, quote, scenario_from_dict
+from svsim.scenarios.prices import prices_from_dict
 
-from .config import CONF_DIR, ConfigError, area_labels, load_yaml, run_config
-from .userfiles import FileGate, UserFileError, parse_yaml, scenario_shape
+from ..compare.compare import CompareConfig, _load_library, load_scenarios, summarise, tables
+from ..config import CONF_DIR, ConfigError, area_labels, load_yaml, run_config
+from ..userfiles import FileGate, UserFileError, parse_yaml, scenario_shape
 
 HEADLINE = {
     "admissions_expected": "Hospital admissions for assault with a knife or sharp object",
@@ -135,8 +139,6 @@ def _number(r: dict, key: str, lo: float, hi: float, lo_open: bool = False) -> f
 
 
 def _load_one(name: str, area, library: dict, years: tuple[int, int]):
-    from .compare import load_scenarios
-
     return load_scenarios([name], area, library, *years)[0]
 
 
@@ -145,11 +147,6 @@ def workshop_config(overrides: list[str], fallback: bool = False) -> Workshop:
 
     fallback=True (switching area on the page): a comparator or starting scenario that does not
     fit the area is replaced by no new funding, with a note, instead of refused."""
-    from svsim.scenarios.library import ScenarioError
-    from svsim.scenarios.prices import prices_from_dict
-
-    from .compare import _load_library
-
     run = run_config(overrides, config_name="workshop")
     r = run.resolved
     replicates = _whole(r, "replicates", 2)
@@ -416,16 +413,12 @@ def plan_dict(ws: Workshop, plan: Plan) -> dict:
 
 
 def _order(ws: Workshop, name: str) -> tuple:
-    from svsim.scenarios.library import TIERS
-
     spec = ws.library[name]
     return (TIERS.index(spec.tier), spec.label)
 
 
 def build(ws: Workshop, plan: Plan):
     """The plan as a validated Scenario; WhatIfError with plain messages if it cannot run."""
-    from svsim.scenarios.library import ScenarioError, scenario_from_dict
-
     msgs = check_plan(ws, plan)
     if msgs:
         raise WhatIfError(msgs)
@@ -476,8 +469,6 @@ def from_yaml(ws: Workshop, text: str) -> tuple[Plan, dict]:
 
     Checks what the page checks (negative amounts, unknown places, over budget) with the same
     plain messages, then everything `svsim compare` checks."""
-    from svsim.scenarios.library import ScenarioError, scenario_from_dict
-
     try:
         data = dict(scenario_shape(parse_yaml(text)))  # nothing is quoted from a file before
     except UserFileError as exc:
@@ -671,8 +662,6 @@ def compare_numbers(cfg, results: list[dict]) -> tuple:
     """compare's tables and summary for a two-scenario comparison: (summary, econ, by_year,
     by_place averted, spend). Used by the page and by the test that checks the page against
     `svsim compare`."""
-    from .compare import summarise, tables
-
     t = tables(cfg, results)
     summary, econ, _ = summarise(cfg, t)
     places = by_place_averted(t["by_place"], cfg.comparator, cfg.scenarios[1].name)
@@ -694,8 +683,6 @@ class Engine:
         )
 
     def compare_config(self, design: Design, scenarios: tuple):
-        from .compare import CompareConfig
-
         run = replace(self.ws.run, settings=self.settings(design))
         return CompareConfig(
             run=run,
@@ -714,8 +701,6 @@ class Engine:
         return len(self._cache.get(design, [])) == design.replicates
 
     def _project(self, model, scenario, draws, s, seed: int, cancelled) -> tuple:
-        from svsim.scenarios.delivery import Portfolio
-
         ws = self.ws
         m = copy.deepcopy(model)
         portfolio = Portfolio(
@@ -737,9 +722,6 @@ class Engine:
         cancelled: Callable[[], bool] = lambda: False,
     ) -> list[_Replicate]:
         """Burned-in models and the comparator's projections, one per replicate (cached)."""
-        from svsim.model import ViolenceModel
-        from svsim.scenarios.delivery import draw_inputs
-
         with self._guard:
             lock = self._locks.setdefault(design, threading.Lock())
         with lock:
@@ -827,7 +809,8 @@ def time_whatifs(overrides: list[str], n: int = 5, precise: bool = False) -> dic
     }
 
 
-if __name__ == "__main__":  # python -m svsim.experiments.whatif [--precise] [n=5] [overrides]
+# python -m svsim.experiments.workshop.whatif [--precise] [n=5] [overrides]
+if __name__ == "__main__":
     import sys
 
     args = [a for a in sys.argv[1:] if a != "--precise"]

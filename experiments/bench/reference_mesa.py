@@ -49,6 +49,7 @@ import mesa
 import networkx as nx
 import numpy as np
 from svsim.model.area import Area
+from svsim.model.model import ViolenceModel
 from svsim.model.network import build_peer_network
 from svsim.model.params import Params, RunSettings
 from svsim.model.population import FACTORS, WEEKS_PER_YEAR, synthesise
@@ -289,8 +290,6 @@ def run_reference(
 
 def make_fast(area: Area, params: Params, settings: RunSettings, weeks: int):
     """The fast model with the subset switched on, no burn-in, long enough for `weeks` weeks."""
-    from svsim.model.model import ViolenceModel
-
     years = max(1, math.ceil(weeks / WEEKS_PER_YEAR))
     return ViolenceModel(
         subset_area(area), subset_params(params), replace(settings, burn_in_years=0, years=years)

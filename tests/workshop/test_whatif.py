@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from svsim.experiments import whatif
-from svsim.experiments.compare import _run_all, compare_config
+from svsim.experiments.compare.compare import _run_all, compare_config
+from svsim.experiments.workshop import whatif
 
 SMALL = [
     "area=test_town",
@@ -110,7 +110,7 @@ def test_money_has_no_minus_zero():
 
 
 def test_horizon_past_the_funding_is_said_plainly(ws):
-    from svsim.experiments.workshop import with_horizon
+    from svsim.experiments.workshop.page import with_horizon
 
     p = plan(ws, mentoring=30000)
     assert whatif.funding_note(ws, p) == ""  # the page's horizon is its funding period
@@ -126,7 +126,7 @@ def test_horizon_past_the_funding_is_said_plainly(ws):
 def test_starting_scenario_keeps_its_own_years_at_any_horizon(tmp_path):
     """Unchanged, the what-if is the starting scenario: at a longer horizon its money does not
     run on past the year its file says (the comparator's does not either)."""
-    from svsim.experiments.workshop import with_horizon
+    from svsim.experiments.workshop.page import with_horizon
 
     path = tmp_path / "today.yaml"
     today = {"intervention": "mentoring", "amount_per_year": 20000, "end_year": 2025}
@@ -212,7 +212,7 @@ def test_export_round_trip_matches_compare_exactly(ws, tmp_path):
 
 def test_cached_comparator_matches_compare_replicate(ws):
     """The cache changes nothing: the comparator's runs equal compare.run_replicate's."""
-    from svsim.experiments.compare import run_replicate
+    from svsim.experiments.compare.compare import run_replicate
 
     engine = whatif.Engine(ws)
     scenario = whatif.build(ws, plan(ws, mentoring=40000))

@@ -1,4 +1,4 @@
-"""The report of `svsim compare` (experiments/report.py), on a made-up run folder."""
+"""The report of `svsim compare` (experiments/compare/report.py), on a made-up run folder."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from html import escape
 
 import pytest
 from report_fixture import SCENARIOS, make_fake_compare_folder
-from svsim.experiments.report import (
+from svsim.experiments.compare.report import (
     NOT_ESTIMABLE,
     fmt_interval,
     fmt_money,

@@ -24,10 +24,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from svsim.scenarios.library import ScenarioError
 
-from . import chunks as ch
-from .config import ConfigError
-from .runfolder import run_folder, write_manifest
+from .. import chunks as ch
+from ..compare.compare import compare_config, run_replicate, summarise, tables
+from ..config import ConfigError, compose, run_config
+from ..runfolder import run_folder, write_manifest
 
 log = logging.getLogger("svsim.sweep")
 
@@ -76,10 +78,6 @@ def point_overrides(design: dict, point: dict) -> list[str]:
 
 
 def point_config(design: dict, point: dict):
-    from svsim.scenarios.library import ScenarioError
-
-    from .compare import compare_config
-
     try:
         cfg, _ = compare_config(point_overrides(design, point))
     except ScenarioError as exc:
@@ -125,8 +123,6 @@ def _take_grid(overrides: list[str]) -> tuple[list[str], dict]:
 def configure(overrides: list[str]) -> tuple[dict, np.ndarray, dict]:
     from omegaconf import OmegaConf
 
-    from .config import compose, run_config
-
     overrides, replaced = _take_grid(overrides)
     cfg = compose("sweep", overrides)
     r = OmegaConf.to_container(cfg, resolve=True)
@@ -145,7 +141,7 @@ def configure(overrides: list[str]) -> tuple[dict, np.ndarray, dict]:
     ref = lambda s: str(Path(s).resolve()) if str(s).endswith((".yaml", ".yml")) else str(s)  # noqa: E731
     design = {
         "job": "sweep",
-        "evaluator": "svsim.experiments.sweep:evaluate_chunk",
+        "evaluator": "svsim.experiments.analysis.sweep:evaluate_chunk",
         "comparator": ref(r["comparator"]),
         "scenario": ref(r["alternative"]),
         "replicates": r["replicates"],
@@ -177,8 +173,6 @@ def configure(overrides: list[str]) -> tuple[dict, np.ndarray, dict]:
 
 def evaluate_chunk(design: dict, rows: np.ndarray, folder: Path, tmp: Path) -> None:
     import pandas as pd
-
-    from .compare import run_replicate, summarise, tables
 
     summaries, econs = [], []
     for i in rows[:, 0].astype(int):

@@ -5,7 +5,8 @@ a trial left running by a killed process is marked failed on restart. Trials are
 batches and evaluated in parallel processes; each scores the mean of `replicates` runs. At the
 end the best few trials are re-scored on fresh seeds and the choice is made on those; trials
 close to the chosen one form the plausible set (kept for compare's uncertainty and for
-sensitivity analysis). Identification is judged at the chosen point (identification.py).
+sensitivity analysis). Identification is judged at the chosen point (identification.py); what
+one trial runs is in trial.py, shared by both.
 """
 
 from __future__ import annotations
@@ -14,36 +15,19 @@ import json
 import logging
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..config import CONF_DIR, ConfigError, compose, flatten, load_yaml, run_config
+from ..runfolder import default_out, run_folder, write_manifest
 from . import identification
-from .config import CONF_DIR, ConfigError, compose, flatten, load_yaml, run_config
-from .runfolder import default_out, run_folder, write_manifest
-from .targets import evaluate, measure_run, targets_from_dict
+from .targets import evaluate, targets_from_dict
+from .trial import Free, Setup, one_run
 
 log = logging.getLogger("svsim.calibrate")
 RUN_KEYS = ("years", "burn_in_years", "population_scale", "start_year")
-
-
-@dataclass(frozen=True)
-class Free:
-    path: str
-    low: float
-    high: float
-    log: bool
-
-
-@dataclass(frozen=True)
-class Setup:
-    base: list  # overrides shared by every trial (area, run settings)
-    free: tuple
-    targets: list
-    seed: int
-    replicates: int
 
 
 def load_targets(name: str, area) -> list:
@@ -99,18 +83,6 @@ def free_parameters(spec: Any, check_overrides: list[str]) -> tuple:
     except ConfigError as exc:
         raise ConfigError(f"free: {exc}") from None
     return tuple(out)
-
-
-def one_run(setup: Setup, values: dict, seed: int) -> dict:
-    """What the targets need from one model run at one parameter set."""
-    from dataclasses import replace
-
-    from svsim.model import ViolenceModel
-
-    cfg = run_config([*setup.base, *(f"++{k}={v!r}" for k, v in values.items())])
-    model = ViolenceModel(cfg.area, cfg.params, replace(cfg.settings, seed=seed))
-    model.run()
-    return measure_run(model)
 
 
 def evaluate_point(setup: Setup, values: dict, seed: int, replicates: int) -> tuple:

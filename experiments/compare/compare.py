@@ -17,11 +17,22 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from svsim.scenarios.library import quote
+from svsim.model import ViolenceModel
+from svsim.model import outcomes as oc
+from svsim.model.outcomes import MEASURES
+from svsim.scenarios.delivery import Portfolio, draw_inputs
+from svsim.scenarios.library import (
+    ScenarioError,
+    intervention_from_dict,
+    quote,
+    scenario_from_dict,
+)
+from svsim.scenarios.prices import prices_from_dict
 
-from .config import CONF_DIR, ConfigError, load_yaml, run_config
-from .runfolder import code_revision, default_out, run_folder, versions, write_manifest
-from .userfiles import FileGate, UserFileError, read_scenario
+from ..config import CONF_DIR, ConfigError, load_yaml, run_config
+from ..runfolder import code_revision, default_out, run_folder, versions, write_manifest
+from ..userfiles import FileGate, UserFileError, read_scenario
+from .report import write_report
 
 log = logging.getLogger("svsim.compare")
 
@@ -56,8 +67,6 @@ class CompareConfig:
 
 
 def _load_library() -> dict:
-    from svsim.scenarios.library import ScenarioError, intervention_from_dict
-
     library, errors = {}, []
     for path in sorted((CONF_DIR / "intervention").glob("*.yaml")):
         try:
@@ -95,8 +104,6 @@ def scenario_file(path: Path) -> dict:
 
 def load_scenarios(names: list[str], area, library: dict, first: int, last: int) -> list:
     """Validate every scenario, collecting every error of every file before refusing."""
-    from svsim.scenarios.library import ScenarioError, scenario_from_dict
-
     places = {c.name for c in area.communities} | {c.name for c in area.csps}
     out, errors = [], []
     for name in names:
@@ -142,8 +149,6 @@ def with_run_blocks(overrides: list[str]) -> list[str]:
 
 def compare_config(overrides: list[str]) -> tuple[CompareConfig, bool]:
     """Compose, validate and type the comparison's configuration; (config, check-only)."""
-    from svsim.scenarios.prices import prices_from_dict
-
     overrides = with_run_blocks(overrides)
     run = run_config(overrides, config_name="compare")
     r = run.resolved
@@ -185,9 +190,6 @@ def compare_config(overrides: list[str]) -> tuple[CompareConfig, bool]:
 
 def run_replicate(cfg: CompareConfig, replicate: int) -> dict:
     """One replicate: shared burn-in, then every scenario; yearly arrays and spending."""
-    from svsim.model import ViolenceModel
-    from svsim.scenarios.delivery import Portfolio, draw_inputs
-
     s = cfg.run.settings
     settings = replace(s, seed=s.seed + replicate)
     model = ViolenceModel(*cfg.run.for_replicate(replicate), settings)
@@ -241,8 +243,6 @@ def _run_all(cfg: CompareConfig) -> list[dict]:
 def tables(cfg: CompareConfig, results: list[dict]) -> dict:
     """Tidy tables from the replicates' arrays."""
     import pandas as pd
-    from svsim.model import outcomes as oc
-    from svsim.model.outcomes import MEASURES
 
     area, s = cfg.run.area, cfg.run.settings
     n_bands = len(oc.AGE_BANDS)
@@ -525,7 +525,6 @@ def meta(cfg: CompareConfig, wall: float) -> dict:
 
 def main(overrides: list[str]) -> int:
     import yaml
-    from svsim.scenarios.library import ScenarioError
 
     try:
         cfg, check_only = compare_config(overrides)
@@ -562,7 +561,6 @@ def main(overrides: list[str]) -> int:
         econ_rep.to_csv(folder / "economics_by_replicate.csv", index=False)
         interventions_table(cfg).to_csv(folder / "interventions.csv", index=False)
         (folder / "meta.json").write_text(json.dumps(meta(cfg, wall), indent=2, default=str))
-        from .report import write_report
 
         write_report(folder)
         write_manifest(
