@@ -8,7 +8,9 @@ Every process is a small function over arrays; nothing in the step iterates over
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import mesa
@@ -152,6 +154,8 @@ class ViolenceModel(mesa.Model):
         super().__init__(rng=settings.seed)
         self.area, self.params, self.settings = area, params, settings
         self.interventions = list(interventions)
+        # seconds per process name, and "weeks" stepped; None unless settings.profile
+        self.profile: dict[str, float] | None = defaultdict(float) if settings.profile else None
         self.streams = Streams(settings.seed)
         self.week = 0
         self.burn_in_weeks = settings.burn_in_years * WEEKS_PER_YEAR
@@ -301,24 +305,37 @@ class ViolenceModel(mesa.Model):
             raise ParameterError(f"an age of {MAX_AGE}+ would be reached: shorten the run")
 
     # ---- the weekly process -----------------------------------------------------------------
+    def _timed(self, name: str, fn: Callable, *args):
+        """fn(*args), its wall time added to self.profile[name] when profiling."""
+        if self.profile is None:
+            return fn(*args)
+        start = time.perf_counter()
+        out = fn(*args)
+        self.profile[name] += time.perf_counter() - start
+        return out
+
     def step(self) -> None:
+        t = self._timed
         if self.week % WEEKS_PER_YEAR == 0 and self.week > 0:
-            self._start_year()
+            t("start_year", self._start_year)
         w, s = self.week, self.state
         projecting = w >= self.burn_in_weeks
-        active = self.alive() & (s.custody_until <= w)
+        active = t("active", lambda: self.alive() & (s.custody_until <= w))
         age = self.people.age_years(w)
-        hazard = self._propensity(age)
-        offenders = self._offending(hazard, active)
-        week = self._choose_victims(offenders, active, age)
-        self._severity(week, age)
-        self._consequences(week)
+        hazard = t("propensity", self._propensity, age)
+        offenders = t("offending", self._offending, hazard, active)
+        week = t("victim_choice", self._choose_victims, offenders, active, age)
+        t("severity", self._severity, week, age)
+        t("consequences", self._consequences, week)
         if projecting:
             self.levers.reset(len(self.people))
             observed = Observed(self, w)
             for intervention in self.interventions:
-                intervention.apply(w - self.burn_in_weeks, observed, self.levers)
-            self._collect(week, age)
+                name = f"intervention:{getattr(intervention, 'name', type(intervention).__name__)}"
+                t(name, intervention.apply, w - self.burn_in_weeks, observed, self.levers)
+            t("collect", self._collect, week, age)
+        if self.profile is not None:
+            self.profile["weeks"] += 1
         self.week += 1
 
     def _propensity(self, age: np.ndarray) -> np.ndarray:

@@ -591,6 +591,7 @@ class RunSettings:
     seed: int = 0
     population_scale: float = 1.0
     start_year: int = 2024
+    profile: bool = False  # time each weekly process (ViolenceModel.profile)
 
     def __post_init__(self) -> None:
         checks = {
@@ -607,9 +608,10 @@ class RunSettings:
                 "(0, 1]",
             ),
             "start_year": (self.start_year, isinstance(self.start_year, int), "a year"),
+            "profile": (self.profile, isinstance(self.profile, bool), "true or false"),
         }
         for name, (value, ok, rule) in checks.items():
-            if isinstance(value, bool) or not ok:
+            if (isinstance(value, bool) and name != "profile") or not ok:
                 raise ParameterError(f"{name}={value!r}: must be {rule}")
 
 
