@@ -17,6 +17,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from . import measurement
 from . import outcomes as oc
 from .area import Area
 from .hooks import Intervention, Levers, Observed
@@ -38,8 +39,18 @@ NESTED_FLAGS = np.array([[lo <= s <= hi for _, lo, hi in oc.NESTED] for s in ran
 NESTED_TRUE = np.array([MEASURE_INDEX[f"{name}_true"] for name, _, _ in oc.NESTED])
 NESTED_RECORDED = np.array([MEASURE_INDEX[f"{name}_recorded"] for name, _, _ in oc.NESTED])
 WEIGHTED = [
-    MEASURE_INDEX[m] for m in ("admissions_expected", "homicides_expected", "cost_of_crime")
+    MEASURE_INDEX[m]
+    for m in (
+        "admissions_expected",
+        "homicides_expected",
+        "cost_of_crime",
+        "vap_crimes_recorded",
+        "vwi_crimes_recorded",
+        "cost_stated_basis",
+        "cost_recorded",
+    )
 ]
+DISPOSALS = ("none", "out_of_court", "charged")
 
 
 @dataclass
@@ -92,7 +103,12 @@ class Week:
     p_death: np.ndarray = field(default=None)
     p_admission: np.ndarray = field(default=None)
     recorded: np.ndarray = field(default=None)
+    p_recorded: np.ndarray = field(default=None)
     arrested: np.ndarray = field(default=None)
+    attends: np.ndarray = field(default=None)  # A&E
+    diverted: np.ndarray = field(default=None)  # out-of-court disposal
+    charged: np.ndarray = field(default=None)
+    custody_weeks: np.ndarray = field(default=None)  # served, 0 if not jailed
 
 
 def _csr_pick(
@@ -189,6 +205,7 @@ class ViolenceModel(mesa.Model):
 
         n_groups = self.n_communities * len(oc.AGE_BANDS) * 2
         self._weekly = np.zeros((settings.years * WEEKS_PER_YEAR, n_groups, len(MEASURES)))
+        self._counters = measurement.Counters.empty(len(self.people))
         self._incidents: list[dict[str, np.ndarray]] = []
         self._agents: dict[int, mesa.Agent] = {}
 
@@ -333,7 +350,8 @@ class ViolenceModel(mesa.Model):
             for intervention in self.interventions:
                 name = f"intervention:{getattr(intervention, 'name', type(intervention).__name__)}"
                 t(name, intervention.apply, w - self.burn_in_weeks, observed, self.levers)
-            t("collect", self._collect, week, age)
+            scoped = t("measurement", self._measure, week, age)
+            t("collect", self._collect, week, age, scoped)
         if self.profile is not None:
             self.profile["weeks"] += 1
         self.week += 1
@@ -500,6 +518,7 @@ class ViolenceModel(mesa.Model):
             * self.levers.community_recording[wk.place]
         )
         wk.recorded = u_record < p_rec
+        wk.p_recorded = p_rec
 
     def _consequences(self, wk: Week) -> None:
         """5. Trauma, exposure, retaliation targets, hospital attendance, arrest, disposal and
@@ -529,6 +548,7 @@ class ViolenceModel(mesa.Model):
             (sev >= KNIFE_INJURY) | (st.keyed(Process.HOSPITAL, w, v) < j.hospital_attendance_prob)
         )
         s.last_hospital[v[attends & (sev != HOMICIDE)]] = w
+        wk.attends = attends
         dead = sev == HOMICIDE
         s.killed_week[v[dead]] = w + 1
         p_arrest = (
@@ -554,6 +574,21 @@ class ViolenceModel(mesa.Model):
         s.custody_until[o[jailed]] = np.maximum(
             s.custody_until[o[jailed]], w + 1 + served[jailed].astype(np.int64)
         )
+        wk.diverted, wk.charged = diverted, charged
+        wk.custody_weeks = np.where(jailed, served, 0).astype(np.int32)
+
+    def _measure(self, wk: Week, age: np.ndarray) -> measurement.Scoped:
+        """6b. How the survey, police, hospitals and justice count this week (observation only)."""
+        self._counters.fit(len(self.people))
+        return measurement.observe(
+            wk,
+            age,
+            self._counters,
+            self.params.measurement,
+            self.params.cost,
+            self.streams,
+            self.week,
+        )
 
     # ---- 7. data collection -----------------------------------------------------------------
     def _group(self, ids: np.ndarray, age: np.ndarray, place: np.ndarray | None = None):
@@ -561,7 +596,7 @@ class ViolenceModel(mesa.Model):
         band = BAND_OF_AGE[age[ids]]
         return (comm.astype(np.int64) * len(oc.AGE_BANDS) + band) * 2 + self.people.male[ids]
 
-    def _collect(self, wk: Week, age: np.ndarray) -> None:
+    def _collect(self, wk: Week, age: np.ndarray, sc: measurement.Scoped) -> None:
         """Counts by community x age band x sex, weighted back to the whole population.
         Incidents count where they happen, by the victim's age and sex."""
         t = self.week - self.burn_in_weeks
@@ -588,11 +623,36 @@ class ViolenceModel(mesa.Model):
                 MEASURE_INDEX["admissions"] * n_groups + g[sev == ADMISSION],
                 MEASURE_INDEX["homicides"] * n_groups + g[sev == HOMICIDE],
                 *(j * n_groups + grp for j, grp in people),
+                *(
+                    MEASURE_INDEX[name] * n_groups + g[mask]
+                    for name, mask in (
+                        ("survey_incidents", sc.survey),
+                        ("survey_victims", sc.survey_first),
+                        ("survey_domestic_victims", sc.domestic_first),
+                        ("reported", sc.reported),
+                        ("suspects_identified", sc.suspect),
+                        ("ae_attendances", sc.ae),
+                        ("admissions_other", sc.admitted_other),
+                    )
+                ),
+                MEASURE_INDEX["charges"] * n_groups + self._group(wk.offender[wk.charged], age),
+                MEASURE_INDEX["out_of_court_disposals"] * n_groups
+                + self._group(wk.offender[wk.diverted], age),
             ]
         )
         weighted = np.concatenate([j * n_groups + g for j in WEIGHTED])
+        costs = oc.incident_costs(sev, self.params.cost)
+        with_injury = (sev >= INJURY) & (sev <= ADMISSION)
         weights = np.concatenate(
-            [wk.p_admission, wk.p_death, oc.incident_costs(sev, self.params.cost)]
+            [
+                wk.p_admission,
+                wk.p_death,
+                costs,
+                sc.crimes,
+                sc.crimes * with_injury,
+                sc.cost_stated,
+                costs * wk.recorded,
+            ]
         )
         total = np.bincount(counts, minlength=acc.size) + np.bincount(
             weighted, weights, minlength=acc.size
@@ -612,6 +672,14 @@ class ViolenceModel(mesa.Model):
                 "knife": wk.knife,
                 "severity": sev,
                 "recorded": wk.recorded,
+                "survey": sc.survey,
+                "reported": sc.reported,
+                "crimes": sc.crimes,
+                "suspect_identified": sc.suspect,
+                "disposal": (wk.diverted + 2 * wk.charged).astype(np.int8),
+                "custody_weeks": wk.custody_weeks,
+                "ae_attendance": sc.ae,
+                "admitted": (sev == ADMISSION) | sc.admitted_other,
             }
         )
 
@@ -669,6 +737,7 @@ class ViolenceModel(mesa.Model):
         frame["victim_sex"] = np.where(frame.pop("victim_male"), "male", "female")
         frame["setting"] = cat(frame["setting"], [s.name.lower() for s in Setting])
         frame["severity"] = cat(frame["severity"], [s.name.lower() for s in Severity])
+        frame["disposal"] = cat(frame["disposal"], list(DISPOSALS))
         frame["weapon"] = np.where(frame.pop("knife"), "knife", "none")
         frame["weight"] = self.weight
         return frame

@@ -26,7 +26,7 @@ def test_profile_records_every_process_and_changes_nothing(test_town):
     assert off.profile is None
     weeks = on.total_weeks
     assert on.profile["weeks"] == weeks
-    expected = PROCESSES | {"start_year", "collect", "intervention:nudge"}
+    expected = PROCESSES | {"start_year", "measurement", "collect", "intervention:nudge"}
     assert set(on.profile) - {"weeks"} == expected
     assert all(on.profile[k] > 0 for k in expected)
     pd.testing.assert_frame_equal(r_on.weekly, r_off.weekly, check_exact=True)
