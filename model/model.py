@@ -2,7 +2,7 @@
 
 `ViolenceModel.step()` runs one week in the fixed order of model/ODD.md:
   1 propensity  2 offending  3 victim choice  4 severity  5 consequences  6 interventions
-  7 data collection
+  6b measurement (what each counter sees)  7 data collection
 Every process is a small function over arrays; nothing in the step iterates over people.
 """
 

@@ -608,10 +608,12 @@ class MeasurementParams:
         **PROB,
     )
     other_admission_prob: float = param(
-        0.20,
+        0.037,
         "P(admitted | non-knife injury attending A&E)",
-        "England, 28,992 assault admissions against 133,896 A&E attendances for assault "
-        "(2014/15, ratio 0.22; " + EVIDENCE + " 7.5, S38); ~10% in the West Midlands (S45)",
+        "hand-set so that sharp objects are 16.2% of assault admissions at the shipped point "
+        "(England 2019/20, " + EVIDENCE + " 7.5): ~255 other admissions among ~6,800 "
+        "non-knife attendances; the published admissions per attendance (0.22, S38) cannot "
+        "also hold while A&E attendances are as many as here (model/ODD.md worksheet)",
         **PROB,
     )
 

@@ -26,7 +26,7 @@ class Scope:
 
 SCOPES = (
     Scope(
-        "true",
+        "model_true",
         "model",
         "everyone in the area, all ages, every setting",
         "incidents (people for offenders and victims)",
