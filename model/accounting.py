@@ -162,6 +162,22 @@ def tally(model: ViolenceModel, results) -> dict:
     return t
 
 
+def _prevalence(name: str, who: str, pct: float, se: float, key: str, resolution: str):
+    """A CSEW prevalence row (YE Dec 2018, EVIDENCE.md 7.1, S5), met within 2 SE."""
+    return Figure(
+        f"csew_prevalence_{name}",
+        "survey_face_to_face",
+        "national rate",
+        f"{pct:.2f}% of {who}",
+        (pct - 2 * se) / 100,
+        (pct + 2 * se) / 100,
+        lambda t: _ratio(t[f"survey_victims:{key}"], t[f"adults:{key}"]),
+        "CSEW open data (EVIDENCE.md 7.1, S5); ±2 SE",
+        resolution,
+        pct=True,
+    )
+
+
 NAN = math.nan
 RECAL = "left to the recalibration on these scopes (a later issue)"
 FIGURES = (
@@ -510,42 +526,30 @@ FIGURES = (
         "recalibration",
         pct=True,
     ),
-    Figure(
-        "csew_prevalence_men",
-        "survey_face_to_face",
-        "national rate",
-        "2.29% of men 16+",
-        0.0198,
-        0.0260,
-        lambda t: _ratio(t["survey_victims:male"], t["adults:male"]),
-        "CSEW open data (EVIDENCE.md 7.1, S5); ±2 SE",
-        "as for all adults; and men and women are victimised alike in the model (victim "
-        "choice has no sex term, model/ODD.md 7.3): violence-process issue",
-        pct=True,
-    ),
-    Figure(
-        "csew_prevalence_women",
-        "survey_face_to_face",
-        "national rate",
-        "1.23% of women 16+",
-        0.0103,
-        0.0143,
-        lambda t: _ratio(t["survey_victims:female"], t["adults:female"]),
-        "CSEW open data (EVIDENCE.md 7.1, S5); ±2 SE",
-        "as for all adults",
-        pct=True,
-    ),
-    Figure(
-        "csew_prevalence_16_24",
-        "survey_face_to_face",
-        "national rate",
-        "3.99% of adults aged 16-24",
-        0.0302,
-        0.0495,
-        lambda t: _ratio(t["survey_victims:16-24"], t["adults:16-24"]),
-        "CSEW open data (EVIDENCE.md 7.1, S5); ±2 SE",
-        "as for all adults; the victim-age bell also concentrates victimisation on the young",
-        pct=True,
+    *(
+        _prevalence(name, who, pct, se, key, resolution)
+        for name, who, pct, se, key, resolution in (
+            (
+                "men",
+                "men 16+",
+                2.287,
+                0.156,
+                "male",
+                "as for all adults; and men and women "
+                "are victimised alike in the model (victim choice has no sex term, model/ODD.md "
+                "7.3): violence-process issue",
+            ),
+            ("women", "women 16+", 1.230, 0.102, "female", "as for all adults"),
+            (
+                "16_24",
+                "adults aged 16-24",
+                3.986,
+                0.482,
+                "16-24",
+                "as for all adults; the "
+                "victim-age bell also concentrates victimisation on the young",
+            ),
+        )
     ),
     Figure(
         "csew_incidents_per_1000_adults",
