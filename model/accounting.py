@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .measurement import HARM_BASES
+from .measurement import HARM_BASES, proven_reoffending
 from .model import ViolenceModel
 from .outcomes import AGE_BAND_LABELS, AGE_BANDS, MEASURES, Setting
 
@@ -151,6 +151,7 @@ def tally(model: ViolenceModel, results) -> dict:
     t["domestic_share_vap"] = _ratio(dom.crimes.sum(), rec.crimes.sum())
     t["domestic_arrest_rate"] = _ratio((dom.disposal != "none").sum(), len(dom))
     t["knife_recorded"] = (rec.weapon == "knife").sum() * wt
+    t["proven_reoffending"] = proven_reoffending(inc)["rate"]
     cost = model.params.cost
     t["partnership_style_cost"] = (
         t["vwi_crimes_recorded"] * cost.violence_with_injury + t["homicides"] * cost.homicide
@@ -475,6 +476,20 @@ FIGURES = (
         "base_hazard and recording alone cannot do it (12 per 10 needs 0.67x the true "
         "incidents, 52% reported at most 0.83x); the survey's capture and the crimes per "
         "incident must move too: for the recalibration, on the measurement parameters",
+    ),
+    Figure(
+        "proven_reoffending",
+        "proven_reoffending",
+        "share",
+        "no figure in EVIDENCE.md (MoJ proven reoffending statistics not retrieved)",
+        NAN,
+        NAN,
+        lambda t: t["proven_reoffending"],
+        "model/measurement.py proven_reoffending (12 months)",
+        "dropped for want of a figure; shown because it is low: offending is spread over many "
+        "people who are seldom caught twice (MoJ's adult rate is about a quarter "
+        "[UNVERIFIED]), as top4_victims_share says of victims",
+        pct=True,
     ),
     Figure(
         "offending_peak_age",
