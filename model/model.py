@@ -26,6 +26,7 @@ from .outcomes import MEASURE_INDEX, MEASURES, Setting, Severity
 from .params import ParameterError, Params, RunSettings
 from .population import FACTORS, NEVER, WEEKS_PER_YEAR, arrivals, synthesise
 from .randomness import Process, Streams
+from .scopes import MEASURE_SCOPE, SCOPES
 
 LONG_AGO = -(10**6)
 MAX_AGE = 256  # lookup tables by whole year of age (nobody simulated reaches it: checked yearly)
@@ -51,6 +52,8 @@ WEIGHTED = [
     )
 ]
 DISPOSALS = ("none", "out_of_court", "charged")
+SCOPE_NAMES = [s.name for s in SCOPES]
+SCOPE_OF_MEASURE = np.array([SCOPE_NAMES.index(MEASURE_SCOPE[m]) for m in MEASURES])
 
 
 @dataclass
@@ -694,7 +697,8 @@ class ViolenceModel(mesa.Model):
         return Results(weekly=self.weekly_table(), incidents=self.incident_table())
 
     def weekly_table(self) -> pd.DataFrame:
-        """Tidy: week x CSP x community x age band x sex x measure, zero rows kept."""
+        """Tidy: week x CSP x community x age band x sex x measure, with the measure's scope
+        (model/scopes.py); zero rows kept."""
         n_weeks, n_groups, n_meas = self._weekly.shape
         n_bands = len(oc.AGE_BANDS)
         g = np.arange(n_groups)
@@ -714,6 +718,7 @@ class ViolenceModel(mesa.Model):
                 "age_band": cat(band[gi], list(oc.AGE_BAND_LABELS)),
                 "sex": cat(male[gi], ["female", "male"]),
                 "measure": cat(mi, list(MEASURES)),
+                "scope": cat(SCOPE_OF_MEASURE[mi], SCOPE_NAMES),
                 "value": self._weekly.reshape(-1),
             }
         )

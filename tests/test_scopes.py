@@ -177,3 +177,9 @@ def test_proven_reoffending_counts_from_the_disposal_or_release():
     )
     assert proven_reoffending(inc) == {"cohort": 4, "reoffenders": 2, "rate": 0.5}
     assert SCOPE["proven_reoffending"].counter == "justice"
+
+
+def test_the_weekly_table_names_each_measure_scope(run):
+    r, _, _ = run
+    pairs = r.weekly[["measure", "scope"]].drop_duplicates().astype(str)
+    assert dict(zip(pairs.measure, pairs.scope, strict=True)) == MEASURE_SCOPE
