@@ -26,6 +26,10 @@ JOBS = {
     ),
     "sweep": ("svsim.experiments.analysis.sweep", "grid or list sweeps over any config keys"),
     "workshop": ("svsim.experiments.workshop.page", "the what-if page for workshops, in a browser"),
+    "worksheet": (
+        "svsim.experiments.worksheet",
+        "the accounting worksheet: true incidents through each scope to every target",
+    ),
     "bench": (
         "svsim.experiments.bench.bench",
         "speed and memory benchmark (full area; vs per-agent Mesa)",

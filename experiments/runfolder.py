@@ -8,6 +8,7 @@ import platform
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime
@@ -106,18 +107,22 @@ def _read_owner(lock: Path) -> dict | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError):
-        return {}  # half-written by an owner that died while claiming: no owner
+        return {}  # unreadable (locks are written whole): no owner
 
 
 def _create(lock: Path, record: dict) -> bool:
-    """Create `lock` holding `record`, exclusively; False if it already exists."""
+    """Create `lock` holding `record`, exclusively and whole (written aside, then hard-linked
+    into place, which fails if it exists: atomic on local disks and NFS alike); False if it
+    already exists."""
+    aside = lock.with_name(f"{lock.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    aside.write_text(json.dumps(record))
     try:
-        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.link(aside, lock)
+        return True
     except FileExistsError:
         return False
-    with os.fdopen(fd, "w") as f:
-        json.dump(record, f)
-    return True
+    finally:
+        aside.unlink(missing_ok=True)
 
 
 def claim(out: Path) -> Path:

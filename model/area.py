@@ -9,6 +9,8 @@ from typing import Any
 from .params import ParameterError
 
 PHASE_AGES = {"primary": (4, 11), "secondary": (11, 18)}
+# a school's phase -> the age phases it teaches (an all-through school teaches both)
+PHASES = {"primary": ("primary",), "secondary": ("secondary",), "all_through": tuple(PHASE_AGES)}
 
 
 @dataclass(frozen=True)
@@ -32,9 +34,23 @@ class Community:
 
 @dataclass(frozen=True)
 class School:
+    """A school, or a grouping of `schools` real schools of one phase; roll is its pupils."""
+
     name: str
     phase: str
     communities: tuple[str, ...]
+    roll: float = 1.0
+    schools: int = 1
+
+
+@dataclass(frozen=True)
+class SchoolRegister:
+    """Where the rolls come from: the DfE school list (with its extraction date) or stated
+    assumptions of a typical roll by phase."""
+
+    source: str = "not given: the schools of a phase share their communities' pupils equally"
+    extracted: str = ""
+    assumed_roll: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,7 @@ class Area:
     csps: tuple[CSP, ...]
     communities: tuple[Community, ...]
     schools: tuple[School, ...]
+    school_register: SchoolRegister = SchoolRegister()
 
     @property
     def population(self) -> int:
@@ -93,7 +110,7 @@ def area_from_dict(data: Any) -> Area:
             "communities",
             "schools",
         },
-        {"label", "description", "sources"},
+        {"label", "description", "sources", "school_register"},
     )
     ages = top["age_structure"]
     if not isinstance(ages, dict) or not ages:
@@ -168,19 +185,32 @@ def area_from_dict(data: Any) -> Area:
             raise ParameterError(
                 f"area.csps[{csp.name}].population={csp.population}: its communities sum to {total}"
             )
+    register = _register(top.get("school_register"))
+    typical = dict(register.assumed_roll)
     schools = []
     for i, s in enumerate(top["schools"] or []):
         w = f"area.schools[{i}]"
-        _keys(w, s, {"name", "phase", "communities"})
-        if s["phase"] not in PHASE_AGES:
-            raise ParameterError(f"{w}.phase={s['phase']!r}: must be primary or secondary")
+        _keys(w, s, {"name", "phase", "communities"}, {"roll", "schools"})
+        if s["phase"] not in PHASES:
+            raise ParameterError(
+                f"{w}.phase={s['phase']!r}: must be primary, secondary or all_through"
+            )
         for name in s["communities"] or []:
             if name not in names:
                 raise ParameterError(f"{w}.communities: {name!r} is not a community of this area")
-        schools.append(School(str(s["name"]), s["phase"], tuple(s["communities"] or ())))
+        n = _number(f"{w}.schools", s.get("schools", 1), 1, 1000, True)
+        if "roll" in s:
+            roll = _number(f"{w}.roll", s["roll"], 1, 1e6)
+        elif typical:
+            if s["phase"] not in typical:
+                raise ParameterError(f"{w}: no roll, and no assumed_roll for {s['phase']}")
+            roll = n * typical[s["phase"]]
+        else:
+            roll = 1.0  # no register: equal shares
+        schools.append(School(str(s["name"]), s["phase"], tuple(s["communities"] or ()), roll, n))
     for c in communities:
         for phase in PHASE_AGES:
-            if not any(c.name in s.communities and s.phase == phase for s in schools):
+            if not any(c.name in s.communities and phase in PHASES[s.phase] for s in schools):
                 raise ParameterError(f"area.communities[{c.name}]: no {phase} school serves it")
     label = top.get("label", str(top["name"]).replace("_", " "))
     if not isinstance(label, str) or not label.strip():
@@ -197,4 +227,28 @@ def area_from_dict(data: Any) -> Area:
         csps=tuple(csps),
         communities=tuple(communities),
         schools=tuple(schools),
+        school_register=register,
+    )
+
+
+def _register(data: Any) -> SchoolRegister:
+    """The school register's provenance and assumed rolls (optional)."""
+    if data is None:
+        return SchoolRegister()
+    w = "area.school_register"
+    _keys(w, data, {"source"}, {"extracted", "assumed_roll"})
+    if not isinstance(data["source"], str) or not data["source"].strip():
+        raise ParameterError(f"{w}.source={data['source']!r}: must say where the rolls come from")
+    rolls = data.get("assumed_roll") or {}
+    if not isinstance(rolls, dict):
+        raise ParameterError(f"{w}.assumed_roll={rolls!r}: must map phase to pupils")
+    for phase in rolls:
+        if phase not in PHASES:
+            raise ParameterError(f"{w}.assumed_roll.{phase}: not a phase")
+    return SchoolRegister(
+        source=data["source"].strip(),
+        extracted=str(data.get("extracted") or ""),
+        assumed_roll=tuple(
+            (k, _number(f"{w}.assumed_roll.{k}", v, 1, 1e5)) for k, v in rolls.items()
+        ),
     )

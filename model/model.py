@@ -2,19 +2,22 @@
 
 `ViolenceModel.step()` runs one week in the fixed order of model/ODD.md:
   1 propensity  2 offending  3 victim choice  4 severity  5 consequences  6 interventions
-  7 data collection
+  6b measurement (what each counter sees)  7 data collection
 Every process is a small function over arrays; nothing in the step iterates over people.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import mesa
 import numpy as np
 import pandas as pd
 
+from . import measurement
 from . import outcomes as oc
 from .area import Area
 from .hooks import Intervention, Levers, Observed
@@ -23,6 +26,7 @@ from .outcomes import MEASURE_INDEX, MEASURES, Setting, Severity
 from .params import ParameterError, Params, RunSettings
 from .population import FACTORS, NEVER, WEEKS_PER_YEAR, arrivals, synthesise
 from .randomness import Process, Streams
+from .scopes import MEASURE_SCOPE, SCOPES
 
 LONG_AGO = -(10**6)
 MAX_AGE = 256  # lookup tables by whole year of age (nobody simulated reaches it: checked yearly)
@@ -36,8 +40,20 @@ NESTED_FLAGS = np.array([[lo <= s <= hi for _, lo, hi in oc.NESTED] for s in ran
 NESTED_TRUE = np.array([MEASURE_INDEX[f"{name}_true"] for name, _, _ in oc.NESTED])
 NESTED_RECORDED = np.array([MEASURE_INDEX[f"{name}_recorded"] for name, _, _ in oc.NESTED])
 WEIGHTED = [
-    MEASURE_INDEX[m] for m in ("admissions_expected", "homicides_expected", "cost_of_crime")
+    MEASURE_INDEX[m]
+    for m in (
+        "admissions_expected",
+        "homicides_expected",
+        "cost_of_crime",
+        "vap_crimes_recorded",
+        "vwi_crimes_recorded",
+        "cost_stated_basis",
+        "cost_recorded",
+    )
 ]
+DISPOSALS = ("none", "out_of_court", "charged")
+SCOPE_NAMES = [s.name for s in SCOPES]
+SCOPE_OF_MEASURE = np.array([SCOPE_NAMES.index(MEASURE_SCOPE[m]) for m in MEASURES])
 
 
 @dataclass
@@ -90,7 +106,12 @@ class Week:
     p_death: np.ndarray = field(default=None)
     p_admission: np.ndarray = field(default=None)
     recorded: np.ndarray = field(default=None)
+    p_recorded: np.ndarray = field(default=None)
     arrested: np.ndarray = field(default=None)
+    attends: np.ndarray = field(default=None)  # A&E
+    diverted: np.ndarray = field(default=None)  # out-of-court disposal
+    charged: np.ndarray = field(default=None)
+    custody_weeks: np.ndarray = field(default=None)  # served, 0 if not jailed
 
 
 def _csr_pick(
@@ -152,6 +173,8 @@ class ViolenceModel(mesa.Model):
         super().__init__(rng=settings.seed)
         self.area, self.params, self.settings = area, params, settings
         self.interventions = list(interventions)
+        # seconds per process name, and "weeks" stepped; None unless settings.profile
+        self.profile: dict[str, float] | None = defaultdict(float) if settings.profile else None
         self.streams = Streams(settings.seed)
         self.week = 0
         self.burn_in_weeks = settings.burn_in_years * WEEKS_PER_YEAR
@@ -185,6 +208,7 @@ class ViolenceModel(mesa.Model):
 
         n_groups = self.n_communities * len(oc.AGE_BANDS) * 2
         self._weekly = np.zeros((settings.years * WEEKS_PER_YEAR, n_groups, len(MEASURES)))
+        self._counters = measurement.Counters.empty(len(self.people))
         self._incidents: list[dict[str, np.ndarray]] = []
         self._agents: dict[int, mesa.Agent] = {}
 
@@ -301,24 +325,38 @@ class ViolenceModel(mesa.Model):
             raise ParameterError(f"an age of {MAX_AGE}+ would be reached: shorten the run")
 
     # ---- the weekly process -----------------------------------------------------------------
+    def _timed(self, name: str, fn: Callable, *args):
+        """fn(*args), its wall time added to self.profile[name] when profiling."""
+        if self.profile is None:
+            return fn(*args)
+        start = time.perf_counter()
+        out = fn(*args)
+        self.profile[name] += time.perf_counter() - start
+        return out
+
     def step(self) -> None:
+        t = self._timed
         if self.week % WEEKS_PER_YEAR == 0 and self.week > 0:
-            self._start_year()
+            t("start_year", self._start_year)
         w, s = self.week, self.state
         projecting = w >= self.burn_in_weeks
-        active = self.alive() & (s.custody_until <= w)
+        active = t("active", lambda: self.alive() & (s.custody_until <= w))
         age = self.people.age_years(w)
-        hazard = self._propensity(age)
-        offenders = self._offending(hazard, active)
-        week = self._choose_victims(offenders, active, age)
-        self._severity(week, age)
-        self._consequences(week)
+        hazard = t("propensity", self._propensity, age)
+        offenders = t("offending", self._offending, hazard, active)
+        week = t("victim_choice", self._choose_victims, offenders, active, age)
+        t("severity", self._severity, week, age)
+        t("consequences", self._consequences, week)
         if projecting:
             self.levers.reset(len(self.people))
             observed = Observed(self, w)
             for intervention in self.interventions:
-                intervention.apply(w - self.burn_in_weeks, observed, self.levers)
-            self._collect(week, age)
+                name = f"intervention:{getattr(intervention, 'name', type(intervention).__name__)}"
+                t(name, intervention.apply, w - self.burn_in_weeks, observed, self.levers)
+            scoped = t("measurement", self._measure, week, age)
+            t("collect", self._collect, week, age, scoped)
+        if self.profile is not None:
+            self.profile["weeks"] += 1
         self.week += 1
 
     def _propensity(self, age: np.ndarray) -> np.ndarray:
@@ -483,6 +521,7 @@ class ViolenceModel(mesa.Model):
             * self.levers.community_recording[wk.place]
         )
         wk.recorded = u_record < p_rec
+        wk.p_recorded = p_rec
 
     def _consequences(self, wk: Week) -> None:
         """5. Trauma, exposure, retaliation targets, hospital attendance, arrest, disposal and
@@ -512,6 +551,7 @@ class ViolenceModel(mesa.Model):
             (sev >= KNIFE_INJURY) | (st.keyed(Process.HOSPITAL, w, v) < j.hospital_attendance_prob)
         )
         s.last_hospital[v[attends & (sev != HOMICIDE)]] = w
+        wk.attends = attends
         dead = sev == HOMICIDE
         s.killed_week[v[dead]] = w + 1
         p_arrest = (
@@ -537,6 +577,21 @@ class ViolenceModel(mesa.Model):
         s.custody_until[o[jailed]] = np.maximum(
             s.custody_until[o[jailed]], w + 1 + served[jailed].astype(np.int64)
         )
+        wk.diverted, wk.charged = diverted, charged
+        wk.custody_weeks = np.where(jailed, served, 0).astype(np.int32)
+
+    def _measure(self, wk: Week, age: np.ndarray) -> measurement.Scoped:
+        """6b. How the survey, police, hospitals and justice count this week (observation only)."""
+        self._counters.fit(len(self.people))
+        return measurement.observe(
+            wk,
+            age,
+            self._counters,
+            self.params.measurement,
+            self.params.cost,
+            self.streams,
+            self.week,
+        )
 
     # ---- 7. data collection -----------------------------------------------------------------
     def _group(self, ids: np.ndarray, age: np.ndarray, place: np.ndarray | None = None):
@@ -544,7 +599,7 @@ class ViolenceModel(mesa.Model):
         band = BAND_OF_AGE[age[ids]]
         return (comm.astype(np.int64) * len(oc.AGE_BANDS) + band) * 2 + self.people.male[ids]
 
-    def _collect(self, wk: Week, age: np.ndarray) -> None:
+    def _collect(self, wk: Week, age: np.ndarray, sc: measurement.Scoped) -> None:
         """Counts by community x age band x sex, weighted back to the whole population.
         Incidents count where they happen, by the victim's age and sex."""
         t = self.week - self.burn_in_weeks
@@ -571,11 +626,36 @@ class ViolenceModel(mesa.Model):
                 MEASURE_INDEX["admissions"] * n_groups + g[sev == ADMISSION],
                 MEASURE_INDEX["homicides"] * n_groups + g[sev == HOMICIDE],
                 *(j * n_groups + grp for j, grp in people),
+                *(
+                    MEASURE_INDEX[name] * n_groups + g[mask]
+                    for name, mask in (
+                        ("survey_incidents", sc.survey),
+                        ("survey_victims", sc.survey_first),
+                        ("survey_domestic_victims", sc.domestic_first),
+                        ("reported", sc.reported),
+                        ("suspects_identified", sc.suspect),
+                        ("ae_attendances", sc.ae),
+                        ("admissions_other", sc.admitted_other),
+                    )
+                ),
+                MEASURE_INDEX["charges"] * n_groups + self._group(wk.offender[wk.charged], age),
+                MEASURE_INDEX["out_of_court_disposals"] * n_groups
+                + self._group(wk.offender[wk.diverted], age),
             ]
         )
         weighted = np.concatenate([j * n_groups + g for j in WEIGHTED])
+        costs = oc.incident_costs(sev, self.params.cost)
+        with_injury = (sev >= INJURY) & (sev <= ADMISSION)
         weights = np.concatenate(
-            [wk.p_admission, wk.p_death, oc.incident_costs(sev, self.params.cost)]
+            [
+                wk.p_admission,
+                wk.p_death,
+                costs,
+                sc.crimes,
+                sc.crimes * with_injury,
+                sc.cost_stated,
+                costs * wk.recorded,
+            ]
         )
         total = np.bincount(counts, minlength=acc.size) + np.bincount(
             weighted, weights, minlength=acc.size
@@ -595,6 +675,14 @@ class ViolenceModel(mesa.Model):
                 "knife": wk.knife,
                 "severity": sev,
                 "recorded": wk.recorded,
+                "survey": sc.survey,
+                "reported": sc.reported,
+                "crimes": sc.crimes,
+                "suspect_identified": sc.suspect,
+                "disposal": (wk.diverted + 2 * wk.charged).astype(np.int8),
+                "custody_weeks": wk.custody_weeks,
+                "ae_attendance": sc.ae,
+                "admitted": (sev == ADMISSION) | sc.admitted_other,
             }
         )
 
@@ -609,7 +697,8 @@ class ViolenceModel(mesa.Model):
         return Results(weekly=self.weekly_table(), incidents=self.incident_table())
 
     def weekly_table(self) -> pd.DataFrame:
-        """Tidy: week x CSP x community x age band x sex x measure, zero rows kept."""
+        """Tidy: week x CSP x community x age band x sex x measure, with the measure's scope
+        (model/scopes.py); zero rows kept."""
         n_weeks, n_groups, n_meas = self._weekly.shape
         n_bands = len(oc.AGE_BANDS)
         g = np.arange(n_groups)
@@ -629,6 +718,7 @@ class ViolenceModel(mesa.Model):
                 "age_band": cat(band[gi], list(oc.AGE_BAND_LABELS)),
                 "sex": cat(male[gi], ["female", "male"]),
                 "measure": cat(mi, list(MEASURES)),
+                "scope": cat(SCOPE_OF_MEASURE[mi], SCOPE_NAMES),
                 "value": self._weekly.reshape(-1),
             }
         )
@@ -652,6 +742,7 @@ class ViolenceModel(mesa.Model):
         frame["victim_sex"] = np.where(frame.pop("victim_male"), "male", "female")
         frame["setting"] = cat(frame["setting"], [s.name.lower() for s in Setting])
         frame["severity"] = cat(frame["severity"], [s.name.lower() for s in Severity])
+        frame["disposal"] = cat(frame["disposal"], list(DISPOSALS))
         frame["weapon"] = np.where(frame.pop("knife"), "knife", "none")
         frame["weight"] = self.weight
         return frame

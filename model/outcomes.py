@@ -53,6 +53,20 @@ MEASURES = {
     "arrests": "arrests",
     "in_custody": "people in custody (stock at the end of the week)",
     "cost_of_crime": "social cost of true incidents, GBP 2015/16 prices (Home Office)",
+    # the measurement layer (model/measurement.py); each measure's scope is in model/scopes.py
+    "survey_incidents": "incidents the face-to-face Crime Survey would count (adults 16+, capped)",
+    "survey_victims": "adults 16+ with a first survey-counted incident this year (prevalence)",
+    "survey_domestic_victims": "adults 16+ with a first self-completion domestic incident a year",
+    "reported": "incidents the police come to know about (recorded or not)",
+    "vap_crimes_recorded": "violence against the person crimes recorded (no stalking/harassment)",
+    "vwi_crimes_recorded": "violence with injury crimes recorded (crimes, not incidents)",
+    "suspects_identified": "recorded incidents with a suspect identified",
+    "charges": "recorded incidents ending in a charge",
+    "out_of_court_disposals": "recorded incidents ending in an out-of-court disposal",
+    "ae_attendances": "A&E attendances for an assault injury (not homicide)",
+    "admissions_other": "hospital admission episodes for assault by other means (not sharp)",
+    "cost_stated_basis": "social cost on the stated basis (model/ODD.md 7.11), GBP 2015/16",
+    "cost_recorded": "social cost of police-recorded incidents only, GBP 2015/16",
 }
 MEASURE_INDEX = {m: i for i, m in enumerate(MEASURES)}
 

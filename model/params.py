@@ -540,6 +540,88 @@ class JusticeParams:
 
 
 @dataclass(frozen=True)
+class MeasurementParams:
+    """How each counter sees an incident: the survey, the police, hospitals (model/scopes.py).
+    Observation only: nothing here feeds back into the violence."""
+
+    survey_min_age: float = param(
+        16.0,
+        "years",
+        "the Crime Survey interviews adults 16+ in households (" + EVIDENCE + " 7.1)",
+        0.0,
+        100.0,
+    )
+    survey_capture: float = param(
+        0.85,
+        "P(a survey-scope non-domestic incident is counted face to face)",
+        "assumed, because respondents forget or misdate some incidents in a 12-month recall "
+        "(no figure found, " + EVIDENCE + " 7.1)",
+        **PROB,
+    )
+    survey_domestic_capture: float = param(
+        0.30,
+        "P(a survey-scope domestic incident is counted face to face)",
+        "assumed, because domestic violence is seldom disclosed face to face: the "
+        "self-completion module finds far more (partner abuse 3.0% a year against domestic "
+        "violence 0.23% face to face; " + EVIDENCE + " 7.1, 7.2)",
+        **PROB,
+    )
+    self_completion_capture: float = param(
+        0.80,
+        "P(a domestic incident against an adult is disclosed in the self-completion module)",
+        "assumed, because self-completion is confidential but still misses some abuse",
+        **PROB,
+    )
+    survey_series_cap: float = param(
+        5,
+        "incidents per victim per year",
+        "the CSEW's cap on a series of similar incidents (5; replaced from 2019 by a cap "
+        "at the 98th percentile [UNVERIFIED])",
+        1,
+        1000,
+    )
+    recording_audit: float = param(
+        0.877,
+        "P(recorded | reported), violence",
+        "HMICFRS crime data integrity, Wiltshire 2017: violence 12.3% under-recorded "
+        "(" + EVIDENCE + " 7.8, S55)",
+        **PROB,
+    )
+    domestic_recording_audit: float = param(
+        0.83,
+        "P(recorded | reported), domestic abuse",
+        "HMICFRS Wiltshire 2017: 260 of 314 domestic abuse crimes recorded (" + EVIDENCE + " 7.8)",
+        **PROB,
+    )
+    extra_crime_prob: float = param(
+        0.10,
+        "P(a recorded incident is recorded as two VAP crimes)",
+        "assumed, because the counting rules record one crime per victim and per offence "
+        "type; no local figure (" + EVIDENCE + " 7)",
+        **PROB,
+    )
+    suspect_identified_prob: float = param(
+        0.84,
+        "P(suspect identified | recorded, not arrested)",
+        "derived: Wiltshire 2017/18, 12.9% of VAP outcomes 'no suspect identified' (codes 14 "
+        "and 18; " + EVIDENCE + " 7.3, S28), so (0.871 - arrest_prob 0.2) / 0.8",
+        **PROB,
+    )
+    other_admission_prob: float = param(
+        0.037,
+        "P(admitted | non-knife injury attending A&E)",
+        "hand-set so that sharp objects are 16.2% of assault admissions at the shipped point "
+        "(England 2019/20, " + EVIDENCE + " 7.5): ~255 other admissions among ~6,800 "
+        "non-knife attendances; the published admissions per attendance (0.22, S38) cannot "
+        "also hold while A&E attendances are as many as here (model/ODD.md worksheet)",
+        **PROB,
+    )
+
+    def __post_init__(self) -> None:
+        check_fields(self, "measurement")
+
+
+@dataclass(frozen=True)
 class CostParams:
     """Home Office unit costs of crime, 2015/16 prices (Heeks et al. 2018)."""
 
@@ -564,6 +646,14 @@ class CostParams:
         0.0,
         1e9,
     )
+    priced_min_age: float = param(
+        16.0,
+        "years (victims younger are not priced on the stated basis, except homicide)",
+        "Heeks et al. 2018 count crimes against individuals from the Crime Survey, adults 16+ "
+        "(model/ODD.md section 7.11) [UNVERIFIED in " + EVIDENCE + " 2.1]",
+        0.0,
+        100.0,
+    )
 
     def __post_init__(self) -> None:
         check_fields(self, "cost")
@@ -580,6 +670,7 @@ class Params:
     severity: SeverityParams = field(default_factory=SeverityParams)
     justice: JusticeParams = field(default_factory=JusticeParams)
     cost: CostParams = field(default_factory=CostParams)
+    measurement: MeasurementParams = field(default_factory=MeasurementParams)
 
 
 @dataclass(frozen=True)
@@ -591,6 +682,7 @@ class RunSettings:
     seed: int = 0
     population_scale: float = 1.0
     start_year: int = 2024
+    profile: bool = False  # time each weekly process (ViolenceModel.profile)
 
     def __post_init__(self) -> None:
         checks = {
@@ -607,9 +699,10 @@ class RunSettings:
                 "(0, 1]",
             ),
             "start_year": (self.start_year, isinstance(self.start_year, int), "a year"),
+            "profile": (self.profile, isinstance(self.profile, bool), "true or false"),
         }
         for name, (value, ok, rule) in checks.items():
-            if isinstance(value, bool) or not ok:
+            if (isinstance(value, bool) and name != "profile") or not ok:
                 raise ParameterError(f"{name}={value!r}: must be {rule}")
 
 

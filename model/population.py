@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .area import PHASE_AGES, Area
+from .area import PHASE_AGES, PHASES, Area
 from .params import PopulationParams
 
 WEEKS_PER_YEAR = 52
@@ -123,6 +123,8 @@ def _deprivation_z(area: Area) -> np.ndarray:
 
 
 def _assign_schools(area: Area, community: np.ndarray, rng: np.random.Generator):
+    """Each pupil's school of each age phase, among those serving the home community, with
+    probability in proportion to their rolls; a pupil at an all-through school stays there."""
     out = {}
     for phase in PHASE_AGES:
         school = np.full(len(community), -1, dtype=np.int32)
@@ -130,11 +132,22 @@ def _assign_schools(area: Area, community: np.ndarray, rng: np.random.Generator)
             serving = [
                 i
                 for i, s in enumerate(area.schools)
-                if s.phase == phase and comm.name in s.communities
+                if phase in PHASES[s.phase] and comm.name in s.communities
             ]
             members = np.flatnonzero(community == c)
-            school[members] = np.array(serving)[rng.integers(0, len(serving), len(members))]
+            roll = np.array([area.schools[i].roll for i in serving])
+            if np.all(roll == roll[0]):  # equal shares (kept as the draw it always was)
+                pick = rng.integers(0, len(serving), len(members))
+            else:
+                cdf = np.cumsum(roll) / roll.sum()
+                pick = np.minimum(
+                    np.searchsorted(cdf, rng.random(len(members)), "right"), len(serving) - 1
+                )
+            school[members] = np.array(serving)[pick]
         out[phase] = school
+    through = np.array([s.phase == "all_through" for s in area.schools] + [False])
+    stays = through[out["primary"]]  # index -1 reads the trailing False
+    out["secondary"][stays] = out["primary"][stays]
     return out
 
 

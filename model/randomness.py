@@ -29,6 +29,7 @@ class Process(IntEnum):
     SEVERITY = 20  # slots: weapon, injury, serious, death, admission, recording
     JUSTICE = 30  # slots: arrest, disposal, custody, sentence
     HOSPITAL = 35
+    MEASUREMENT = 40  # slots: survey, self-completion, reported, extra crime, suspect, admission
 
 
 _MASK = (1 << 64) - 1

@@ -106,20 +106,22 @@ def test_a_live_owners_folder_is_left_alone(tmp_path):
 
 
 def test_concurrent_claims_of_a_dead_owners_folder_give_one_owner(tmp_path):
-    """Many claimants find the same stale lock at once: exactly one ends up owning it."""
-    out = tmp_path / "out"
-    _leftovers(out, {**owner(), "pid": _dead_pid()})
+    """Many claimants find the same stale lock at once: exactly one ends up owning it (20
+    rounds of 8 threads)."""
+    for i in range(20):
+        out = tmp_path / f"out{i}"
+        _leftovers(out, {**owner(), "pid": _dead_pid()})
 
-    def try_claim(_):
-        try:
-            return claim(out)
-        except ConfigError:
-            return None
+        def try_claim(_, out=out):
+            try:
+                return claim(out)
+            except ConfigError:
+                return None
 
-    with ThreadPoolExecutor(8) as pool:
-        won = [c for c in pool.map(try_claim, range(8)) if c is not None]
-    assert len(won) == 1
-    assert owner_alive(json.loads((tmp_path / ".out.lock").read_text()))
+        with ThreadPoolExecutor(8) as pool:
+            won = [c for c in pool.map(try_claim, range(8)) if c is not None]
+        assert len(won) == 1, i
+        assert owner_alive(json.loads((tmp_path / f".out{i}.lock").read_text()))
 
 
 def _race(job_args: list[str], out: Path) -> tuple[int, list[str]]:
