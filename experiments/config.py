@@ -159,7 +159,8 @@ def run_config(overrides: list[str], config_name: str = "run") -> RunConfig:
             **{
                 k: resolved[k]
                 for k in ("years", "burn_in_years", "seed", "population_scale", "start_year")
-            }
+            },
+            profile=resolved.get("profile", False),
         )
         check_fits(area, params, settings)
     except ParameterError as exc:

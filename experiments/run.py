@@ -41,7 +41,23 @@ def simulate_to_folder(cfg, folder: Path) -> dict:
             "total": round(clock.seconds, 3),
         },
         "totals_by_year": results.totals().round(3).to_dict(orient="index"),
+        **({"profile": profile_table(model)} if model.profile is not None else {}),
     }
+
+
+def profile_table(model) -> dict:
+    """{process: {ms_per_call, calls, seconds}} of a profiled model (a call is a week, or a
+    model year for start_year), and the weeks stepped."""
+    table = {
+        name: {
+            "ms_per_call": 1000 * seconds / model.profile_calls[name],
+            "calls": model.profile_calls[name],
+            "seconds": seconds,
+        }
+        for name, seconds in model.profile.items()
+        if name != "weeks"
+    }
+    return {"weeks": int(model.profile["weeks"]), "processes": table}
 
 
 def main(overrides: list[str]) -> int:

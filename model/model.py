@@ -175,6 +175,7 @@ class ViolenceModel(mesa.Model):
         self.interventions = list(interventions)
         # seconds per process name, and "weeks" stepped; None unless settings.profile
         self.profile: dict[str, float] | None = defaultdict(float) if settings.profile else None
+        self.profile_calls: dict[str, int] = defaultdict(int)  # weeks (or years) each ran
         self.streams = Streams(settings.seed)
         self.week = 0
         self.burn_in_weeks = settings.burn_in_years * WEEKS_PER_YEAR
@@ -332,6 +333,7 @@ class ViolenceModel(mesa.Model):
         start = time.perf_counter()
         out = fn(*args)
         self.profile[name] += time.perf_counter() - start
+        self.profile_calls[name] += 1
         return out
 
     def step(self) -> None:

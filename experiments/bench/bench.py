@@ -3,12 +3,18 @@ per-agent Mesa implementation of the same rule subset (experiments/bench/referen
 
 Full-area runs are separate `svsim run` processes, timed from start to exit (people, network,
 burn-in, projection and writing the outputs) with the process's own peak resident memory (from
-wait4). The Mesa comparison runs in this process: construction is timed apart from stepping, and
-agent-weeks per second count every person in every week. Medians over `repeats`.
+wait4). One more run, with the step profiler on, gives the time of each weekly process; the
+heaviest shipped scenario, profiled in this process with each allocation on the hook on its own,
+gives each intervention's. The Mesa comparison runs in this process at each of its population
+scales: construction is timed apart from stepping, and agent-weeks per second count every person
+in every week. Medians over `repeats`. The Mesa reference is frozen: its file's SHA-256 is pinned
+here (REFERENCE_SHA256) and printed, and a test fails if the file changes without the pin.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import statistics
@@ -18,9 +24,22 @@ import tempfile
 import time
 from pathlib import Path
 
+from svsim.model import ViolenceModel
+from svsim.scenarios.delivery import Portfolio, draw_inputs
+
+from ..compare.compare import compare_config
 from ..config import ConfigError, compose, run_config
+from ..run import profile_table
 from ..runfolder import default_out, run_folder, write_manifest
 from .reference_mesa import make_fast, make_reference
+
+REFERENCE = Path(__file__).with_name("reference_mesa.py")
+# the frozen reference's hash: change it only with a deliberate change of the reference
+REFERENCE_SHA256 = "347d43c136699cea0d46cee6a7c6e32b01bbfb092645b4949abef8d676fe6751"
+
+
+def reference_hash() -> str:
+    return hashlib.sha256(REFERENCE.read_bytes()).hexdigest()
 
 
 def _positive_int(cfg, key: str) -> int:
@@ -32,7 +51,7 @@ def _positive_int(cfg, key: str) -> int:
     return value
 
 
-def full_area_once(settings: dict, workdir: Path, i: int) -> dict:
+def full_area_once(settings: dict, workdir: Path, i: int, *extra: str) -> dict:
     """One `svsim run` in a fresh process: wall seconds and peak memory (MB)."""
     out = workdir / f"run-{i}"
     args = [
@@ -42,6 +61,8 @@ def full_area_once(settings: dict, workdir: Path, i: int) -> dict:
         "run",
         *(f"{k}={v}" for k, v in settings.items()),
         f"out={out}",
+        "write_incidents=false" if extra else "write_incidents=true",
+        *extra,
     ]
     start = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -57,7 +78,50 @@ def full_area_once(settings: dict, workdir: Path, i: int) -> dict:
         "peak_mb": usage.ru_maxrss / 1024,
         "people": manifest["population_simulated_start"],
         "inner_seconds": manifest["seconds"],
+        **({"profile": manifest["profile"]} if "profile" in manifest else {}),
     }
+
+
+class _Named:
+    """One allocation's delivery on the hook under its own name, so the profiler times it."""
+
+    def __init__(self, name: str, portfolio: Portfolio):
+        self.name, self.portfolio = name, portfolio
+
+    def apply(self, week, observed, levers):
+        self.portfolio.apply(week, observed, levers)
+
+
+def intervention_profile(full: dict, scenario: str) -> dict:
+    """Profile one replicate of `scenario` at the full area's settings, each allocation as its
+    own Portfolio (same money, same places), in this process."""
+    keys = ("area", "population_scale", "years", "burn_in_years", "seed")
+    cfg, _ = compare_config(
+        [*(f"{k}={full[k]}" for k in keys), f"scenarios=[{scenario}]", f"comparator={scenario}",
+         "replicates=2", "parameter_uncertainty=false"]
+    )  # fmt: skip
+    s = dataclasses.replace(cfg.run.settings, profile=True)
+    sc = cfg.scenarios[0]
+    draws = draw_inputs(cfg.library, s.seed, 0, cfg.uncertainty)
+    hooks = [
+        _Named(
+            a.intervention,
+            Portfolio(
+                dataclasses.replace(sc, allocations=(a,)),
+                cfg.library,
+                draws,
+                cfg.run.area,
+                cfg.prices,
+                s.start_year,
+                s.population_scale,
+                s.seed,
+            ),
+        )
+        for a in sc.allocations
+    ]
+    model = ViolenceModel(cfg.run.area, cfg.run.params, s, hooks)
+    model.run()
+    return profile_table(model)
 
 
 def _time_steps(model, weeks: int) -> float:
@@ -100,21 +164,29 @@ def _median_table(runs: list[dict]) -> dict:
     }
 
 
+def _scales(mc) -> list[float]:
+    scales = list(mc.population_scales)
+    ok = scales and all(
+        isinstance(x, int | float) and not isinstance(x, bool) and 0 < x <= 1 for x in scales
+    )
+    if not ok:
+        raise ConfigError(f"mesa_comparison.population_scales={scales!r}: numbers in (0, 1]")
+    return scales
+
+
 def main(overrides: list[str]) -> int:
     cfg = compose("bench", overrides)
     repeats = _positive_int(cfg, "repeats")
     weeks = _positive_int(cfg, "mesa_comparison.weeks")
     full = {k: cfg.full_area[k] for k in cfg.full_area}
     mc = cfg.mesa_comparison
-    mesa_overrides = [
-        f"area={mc.area}",
-        f"population_scale={mc.population_scale}",
-        f"seed={mc.seed}",
-    ]
+    scales = _scales(mc)
     run_config([f"{k}={v}" for k, v in full.items()])  # refuse bad settings before timing
+    compare_config([f"scenarios=[{cfg.profile_scenario}]", f"comparator={cfg.profile_scenario}"])
     out = Path(cfg.out) if cfg.out else default_out("bench", str(full["area"]))
+    print(f"frozen Mesa reference {REFERENCE.name}: sha256 {reference_hash()}", flush=True)
     with run_folder(out) as folder, tempfile.TemporaryDirectory() as work:
-        full_runs, mesa_runs = [], []
+        full_runs, mesa_runs = [], {x: [] for x in scales}
         for i in range(repeats):
             full_runs.append(full_area_once(full, Path(work), i))
             print(
@@ -122,21 +194,41 @@ def main(overrides: list[str]) -> int:
                 f"{full_runs[-1]['peak_mb']:.0f} MB",
                 flush=True,
             )
-            mesa_runs.append(mesa_comparison_once(mesa_overrides, weeks))
-            r = mesa_runs[-1]
-            print(
-                f"mesa comparison {i + 1}/{repeats}: "
-                + ", ".join(
-                    f"{k} {v['agent_weeks_per_second']:,.0f} agent-weeks/s" for k, v in r.items()
-                ),
-                flush=True,
+            for x in scales:
+                mesa_overrides = [f"area={mc.area}", f"population_scale={x}", f"seed={mc.seed}"]
+                mesa_runs[x].append(mesa_comparison_once(mesa_overrides, weeks))
+                r = mesa_runs[x][-1]
+                print(
+                    f"mesa comparison {i + 1}/{repeats}, {r['vectorised_subset']['people']:,} "
+                    "people: "
+                    + ", ".join(
+                        f"{k} {v['agent_weeks_per_second']:,.0f} agent-weeks/s"
+                        for k, v in r.items()
+                    ),
+                    flush=True,
+                )
+        profiled = full_area_once(full, Path(work), repeats, "profile=true")
+        print(f"profiled baseline run: {profiled['seconds']:.1f} s", flush=True)
+        by_intervention = intervention_profile(full, cfg.profile_scenario)
+        print(f"profiled {cfg.profile_scenario}: done", flush=True)
+        comparisons = []
+        for x in scales:
+            med = _median_table(mesa_runs[x])
+            comparisons.append(
+                {
+                    "population_scale": x,
+                    "people": med["vectorised_subset"]["people"],
+                    "runs": mesa_runs[x],
+                    "medians": med,
+                    "ratios_of_medians": {
+                        f"vectorised_subset / {ref}": med["vectorised_subset"][
+                            "agent_weeks_per_second"
+                        ]
+                        / med[ref]["agent_weeks_per_second"]
+                        for ref in ("mesa_idiomatic", "mesa_cached_static")
+                    },
+                }
             )
-        med = _median_table(mesa_runs)
-        ratios = {
-            f"vectorised_subset / {ref}": med["vectorised_subset"]["agent_weeks_per_second"]
-            / med[ref]["agent_weeks_per_second"]
-            for ref in ("mesa_idiomatic", "mesa_cached_static")
-        }
         result = {
             "full_area": {
                 "settings": full,
@@ -144,15 +236,22 @@ def main(overrides: list[str]) -> int:
                 "median_seconds": statistics.median(r["seconds"] for r in full_runs),
                 "median_peak_mb": statistics.median(r["peak_mb"] for r in full_runs),
             },
+            "profile": {
+                "baseline": {**profiled["profile"], "people": profiled["people"]},
+                "scenario": cfg.profile_scenario,
+                "by_intervention": by_intervention,
+            },
             "mesa_comparison": {
-                "settings": dict(mc),
+                "reference": REFERENCE.name,
+                "reference_sha256": reference_hash(),
+                "area": mc.area,
+                "seed": mc.seed,
                 "weeks": weeks,
-                "runs": mesa_runs,
-                "medians": med,
-                "ratios_of_medians": ratios,
+                "scales": comparisons,
             },
         }
         (folder / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
+        (folder / "profile.json").write_text(json.dumps(result["profile"], indent=2) + "\n")
         table = report(result, repeats)
         (folder / "bench.md").write_text(table)
         write_manifest(folder, job="bench", overrides=overrides)
@@ -161,24 +260,58 @@ def main(overrides: list[str]) -> int:
     return 0
 
 
+def profile_rows(profile: dict, people: int) -> list[str]:
+    """Markdown rows: ms a week (a call is a week; start_year is once a model year, shown
+    per year and spread over the weeks), share of the step, agent-weeks per second."""
+    procs = profile["processes"]
+    weeks = profile["weeks"]
+    total = sum(p["seconds"] for p in procs.values())
+    rows = [
+        "| process | ms a call | calls | ms a week (over all weeks) | share |",
+        "|---|---|---|---|---|",
+    ]
+    for name, p in sorted(procs.items(), key=lambda kv: -kv[1]["seconds"]):
+        rows.append(
+            f"| {name} | {p['ms_per_call']:.2f} | {p['calls']} | "
+            f"{1000 * p['seconds'] / weeks:.2f} | {p['seconds'] / total:.0%} |"
+        )
+    rows.append(f"| **whole step** | | {weeks} weeks | {1000 * total / weeks:.2f} | 100% |")
+    rows += ["", f"{people:,} people: {people * weeks / total:,.0f} agent-weeks per second"]
+    return rows
+
+
 def report(result: dict, repeats: int) -> str:
-    f, m = result["full_area"], result["mesa_comparison"]
+    f, m, prof = result["full_area"], result["mesa_comparison"], result["profile"]
+    base = prof["baseline"]
     lines = [
         f"# svsim bench (medians of {repeats})",
         "",
         f"Full area {f['settings']}: {f['median_seconds']:.1f} s wall, "
         f"{f['median_peak_mb']:.0f} MB peak (targets: 30 s, 1,500 MB)",
         "",
-        f"Per-agent Mesa vs vectorised, {m['medians']['vectorised_subset']['people']:,} "
-        f"people, {m['weeks']} weeks, same rule subset:",
+        "## Time per weekly process, baseline (one profiled run)",
         "",
-        "| implementation | build s | step s | agent-weeks/s |",
-        "|---|---|---|---|",
+        *profile_rows(base, base["people"]),
+        "",
+        f"## Time per intervention, {prof['scenario']} (each allocation on its own)",
+        "",
+        *profile_rows(prof["by_intervention"], base["people"]),
+        "",
+        f"## Per-agent Mesa vs vectorised ({m['reference']} sha256 {m['reference_sha256'][:16]}"
+        f"..., {m['weeks']} weeks, same rule subset)",
     ]
-    for name, v in m["medians"].items():
-        lines.append(
-            f"| {name} | {v['build_seconds']:.3f} | {v['step_seconds']:.3f} | "
-            f"{v['agent_weeks_per_second']:,.0f} |"
-        )
-    lines += [""] + [f"- {k}: {v:.1f}x (target 50x)" for k, v in m["ratios_of_medians"].items()]
+    for c in m["scales"]:
+        lines += [
+            "",
+            f"{c['people']:,} people (population scale {c['population_scale']}):",
+            "",
+            "| implementation | build s | step s | agent-weeks/s |",
+            "|---|---|---|---|",
+        ]
+        for name, v in c["medians"].items():
+            lines.append(
+                f"| {name} | {v['build_seconds']:.3f} | {v['step_seconds']:.3f} | "
+                f"{v['agent_weeks_per_second']:,.0f} |"
+            )
+        lines += [""] + [f"- {k}: {v:.1f}x" for k, v in c["ratios_of_medians"].items()]
     return "\n".join(lines) + "\n"

@@ -149,3 +149,10 @@ def test_crosscheck_detects_a_different_contagion(area, params, fast, factor):
         f"pooled p={pooled:.3g}"
     )
     assert pooled < ALPHA
+
+
+def test_the_mesa_reference_is_frozen():
+    """The benchmark's baseline changes only deliberately: its file matches the pinned hash."""
+    from svsim.experiments.bench.bench import REFERENCE_SHA256, reference_hash
+
+    assert reference_hash() == REFERENCE_SHA256, "update REFERENCE_SHA256 with the change"

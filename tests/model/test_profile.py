@@ -29,6 +29,10 @@ def test_profile_records_every_process_and_changes_nothing(test_town):
     expected = PROCESSES | {"start_year", "measurement", "collect", "intervention:nudge"}
     assert set(on.profile) - {"weeks"} == expected
     assert all(on.profile[k] > 0 for k in expected)
+    projection = on.settings.years * 52
+    calls = {"start_year": on.settings.years + on.settings.burn_in_years - 1}
+    calls |= {k: projection for k in ("measurement", "collect", "intervention:nudge")}
+    assert dict(on.profile_calls) == {k: calls.get(k, weeks) for k in expected}
     pd.testing.assert_frame_equal(r_on.weekly, r_off.weekly, check_exact=True)
     pd.testing.assert_frame_equal(r_on.incidents, r_off.incidents, check_exact=True)
 
