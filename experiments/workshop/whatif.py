@@ -40,12 +40,12 @@ HEADLINE = {
     "homicides_expected": "Homicides",
 }
 ECONOMICS_LABELS = {
-    "spend_pv": "extra money spent on the interventions, GBP present value (cash)",
+    "spend_pv": "extra money committed to the interventions, GBP present value (cash)",
     "harm_averted_pv": "social cost of harm avoided, GBP present value (NOT cash)",
     "justice_cost_change_pv": "change in custody costs, GBP present value",
-    "net_benefit_pv": "social cost of harm avoided minus extra money spent, GBP present value",
-    "bcr": "benefit-cost ratio (harm avoided per extra pound spent)",
-    "prob_bcr_gt_1": "probability the benefit-cost ratio exceeds 1",
+    "net_benefit_pv": "social cost of harm avoided minus extra money committed, GBP present value",
+    "bcr": "benefit-cost ratio (mean harm avoided per mean extra pound committed)",
+    "prob_bcr_gt_1": "share of replicates where the harm avoided exceeds the extra money committed",
     "cost_per_vwi_averted": "extra GBP per violence-with-injury incident averted",
     "cost_per_admission_averted": "extra GBP per admission averted",
     "cost_per_homicide_averted": "extra GBP per homicide averted",
