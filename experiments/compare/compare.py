@@ -47,7 +47,7 @@ SUMMARY_MEASURES = {
     "incidents_true": "violent incidents (all)",
     "incidents_recorded": "violent incidents recorded by the police",
     "violence_with_injury_recorded": "violence with injury recorded by the police",
-    "cost_of_crime": "social cost of violence, £ 2015/16 (not cash)",
+    "cost_of_crime": "social cost of violence (£ {price_year}, expected homicides; not cash)",
     "in_custody": "person-weeks in custody",
 }
 
@@ -318,6 +318,7 @@ def summarise(cfg: CompareConfig, t: dict) -> tuple:
     first, n = s.start_year, cfg.replicates
     comp = cfg.comparator
     premium = ap.homicide_premium(cfg.run.params.cost)
+    to_base = cfg.prices.uprate(ap.COST_PRICE_YEAR, cfg.prices.base_year)
 
     def series(name: str, measure: str) -> np.ndarray:
         """replicates x years of one measure."""
@@ -326,14 +327,19 @@ def summarise(cfg: CompareConfig, t: dict) -> tuple:
         np.add.at(out, (y.replicate.to_numpy(), y.year.to_numpy() - first), y.value.to_numpy())
         return out
 
-    def harm(name: str) -> dict[str, np.ndarray]:
+    def priced(name: str, measure: str) -> np.ndarray:
+        """A harm measure with homicides priced from their probabilities (2015/16 prices)."""
         deaths, expected = series(name, "homicides"), series(name, "homicides_expected")
-        return {
-            basis: ap.harm_pv(
-                ap.expected_harm(series(name, m), deaths, expected, premium), cfg.prices
-            )
-            for basis, m in HARM_BASES.items()
-        }
+        return ap.expected_harm(series(name, measure), deaths, expected, premium)
+
+    def harm(name: str) -> dict[str, np.ndarray]:
+        return {b: ap.harm_pv(priced(name, m), cfg.prices) for b, m in HARM_BASES.items()}
+
+    def total(name: str, measure: str) -> np.ndarray:
+        """Over the horizon, not discounted; harm in base-year prices, as every money figure."""
+        if measure in HARM_BASES.values():
+            return priced(name, measure).sum(axis=1) * to_base
+        return series(name, measure).sum(axis=1)
 
     def cash(name: str) -> dict[str, np.ndarray]:
         return ap.money(spend[spend.scenario == name], n, cfg.prices, first)
@@ -346,14 +352,14 @@ def summarise(cfg: CompareConfig, t: dict) -> tuple:
     for sc in cfg.scenarios[1:]:
         averted = {}
         for measure, label in SUMMARY_MEASURES.items():
-            a, b = series(comp, measure).sum(axis=1), series(sc.name, measure).sum(axis=1)
+            a, b = total(comp, measure), total(sc.name, measure)
             averted[measure] = a - b
             rows.append(
                 {
                     "scenario": sc.name,
                     "comparator": comp,
                     "measure": measure,
-                    "label": label,
+                    "label": label.format(price_year=cfg.prices.base_year),
                     **ap.paired(a, b),
                 }
             )
