@@ -41,7 +41,13 @@ HEADLINE = {
 }
 ECONOMICS_LABELS = {
     "spend_pv": "extra money committed to the interventions, GBP present value (cash)",
-    "harm_averted_pv": "social cost of harm avoided, GBP present value (NOT cash)",
+    "allocated_pv": "extra money committed (allocated), GBP present value (cash)",
+    "spent_pv": "of which delivery spent, GBP present value (cash)",
+    "shortfall_pv": "of which delivery could not spend, GBP present value (cash)",
+    "harm_averted_pv": "social cost of harm avoided, stated basis, GBP present value (NOT cash)",
+    "harm_averted_pv_stated": "social cost of harm avoided, stated basis, GBP present value",
+    "harm_averted_pv_recorded_only": "harm avoided, police-recorded incidents only, GBP PV",
+    "harm_averted_pv_all_true": "harm avoided, all true incidents, GBP present value",
     "justice_cost_change_pv": "change in custody costs, GBP present value",
     "net_benefit_pv": "social cost of harm avoided minus extra money committed, GBP present value",
     "bcr": "benefit-cost ratio (mean harm avoided per mean extra pound committed)",
