@@ -32,12 +32,14 @@ from pathlib import Path
 
 import numpy as np
 from svsim.model import ParameterError, ViolenceModel, params_from_dict
+from svsim.model.measurement import HARM_BASES
 from svsim.model.outcomes import MEASURE_INDEX, MEASURES
+from svsim.scenarios import appraisal as ap
 from svsim.scenarios.delivery import Portfolio, draw_inputs
 from svsim.scenarios.library import ScenarioError
 
 from .. import chunks as ch
-from ..compare.compare import COST_PRICE_YEAR, _load_library, compare_config
+from ..compare.compare import _load_library, compare_config
 from ..config import (
     CONF_DIR,
     ConfigError,
@@ -452,7 +454,8 @@ def _compare_cfg(design: dict):
 
 
 def _run_scenario(cfg, area, burnt, scenario, draws, seed: int) -> tuple[np.ndarray, float]:
-    """Project one scenario from a burnt-in model; (years x measures totals, PV of spending)."""
+    """Project one scenario from a burnt-in model; (years x measures totals, PV of the cash it
+    commits)."""
     s = cfg.run.settings
     m = copy.deepcopy(burnt)
     portfolio = Portfolio(
@@ -464,12 +467,11 @@ def _run_scenario(cfg, area, burnt, scenario, draws, seed: int) -> tuple[np.ndar
         m.step()
     w = m._weekly
     yearly = w.reshape(s.years, 52, w.shape[1], w.shape[2]).sum(axis=(1, 2))
-    first = s.start_year
-    spend = sum(
-        cfg.prices.present_value(row["spent"], row["year"], row["year"], first)
-        for row in portfolio.spending()
+    rows = portfolio.spending()
+    committed = ap.cash_pv(
+        [r["budget"] for r in rows], [r["year"] for r in rows], cfg.prices, s.start_year
     )
-    return yearly, float(spend)
+    return yearly, float(committed.sum())
 
 
 def _evaluate_point(design: dict, cfg, values: np.ndarray, folder: Path) -> tuple:
@@ -495,9 +497,13 @@ def _evaluate_point(design: dict, cfg, values: np.ndarray, folder: Path) -> tupl
         area = with_csp_multipliers(area, csp)
     s = cfg.run.settings
     prices = cfg.prices
-    to_base = prices.uprate(COST_PRICE_YEAR, prices.base_year)
-    disc = (1 + prices.discount_rate) ** -np.arange(s.years)
-    cost_i = MEASURE_INDEX["cost_of_crime"]
+    premium = ap.homicide_premium(p.cost)
+    harm_i = [MEASURE_INDEX[m] for m in (HARM_BASES["stated"], "homicides", "homicides_expected")]
+
+    def harm_pv(yearly: np.ndarray) -> float:
+        """PV of the stated-basis harm, homicides priced from their probabilities."""
+        return float(ap.harm_pv(ap.expected_harm(*yearly[:, harm_i].T, premium), prices))
+
     by_name = {sc.name: sc for sc in cfg.scenarios}
     comp, scen = design["comparator"], design["scenario"]
     order = [comp, scen] + [d for d in design["decision"] if d not in (comp, scen)]
@@ -525,7 +531,9 @@ def _evaluate_point(design: dict, cfg, values: np.ndarray, folder: Path) -> tupl
             sc = by_name[name]
             if name == comp:
                 used = sorted({a.intervention for a in sc.allocations})
-                ckey = _key(params, csp, rep, s.seed, [(u, draws[u].__dict__) for u in used])
+                ckey = _key(  # "committed": the cached cost is the cash allocated, not spent
+                    params, csp, rep, s.seed, [(u, draws[u].__dict__) for u in used], "committed"
+                )
                 path = cache_dir / f"baseline-{ckey}.npz"
                 hit = _STATE["baseline"].get(ckey)
                 if hit is None and path.is_file():
@@ -542,11 +550,11 @@ def _evaluate_point(design: dict, cfg, values: np.ndarray, folder: Path) -> tupl
             else:
                 res[name] = _run_scenario(cfg, area, burnt, sc, draws, settings.seed)
         cy, cspend = res[comp]
-        charm = float((cy[:, cost_i] * disc).sum()) * to_base
+        charm = harm_pv(cy)
 
         def nsb(name: str, res=res, charm=charm, cspend=cspend) -> float:
             yy, sp = res[name]
-            return charm - float((yy[:, cost_i] * disc).sum()) * to_base - (sp - cspend)
+            return charm - harm_pv(yy) - (sp - cspend)
 
         sy = res[scen][0]
         for k, m in enumerate(outs):

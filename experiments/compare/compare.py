@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 from svsim.model import ViolenceModel
 from svsim.model import outcomes as oc
+from svsim.model.measurement import HARM_BASES
 from svsim.model.outcomes import MEASURES
+from svsim.scenarios import appraisal as ap
 from svsim.scenarios.delivery import Portfolio, draw_inputs
 from svsim.scenarios.library import (
     ScenarioError,
@@ -45,11 +47,9 @@ SUMMARY_MEASURES = {
     "incidents_true": "violent incidents (all)",
     "incidents_recorded": "violent incidents recorded by the police",
     "violence_with_injury_recorded": "violence with injury recorded by the police",
-    "cost_of_crime": "social cost of violence, £ 2015/16 (not cash)",
+    "cost_of_crime": "social cost of violence (£ {price_year}, expected homicides; not cash)",
     "in_custody": "person-weeks in custody",
 }
-COST_PRICE_YEAR = 2015  # Home Office unit costs (Heeks et al. 2018)
-Z_MDE = 1.645 + 0.842  # two-sided 10% level, 80% power
 
 
 @dataclass(frozen=True)
@@ -309,113 +309,89 @@ def tables(cfg: CompareConfig, results: list[dict]) -> dict:
     return {"outcomes": detail, "by_year": by_year, "by_place": by_place, "spend": spend}
 
 
-def _interval(x: np.ndarray) -> tuple[float, float]:
-    return float(np.quantile(x, 0.05)), float(np.quantile(x, 0.95))
-
-
 def summarise(cfg: CompareConfig, t: dict) -> tuple:
-    """Paired differences against the comparator, and the money."""
+    """Paired differences against the comparator, and the money (scenarios.appraisal)."""
     import pandas as pd
 
-    by_year = t["by_year"]
+    by_year, spend = t["by_year"], t["spend"]
     s = cfg.run.settings
-    first = s.start_year
-    totals = by_year.groupby(["scenario", "measure", "replicate"], observed=True)["value"].sum()
+    first, n = s.start_year, cfg.replicates
     comp = cfg.comparator
-    rows, econ, per_rep = [], [], []
-    spend = t["spend"]
-    prices = cfg.prices
+    premium = ap.homicide_premium(cfg.run.params.cost)
+    to_base = cfg.prices.uprate(ap.COST_PRICE_YEAR, cfg.prices.base_year)
 
-    def pv_spend(name: str) -> np.ndarray:
-        sp = spend[spend.scenario == name]
-        out = np.zeros(cfg.replicates)
-        for row in sp.itertuples():
-            out[row.replicate] += prices.present_value(row.spent, row.year, row.year, first)
-        return out
-
-    def pv_yearly(name: str, measure: str) -> np.ndarray:
+    def series(name: str, measure: str) -> np.ndarray:
+        """replicates x years of one measure."""
         y = by_year[(by_year.scenario == name) & (by_year.measure == measure)]
-        out = np.zeros(cfg.replicates)
-        for row in y.itertuples():
-            out[row.replicate] += row.value / (1 + prices.discount_rate) ** (row.year - first)
+        out = np.zeros((n, s.years))
+        np.add.at(out, (y.replicate.to_numpy(), y.year.to_numpy() - first), y.value.to_numpy())
         return out
 
-    comp_spend = pv_spend(comp)
-    to_base = prices.uprate(COST_PRICE_YEAR, prices.base_year)
-    comp_harm = pv_yearly(comp, "cost_of_crime") * to_base
-    comp_custody = pv_yearly(comp, "in_custody") * cfg.prison_week_cost
+    def priced(name: str, measure: str) -> np.ndarray:
+        """A harm measure with homicides priced from their probabilities (2015/16 prices)."""
+        deaths, expected = series(name, "homicides"), series(name, "homicides_expected")
+        return ap.expected_harm(series(name, measure), deaths, expected, premium)
+
+    def harm(name: str) -> dict[str, np.ndarray]:
+        return {b: ap.harm_pv(priced(name, m), cfg.prices) for b, m in HARM_BASES.items()}
+
+    def total(name: str, measure: str) -> np.ndarray:
+        """Over the horizon, not discounted; harm in base-year prices, as every money figure."""
+        if measure in HARM_BASES.values():
+            return priced(name, measure).sum(axis=1) * to_base
+        return series(name, measure).sum(axis=1)
+
+    def cash(name: str) -> dict[str, np.ndarray]:
+        return ap.money(spend[spend.scenario == name], n, cfg.prices, first)
+
+    def custody(name: str) -> np.ndarray:
+        return ap.discounted(series(name, "in_custody"), cfg.prices) * cfg.prison_week_cost
+
+    comp_harm, comp_cash, comp_custody = harm(comp), cash(comp), custody(comp)
+    rows, econ, per_rep = [], [], []
     for sc in cfg.scenarios[1:]:
         averted = {}
         for measure, label in SUMMARY_MEASURES.items():
-            a = totals[comp, measure].to_numpy()
-            b = totals[sc.name, measure].to_numpy()
-            d = a - b
-            unpaired = (a[:, None] - b[None, :])[~np.eye(len(a), dtype=bool)]
-            averted[measure] = d
-            lo, hi = _interval(d)
-            ulo, uhi = _interval(unpaired)
+            a, b = total(comp, measure), total(sc.name, measure)
+            averted[measure] = a - b
             rows.append(
                 {
                     "scenario": sc.name,
                     "comparator": comp,
                     "measure": measure,
-                    "label": label,
-                    "scenario_mean": b.mean(),
-                    "comparator_mean": a.mean(),
-                    "averted_mean": d.mean(),
-                    "averted_p05": lo,
-                    "averted_p95": hi,
-                    "unpaired_p05": ulo,
-                    "unpaired_p95": uhi,
-                    "prob_better": float((d > 0).mean()),
-                    "mde": Z_MDE * d.std(ddof=1) / np.sqrt(len(d)),
+                    "label": label.format(price_year=cfg.prices.base_year),
+                    **ap.paired(a, b),
                 }
             )
-        extra = pv_spend(sc.name) - comp_spend
-        harm = comp_harm - pv_yearly(sc.name, "cost_of_crime") * to_base
-        custody = pv_yearly(sc.name, "in_custody") * cfg.prison_week_cost - comp_custody
-        net = harm - extra
-        per_rep += [
-            {"scenario": sc.name, "replicate": r, "spend_pv": extra[r], "harm_averted_pv": harm[r]}
-            for r in range(cfg.replicates)
-        ]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bcr = np.where(extra > 0, harm / extra, np.nan)
+        h = {k: comp_harm[k] - v for k, v in harm(sc.name).items()}
+        extra = {k: v - comp_cash[k] for k, v in cash(sc.name).items()}
+        rng = np.random.default_rng([s.seed, ap.BOOTSTRAP_KEY])
         row = {
             "scenario": sc.name,
             "comparator": comp,
-            "spend_pv_mean": extra.mean(),
-            "spend_pv_p05": _interval(extra)[0],
-            "spend_pv_p95": _interval(extra)[1],
-            "harm_averted_pv_mean": harm.mean(),
-            "harm_averted_pv_p05": _interval(harm)[0],
-            "harm_averted_pv_p95": _interval(harm)[1],
-            "justice_cost_change_pv_mean": custody.mean(),
-            "net_benefit_pv_mean": net.mean(),
-            "net_benefit_pv_p05": _interval(net)[0],
-            "net_benefit_pv_p95": _interval(net)[1],
+            **ap.appraise(h, extra, custody(sc.name) - comp_custody, rng),
         }
-        finite = bcr[np.isfinite(bcr)]
-        row.update(
-            {
-                "bcr_mean": finite.mean() if len(finite) else np.nan,
-                "bcr_p05": _interval(finite)[0] if len(finite) else np.nan,
-                "bcr_p95": _interval(finite)[1] if len(finite) else np.nan,
-                "prob_bcr_gt_1": float((finite > 1).mean()) if len(finite) else np.nan,
-            }
-        )
         for key, measure in (
             ("vwi", "violence_with_injury_true"),
             ("admission", "admissions_expected"),
             ("homicide", "homicides_expected"),
         ):
-            d = averted[measure]
-            lo, hi = _interval(d)
-            excludes_zero = lo > 0 or hi < 0
-            row[f"cost_per_{key}_averted"] = (
-                extra.mean() / d.mean() if excludes_zero and extra.mean() > 0 else np.nan
+            row[f"cost_per_{key}_averted"] = ap.cost_per_averted(
+                row["spend_pv_mean"], averted[measure]
             )
         econ.append(row)
+        per_rep += [
+            {
+                "scenario": sc.name,
+                "replicate": r,
+                "spend_pv": extra["allocated"][r],
+                "spent_pv": extra["spent"][r],
+                "shortfall_pv": extra["shortfall"][r],
+                "harm_averted_pv": h["stated"][r],
+                **{f"harm_averted_pv_{k}": v[r] for k, v in h.items()},
+            }
+            for r in range(n)
+        ]
     return pd.DataFrame(rows), pd.DataFrame(econ), pd.DataFrame(per_rep)
 
 
@@ -556,6 +532,9 @@ def main(overrides: list[str]) -> int:
             t[name].to_parquet(folder / f"{name}.parquet", index=False)
             t[name].to_csv(folder / f"{name}.csv", index=False)
         t["spend"].to_csv(folder / "spend.csv", index=False)
+        ap.shortfall_by_allocation(t["spend"], cfg.prices).to_csv(
+            folder / "shortfall.csv", index=False
+        )
         summary.to_csv(folder / "summary.csv", index=False)
         econ.to_csv(folder / "economics.csv", index=False)
         econ_rep.to_csv(folder / "economics_by_replicate.csv", index=False)

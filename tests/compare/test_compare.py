@@ -6,13 +6,17 @@ import copy
 import dataclasses
 import json
 import subprocess
+from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from conftest import REPO, SVSIM, load_area, make_model
+from svsim.experiments.compare.compare import SUMMARY_MEASURES, summarise
 from svsim.experiments.config import CONF_DIR
 from svsim.model import Params
+from svsim.model.measurement import HARM_BASES
 from svsim.scenarios.delivery import Portfolio, draw_inputs
 from svsim.scenarios.library import Allocation, Estimate, Intervention, Scenario
 from svsim.scenarios.prices import prices_from_dict
@@ -335,3 +339,53 @@ def test_replicates_draw_the_calibrations_plausible_set_and_the_command_line_win
     assert single.members == () and single.for_replicate(5) == (single.area, single.params)
     with pytest.raises(ConfigError, match=r"^parameter_uncertainty='maybe': must be true or false"):
         run_config(["parameter_uncertainty=maybe"], config_name="compare")
+
+
+def test_summarise_prices_committed_cash_and_expected_homicides():
+    """compare's economics from hand-built tables: a scenario that commits 100 a year more, spends
+    60 of it, and whose one fewer realised homicide is no fewer expected ones."""
+    n, years, first = 4, 2, 2024
+    rows = []
+    for name, deaths in (("comp", 1.0), ("plan", 0.0)):
+        for r in range(n):
+            for y in range(first, first + years):
+                values = {m: 1000.0 for m in (*HARM_BASES.values(), *SUMMARY_MEASURES)}
+                values["homicides"] = deaths if (r, y) == (0, first) else 0.0
+                values["homicides_expected"] = 0.25
+                for m in HARM_BASES.values():
+                    values[m] += values["homicides"] * 1e6
+                rows += [
+                    {"scenario": name, "replicate": r, "year": y, "measure": m, "value": v}
+                    for m, v in values.items()
+                ]
+    by_year = pd.DataFrame(rows)
+    spend = pd.DataFrame(
+        [
+            {"scenario": "plan", "replicate": r, "year": y, "budget": 100.0, "spent": 60.0}
+            for r in range(n)
+            for y in range(first, first + years)
+        ],
+        columns=["scenario", "replicate", "year", "budget", "spent"],
+    )
+    flat = dataclasses.replace(PRICES, index={2015: 1.0, 2024: 1.0, 2025: 1.0}, discount_rate=0.0)
+    cost = SimpleNamespace(homicide=1e6, violence_with_injury=0.0)
+    cfg = SimpleNamespace(
+        run=SimpleNamespace(
+            settings=SimpleNamespace(start_year=first, years=years, seed=0),
+            params=SimpleNamespace(cost=cost),
+        ),
+        replicates=n,
+        comparator="comp",
+        scenarios=(SimpleNamespace(name="comp"), SimpleNamespace(name="plan")),
+        prices=flat,
+        prison_week_cost=1.0,
+    )
+    _, econ, per_rep = summarise(cfg, {"by_year": by_year, "spend": spend})
+    e = econ.iloc[0]
+    assert (e.spend_pv_mean, e.allocated_pv_mean, e.spent_pv_mean) == (200.0, 200.0, 120.0)
+    assert e.shortfall_pv_mean == 80.0
+    # the realised death is priced at its expectation: no harm averted on any basis
+    for col in ("harm_averted_pv_mean", *(f"harm_averted_pv_{b}_mean" for b in HARM_BASES)):
+        assert e[col] == 0.0
+    assert (e.net_benefit_pv_mean, e.bcr_mean, e.prob_bcr_gt_1) == (-200.0, 0.0, 0.0)
+    assert list(per_rep.spend_pv) == [200.0] * n
