@@ -782,36 +782,32 @@ def _img(path: Path) -> str:
     return f"data:image/png;base64,{data}"
 
 
-def write_report(folder: Path) -> Path:
-    """Draw the figures and write folder/report.html (one self-contained file)."""
-    folder = Path(folder)
-    figures = make_figures(folder)
-    run = load(folder)
-    meta = run.meta
-    area = meta.get("area_label", meta.get("area", ""))
-    comp = run.label(run.comparator)
-    parts: list[str] = []
-    add = parts.append
+def _rate(meta: dict) -> float:
+    """The discount rate in percent a year."""
+    return 100 * float(meta.get("discount_rate", 0))
 
-    title = f"Serious violence funding scenarios: {area}"
-    add(f"<h1>{_e(title)}</h1>")
-    add(
+
+def _intro(run: CompareRun, title: str) -> list[str]:
+    comp = run.label(run.comparator)
+    return [
+        f"<h1>{_e(title)}</h1>",
         f'<p class="lede">{_e(len(run.scenarios))} funding scenario(s) compared with {_e(comp)} '
         f"over {_e(run.horizon)}, simulated with svsim. Every run of a scenario is paired with a "
         "run of the comparator that shares its random events, so differences show the "
-        "interventions rather than chance.</p>"
-    )
+        "interventions rather than chance.</p>",
+    ]
 
-    # executive summary
-    add("<h2>Executive summary</h2>")
-    add('<div class="summary">')
+
+def _executive_summary(run: CompareRun) -> list[str]:
+    """The effects in sentences, value for money, and what the money value is not."""
+    out = ["<h2>Executive summary</h2>", '<div class="summary">']
     sentences = [x for m in (KNIFE, VWI, HOMICIDE) if (x := _effect_sentence(run, m))]
-    add(_ul(sentences))
+    out.append(_ul(sentences))
     econ = _econ_sentences(run)
     if econ:
-        add(f"<p><strong>{_e('Value for money')}</strong></p>")
-        add(_ul(econ))
-    add(
+        out.append(f"<p><strong>{_e('Value for money')}</strong></p>")
+        out.append(_ul(econ))
+    out.append(
         "<p><strong>The social cost of harm avoided is not cash.</strong> "
         + _e(
             "It puts a money value on harm to victims and on the work of health and justice "
@@ -822,7 +818,7 @@ def write_report(folder: Path) -> Path:
     )
     ws = weak_share(run)
     if ws:
-        add(
+        out.append(
             "<p>"
             + _e(
                 "Share of each scenario's spend resting on weak or no evidence: "
@@ -831,16 +827,41 @@ def write_report(folder: Path) -> Path:
             )
             + "</p>"
         )
-    if _not_calibrated(meta):
-        add(
+    if _not_calibrated(run.meta):
+        out.append(
             "<p><strong>"
             + _e("The model is not calibrated yet: read the numbers as illustrative.")
             + "</strong></p>"
         )
-    add("</div>")
+    out.append("</div>")
+    return out
 
-    # headline table
-    add("<h2>Headline table</h2>")
+
+def _headline_row(run: CompareRun, s: str, budget) -> list[str]:
+    row = [run.label(s), fmt_money(float(budget or float("nan")))]
+    for m in (KNIFE, VWI, HOMICIDE):
+        r = _row(run, s, m)
+        row.append(
+            fmt_interval(r.averted_mean, r.averted_p05, r.averted_p95) if r is not None else "n/a"
+        )
+    hit = run.economics[run.economics.scenario == s] if len(run.economics) else run.economics
+    if not len(hit):
+        return row + ["n/a"] * 4
+    e = hit.iloc[0]
+    return [
+        *row,
+        fmt_money(e.spend_pv_mean),
+        fmt_interval(
+            e.harm_averted_pv_mean, e.harm_averted_pv_p05, e.harm_averted_pv_p95, money=True
+        ),
+        fmt_ratio(e.bcr_mean, e.bcr_p05, e.bcr_p95),
+        fmt_pct(e.prob_bcr_gt_1),
+    ]
+
+
+def _headline_table(run: CompareRun) -> list[str]:
+    """One row per scenario: budget, the three headline harms averted, and the economics."""
+    meta = run.meta
     header = ["Scenario", "Budget per year"]
     header += [f"{_first_upper(HEADLINE[m])} averted" for m in (KNIFE, VWI, HOMICIDE)]
     header += [
@@ -849,184 +870,174 @@ def write_report(folder: Path) -> Path:
         "Benefit-cost ratio",
         "P(ratio > 1)",
     ]
-    rows = []
     budgets = {s.get("name"): s.get("budget_per_year") for s in meta.get("scenarios", [])}
-    for s in run.scenarios:
-        row = [run.label(s), fmt_money(float(budgets.get(s) or float("nan")))]
-        for m in (KNIFE, VWI, HOMICIDE):
-            r = _row(run, s, m)
-            row.append(
-                fmt_interval(r.averted_mean, r.averted_p05, r.averted_p95)
-                if r is not None
-                else "n/a"
-            )
-        hit = run.economics[run.economics.scenario == s] if len(run.economics) else run.economics
-        if len(hit):
-            e = hit.iloc[0]
-            row += [
-                fmt_money(e.spend_pv_mean),
-                fmt_interval(
-                    e.harm_averted_pv_mean, e.harm_averted_pv_p05, e.harm_averted_pv_p95, money=True
-                ),
-                fmt_ratio(e.bcr_mean, e.bcr_p05, e.bcr_p95),
-                fmt_pct(e.prob_bcr_gt_1),
-            ]
-        else:
-            row += ["n/a"] * 4
-        rows.append(row)
-    add(_table(header, rows))
-    rate = 100 * float(meta.get("discount_rate", 0))
+    rows = [_headline_row(run, s, budgets.get(s)) for s in run.scenarios]
     note = (
-        f"Averted = fewer than {comp}, summed over {run.horizon}; 90% paired intervals across "
-        f"runs. PV = present value in {meta.get('price_year', '')} prices, discounted at "
-        f"{rate:.1f}% a year."
+        f"Averted = fewer than {run.label(run.comparator)}, summed over {run.horizon}; 90% paired "
+        f"intervals across runs. PV = present value in {meta.get('price_year', '')} prices, "
+        f"discounted at {_rate(meta):.1f}% a year."
     )
-    add(f'<p class="note">{_e(note)}</p>')
+    return ["<h2>Headline table</h2>", _table(header, rows), f'<p class="note">{_e(note)}</p>']
 
-    # cost per outcome
-    if len(run.economics):
-        add("<h3>Cost per outcome averted</h3>")
-        rows = []
-        for s in run.scenarios:
-            hit = run.economics[run.economics.scenario == s]
-            if not len(hit):
-                continue
-            e = hit.iloc[0]
-            row = [run.label(s)]
-            for col in COST_PER:
-                v = e.get(col, float("nan"))
-                row.append(fmt_money(float(v)) if pd.notna(v) else NOT_ESTIMABLE)
-            row += [
-                fmt_interval(
-                    e.net_benefit_pv_mean, e.net_benefit_pv_p05, e.net_benefit_pv_p95, money=True
-                ),
-                fmt_money(e.justice_cost_change_pv_mean),
-            ]
-            rows.append(row)
-        header = ["Scenario"] + [f"Money spent per {w} averted" for w in COST_PER.values()]
-        header += ["Net benefit (PV)", "Change in justice costs (PV)"]
-        add(_table(header, rows))
 
-    # all outcomes
-    add("<h3>All outcomes</h3>")
+def _cost_per_outcome(run: CompareRun) -> list[str]:
+    if not len(run.economics):
+        return []
+    rows = []
+    for s in run.scenarios:
+        hit = run.economics[run.economics.scenario == s]
+        if not len(hit):
+            continue
+        e = hit.iloc[0]
+        row = [run.label(s)]
+        for col in COST_PER:
+            v = e.get(col, float("nan"))
+            row.append(fmt_money(float(v)) if pd.notna(v) else NOT_ESTIMABLE)
+        row += [
+            fmt_interval(
+                e.net_benefit_pv_mean, e.net_benefit_pv_p05, e.net_benefit_pv_p95, money=True
+            ),
+            fmt_money(e.justice_cost_change_pv_mean),
+        ]
+        rows.append(row)
+    header = ["Scenario"] + [f"Money spent per {w} averted" for w in COST_PER.values()]
+    header += ["Net benefit (PV)", "Change in justice costs (PV)"]
+    return ["<h3>Cost per outcome averted</h3>", _table(header, rows)]
+
+
+def _all_outcomes(run: CompareRun) -> list[str]:
     rows = []
     for _, r in run.summary.iterrows():
+        money = r.measure == COST
+        fmt = fmt_money if money else fmt_num
         rows.append(
             [
                 run.label(r.scenario),
                 str(r.label),
-                (fmt_money if r.measure == COST else fmt_num)(r.comparator_mean),
-                (fmt_money if r.measure == COST else fmt_num)(r.scenario_mean),
-                fmt_interval(r.averted_mean, r.averted_p05, r.averted_p95, money=r.measure == COST),
-                fmt_interval(
-                    r.averted_mean, r.unpaired_p05, r.unpaired_p95, money=r.measure == COST
-                ),
+                fmt(r.comparator_mean),
+                fmt(r.scenario_mean),
+                fmt_interval(r.averted_mean, r.averted_p05, r.averted_p95, money=money),
+                fmt_interval(r.averted_mean, r.unpaired_p05, r.unpaired_p95, money=money),
                 fmt_pct(r.prob_better),
-                (fmt_money if r.measure == COST else fmt_num)(r.mde),
+                fmt(r.mde),
             ]
         )
-    add(
-        _table(
-            [
-                "Scenario",
-                "Outcome",
-                f"{comp} (total)",
-                "Scenario (total)",
-                "Averted (paired 90% interval)",
-                "Averted if runs were not paired",
-                "Share of runs better",
-                "Smallest detectable effect",
-            ],
-            rows,
-        )
-    )
+    header = [
+        "Scenario",
+        "Outcome",
+        f"{run.label(run.comparator)} (total)",
+        "Scenario (total)",
+        "Averted (paired 90% interval)",
+        "Averted if runs were not paired",
+        "Share of runs better",
+        "Smallest detectable effect",
+    ]
+    return ["<h3>All outcomes</h3>", _table(header, rows)]
 
-    # figures
-    add("<h2>Figures</h2>")
+
+def _figures(folder: Path, figures: list[tuple[str, str]]) -> list[str]:
+    out = ["<h2>Figures</h2>"]
     for i, (name, caption) in enumerate(figures, start=1):
-        add(
+        out.append(
             f'<figure><img src="{_img(folder / "figures" / name)}" alt="{_e(caption)}">'
             f"<figcaption><strong>Figure {i}.</strong> {_e(caption)}</figcaption></figure>"
         )
+    return out
 
-    # evidence and spend
-    add("<h2>Interventions and the evidence behind them</h2>")
-    if len(run.interventions):
-        rows = []
-        for _, r in run.interventions.iterrows():
-            rows.append(
-                [
-                    r.get("label", r.get("name")),
-                    r.get("tier", ""),
-                    r.get("evidence", ""),
-                    f"{fmt_money(float(r.get('unit_cost', 'nan')))} per {r.get('unit', 'unit')}",
-                    r.get("mechanism", ""),
-                    _effect_range(r),
-                    r.get("estimand", ""),
-                    r.get("source", ""),
-                ]
-            )
-        add(
-            _table(
-                [
-                    "Intervention",
-                    "Tier",
-                    "Evidence grade",
-                    "Unit cost",
-                    "What it changes",
-                    "Assumed reduction (range)",
-                    "Measured on",
-                    "Source",
-                ],
-                rows,
-            )
-        )
-    shares = evidence_shares(run)
-    if not shares.empty:
-        add("<h3>How much of each scenario's spend rests on weak or no evidence</h3>")
-        grades = sorted(shares.columns, key=_grade_rank)
-        order = [x for x in [run.comparator, *run.scenarios] if x in shares.index]
-        rows = []
-        for s, r in shares.reindex(order).iterrows():
-            rows.append([run.label(s), *(fmt_pct(r[g]) for g in grades), fmt_pct(ws.get(s, 0.0))])
-        add(_table(["Scenario", *[f"Evidence: {g}" for g in grades], "Weak or no evidence"], rows))
-        add(
-            '<p class="note">'
-            + _e(
-                "Share of cash spent, from the spend table. Counted as weak or no evidence: "
-                "grades containing " + ", ".join(f'"{w}"' for w in WEAK_WORDS) + "."
-            )
-            + "</p>"
-        )
-        sp = run.spend
-        totals = sp.groupby("scenario")[["budget", "spent", "unspent"]].sum()
-        nrep = sp.groupby("scenario").replicate.nunique()
-        totals = totals.div(nrep, axis=0)
-        totals = totals.reindex([x for x in [run.comparator, *run.scenarios] if x in totals.index])
-        rows = [
-            [run.label(s), fmt_money(t.budget), fmt_money(t.spent), fmt_money(t.unspent)]
-            for s, t in totals.iterrows()
+
+def _interventions(run: CompareRun) -> list[str]:
+    out = ["<h2>Interventions and the evidence behind them</h2>"]
+    if not len(run.interventions):
+        return out
+    rows = [
+        [
+            r.get("label", r.get("name")),
+            r.get("tier", ""),
+            r.get("evidence", ""),
+            f"{fmt_money(float(r.get('unit_cost', 'nan')))} per {r.get('unit', 'unit')}",
+            r.get("mechanism", ""),
+            _effect_range(r),
+            r.get("estimand", ""),
+            r.get("source", ""),
         ]
-        add("<h3>Budget and spend over the horizon (cash, mean over runs)</h3>")
-        add(_table(["Scenario", "Budget", "Spent", "Unspent"], rows))
+        for _, r in run.interventions.iterrows()
+    ]
+    header = [
+        "Intervention",
+        "Tier",
+        "Evidence grade",
+        "Unit cost",
+        "What it changes",
+        "Assumed reduction (range)",
+        "Measured on",
+        "Source",
+    ]
+    out.append(_table(header, rows))
+    return out
 
-    # design
-    add("<h2>How the comparison was run</h2>")
+
+def _evidence_shares(run: CompareRun) -> list[str]:
+    """The share of each scenario's spend by evidence grade."""
+    shares = evidence_shares(run)
+    if shares.empty:
+        return []
+    ws = weak_share(run)
+    grades = sorted(shares.columns, key=_grade_rank)
+    order = [x for x in [run.comparator, *run.scenarios] if x in shares.index]
+    rows = [
+        [run.label(s), *(fmt_pct(r[g]) for g in grades), fmt_pct(ws.get(s, 0.0))]
+        for s, r in shares.reindex(order).iterrows()
+    ]
+    return [
+        "<h3>How much of each scenario's spend rests on weak or no evidence</h3>",
+        _table(["Scenario", *[f"Evidence: {g}" for g in grades], "Weak or no evidence"], rows),
+        '<p class="note">'
+        + _e(
+            "Share of cash spent, from the spend table. Counted as weak or no evidence: "
+            "grades containing " + ", ".join(f'"{w}"' for w in WEAK_WORDS) + "."
+        )
+        + "</p>",
+    ]
+
+
+def _budget_and_spend(run: CompareRun) -> list[str]:
+    """Budget, spent and unspent cash over the horizon, mean over runs."""
+    sp = run.spend
+    if sp.empty:
+        return []
+    totals = sp.groupby("scenario")[["budget", "spent", "unspent"]].sum()
+    nrep = sp.groupby("scenario").replicate.nunique()
+    totals = totals.div(nrep, axis=0)
+    totals = totals.reindex([x for x in [run.comparator, *run.scenarios] if x in totals.index])
+    rows = [
+        [run.label(s), fmt_money(t.budget), fmt_money(t.spent), fmt_money(t.unspent)]
+        for s, t in totals.iterrows()
+    ]
+    return [
+        "<h3>Budget and spend over the horizon (cash, mean over runs)</h3>",
+        _table(["Scenario", "Budget", "Spent", "Unspent"], rows),
+    ]
+
+
+def _design(run: CompareRun) -> list[str]:
+    """The settings of the comparison and its scenarios."""
+    meta = run.meta
     wall = meta.get("wall_seconds")
     scale = fmt_pct(float(meta.get("population_scale", 1)))
     design = [
-        ["Area", area],
+        ["Area", meta.get("area_label", meta.get("area", ""))],
         ["Scenarios", "; ".join(run.label(s["name"]) for s in meta.get("scenarios", []))],
-        ["Comparator", comp],
+        ["Comparator", run.label(run.comparator)],
         ["Runs per scenario (replicates)", str(meta.get("replicates", ""))],
         ["Horizon", run.horizon],
         ["Population scale", f"{scale} of households, weighted up to the whole area"],
         ["Seed", str(meta.get("seed", ""))],
-        ["Price year and discount rate", f"{meta.get('price_year', '')}, {rate:.1f}% a year"],
+        [
+            "Price year and discount rate",
+            f"{meta.get('price_year', '')}, {_rate(meta):.1f}% a year",
+        ],
         ["Wall time", f"{float(wall) / 60:.1f} minutes" if wall is not None else "n/a"],
     ]
-    add(_table(["Setting", "Value"], design))
-    add("<h3>Scenarios</h3>")
     rows = [
         [
             s.get("label", s.get("name")),
@@ -1036,45 +1047,88 @@ def write_report(folder: Path) -> Path:
         ]
         for s in meta.get("scenarios", [])
     ]
-    add(_table(["Scenario", "Description", "Budget per year", "Assumptions"], rows))
-    add("<h3>The smallest effect this design can detect</h3>")
-    add(
+    return [
+        "<h2>How the comparison was run</h2>",
+        _table(["Setting", "Value"], design),
+        "<h3>Scenarios</h3>",
+        _table(["Scenario", "Description", "Budget per year", "Assumptions"], rows),
+    ]
+
+
+def _detectable(run: CompareRun) -> list[str]:
+    """The smallest effect the design can detect, per outcome and scenario."""
+    out = [
+        "<h3>The smallest effect this design can detect</h3>",
         "<p>"
         + _e(
-            f"With {meta.get('replicates', '')} paired runs, effects over {run.horizon} smaller "
-            "than these cannot be told apart from chance. More runs make them smaller."
+            f"With {run.meta.get('replicates', '')} paired runs, effects over {run.horizon} "
+            "smaller than these cannot be told apart from chance. More runs make them smaller."
         )
-        + "</p>"
-    )
-    if len(run.summary):
-        mde = run.summary.pivot_table(index="measure", columns="scenario", values="mde", sort=False)
-        rows = []
-        for m, r in mde.iterrows():
-            fmt = fmt_money if m == COST else fmt_num
-            rows.append([run.measure_label(m), *(fmt(r[s]) for s in run.scenarios if s in r)])
-        add(_table(["Outcome", *[run.label(s) for s in run.scenarios if s in mde]], rows))
+        + "</p>",
+    ]
+    if not len(run.summary):
+        return out
+    mde = run.summary.pivot_table(index="measure", columns="scenario", values="mde", sort=False)
+    rows = []
+    for m, r in mde.iterrows():
+        fmt = fmt_money if m == COST else fmt_num
+        rows.append([run.measure_label(m), *(fmt(r[s]) for s in run.scenarios if s in r)])
+    out.append(_table(["Outcome", *[run.label(s) for s in run.scenarios if s in mde]], rows))
+    return out
 
-    add("<h2>What this cannot tell you</h2>")
-    add('<div class="warn">' + _ul(_limitations(run)) + "</div>")
 
-    add("<h2>Uncertainty</h2>")
-    add("<p>" + _e("The intervals include:") + "</p>")
-    add(_ul([str(x) for x in meta.get("uncertainty_sources", [])] or ["not stated"]))
-    add("<p>" + _e("They do not include:") + "</p>")
-    add(_ul([str(x) for x in meta.get("uncertainty_not_included", [])] or ["not stated"]))
+def _cautions(run: CompareRun) -> list[str]:
+    """What this cannot tell you, and which uncertainty the intervals hold."""
+    meta = run.meta
+    return [
+        "<h2>What this cannot tell you</h2>",
+        '<div class="warn">' + _ul(_limitations(run)) + "</div>",
+        "<h2>Uncertainty</h2>",
+        "<p>" + _e("The intervals include:") + "</p>",
+        _ul([str(x) for x in meta.get("uncertainty_sources", [])] or ["not stated"]),
+        "<p>" + _e("They do not include:") + "</p>",
+        _ul([str(x) for x in meta.get("uncertainty_not_included", [])] or ["not stated"]),
+    ]
 
-    add("<h2>Sources and data vintages</h2>")
+
+def _sources(meta: dict) -> list[str]:
+    """Data sources with their vintages, and the software versions."""
     rows = [
         [s.get("what", ""), s.get("source", ""), s.get("vintage", "")]
         for s in meta.get("sources", [])
     ]
-    add(_table(["What", "Source", "Vintage"], rows))
-    add("<h3>Software</h3>")
-    versions = meta.get("versions", {})
-    rows = [[k, str(v)] for k, v in versions.items()]
-    rows.append(["code revision", str(meta.get("code_revision", "unknown"))])
-    add(_table(["Component", "Version"], rows))
+    versions = [[k, str(v)] for k, v in meta.get("versions", {}).items()]
+    versions.append(["code revision", str(meta.get("code_revision", "unknown"))])
+    return [
+        "<h2>Sources and data vintages</h2>",
+        _table(["What", "Source", "Vintage"], rows),
+        "<h3>Software</h3>",
+        _table(["Component", "Version"], versions),
+    ]
 
+
+def write_report(folder: Path) -> Path:
+    """Draw the figures and write folder/report.html (one self-contained file)."""
+    folder = Path(folder)
+    figures = make_figures(folder)
+    run = load(folder)
+    area = run.meta.get("area_label", run.meta.get("area", ""))
+    title = f"Serious violence funding scenarios: {area}"
+    parts = [
+        *_intro(run, title),
+        *_executive_summary(run),
+        *_headline_table(run),
+        *_cost_per_outcome(run),
+        *_all_outcomes(run),
+        *_figures(folder, figures),
+        *_interventions(run),
+        *_evidence_shares(run),
+        *_budget_and_spend(run),
+        *_design(run),
+        *_detectable(run),
+        *_cautions(run),
+        *_sources(run.meta),
+    ]
     html = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
