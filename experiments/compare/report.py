@@ -72,6 +72,18 @@ def _decimals(*values: float) -> int:
     return 2
 
 
+def _width_decimals(mean: float, lo: float, hi: float) -> int:
+    """Decimals an estimate supports: half the interval's width to one significant figure, and
+    at least the mean's first significant digit."""
+    width = hi - lo
+    if not all(map(math.isfinite, (mean, lo, hi))) or width <= 0:
+        return _decimals(mean, lo, hi)
+    d = max(0, -math.floor(math.log10(width / 2)))
+    if mean != 0:
+        d = max(d, -math.floor(math.log10(abs(mean))))
+    return min(d, 3)
+
+
 def fmt_num(x: float, decimals: int | None = None) -> str:
     """34; 1,234; 2.6; 0.27 ('n/a' for missing)."""
     if x is None or not math.isfinite(x):
@@ -105,17 +117,58 @@ def fmt_pct(p: float) -> str:
 
 
 def fmt_interval(mean: float, lo: float, hi: float, money: bool = False) -> str:
-    """'34 (90% interval 12 to 57)'."""
+    """'34 (90% interval 12 to 57)'; money as '£11m (90% interval £6m to £22m)', each rounded
+    to what the interval's width supports."""
     if money:
-        return f"{fmt_money(mean)} (90% interval {fmt_money(lo)} to {fmt_money(hi)})"
+        return fmt_money_interval(mean, lo, hi)
     d = _decimals(mean, lo, hi)
     return f"{fmt_num(mean, d)} (90% interval {fmt_num(lo, d)} to {fmt_num(hi, d)})"
+
+
+def fmt_money_interval(mean: float, lo: float, hi: float) -> str:
+    """Money with its interval in one unit (£bn, £m, £k or £), to the interval's precision."""
+    if not all(map(math.isfinite, (mean, lo, hi))):
+        return f"{fmt_money(mean)} (90% interval {fmt_money(lo)} to {fmt_money(hi)})"
+    top = max(abs(mean), abs(lo), abs(hi))
+    unit, div = next(((u, d) for u, d in (("bn", 1e9), ("m", 1e6), ("k", 1e3)) if top >= d),
+                     ("", 1.0))  # fmt: skip
+    d = _width_decimals(mean / div, lo / div, hi / div)
+
+    def one(x: float) -> str:
+        return ("-" if x < 0 else "") + f"£{fmt_num(abs(x) / div, d)}{unit}"
+
+    return f"{one(mean)} (90% interval {one(lo)} to {one(hi)})"
 
 
 def fmt_ratio(mean: float, lo: float, hi: float) -> str:
     if not math.isfinite(mean):
         return "n/a"
-    return f"{mean:.2f} (90% interval {lo:.2f} to {hi:.2f})"
+    d = _width_decimals(mean, lo, hi)
+    return f"{fmt_num(mean, d)} (90% interval {fmt_num(lo, d)} to {fmt_num(hi, d)})"
+
+
+def _alternative_bases(e) -> str:
+    """' (adult victims and homicides, as priced; counting only ... )': the harm basis and its
+    stated alternatives (model/ODD.md 7.11), where the economics row has them."""
+    alt = {
+        "recorded only": e.get("harm_averted_pv_recorded_only_mean", float("nan")),
+        "every true incident, children's too": e.get("harm_averted_pv_all_true_mean", float("nan")),
+    }
+    if not all(isinstance(v, float | int) and math.isfinite(v) for v in alt.values()):
+        return ""
+    return (
+        " (harm priced as the Home Office prices it: adult victims and homicides; "
+        + "; ".join(f"{k}: {fmt_money(v)}" for k, v in alt.items())
+        + ")"
+    )
+
+
+def _unspent(e) -> str:
+    """', of which £X could not be spent' from an economics row, or ''."""
+    short = e.get("shortfall_pv_mean", float("nan"))
+    if not (isinstance(short, float | int) and math.isfinite(short)) or short < 1:
+        return ""
+    return f", of which {fmt_money(short)} could not be spent,"
 
 
 def includes_zero(lo: float, hi: float) -> bool:
@@ -334,47 +387,12 @@ def fig_averted(run: CompareRun, path: Path) -> str | None:
 
 
 def replicate_economics(run: CompareRun) -> pd.DataFrame:
-    """Money spent and social cost of harm avoided (present values) per scenario and replicate.
-
-    Uses `economics_by_replicate.csv` (scenario, replicate, spend_pv, harm_averted_pv) if the
-    folder has it; otherwise discounts spend.csv and the cost_of_crime measure of by_year, and
-    rescales the harm so its mean matches economics.csv (which is in the price year) when the
-    implied price factor is plausible."""
+    """Extra money committed and social cost of harm avoided (present values) per scenario and
+    replicate, as compare's appraisal wrote them (economics_by_replicate.csv)."""
     path = run.folder / "economics_by_replicate.csv"
     if path.exists():
         return pd.read_csv(path)
-    rows = []
-    cost = run.by_year[run.by_year.measure == COST] if len(run.by_year) else pd.DataFrame()
-    if cost.empty:
-        return pd.DataFrame(columns=["scenario", "replicate", "spend_pv", "harm_averted_pv"])
-    cost = cost.assign(pv=cost.value * run.discount(cost.year))
-    pv = cost.pivot_table(index="replicate", columns="scenario", values="pv", aggfunc="sum")
-    for s in run.scenarios:
-        if s not in pv or run.comparator not in pv:
-            continue
-        harm = pv[run.comparator] - pv[s]
-        sp = run.spend[run.spend.scenario == s] if len(run.spend) else pd.DataFrame()
-        if len(sp):
-            spend = (sp.spent * run.discount(sp.year)).groupby(sp.replicate).sum()
-        else:
-            spend = pd.Series(dtype=float)
-        spend = spend.reindex(harm.index, fill_value=0.0)
-        econ = run.economics[run.economics.scenario == s] if len(run.economics) else None
-        if econ is not None and len(econ) and abs(harm.mean()) > 0:
-            factor = float(econ.harm_averted_pv_mean.iloc[0]) / harm.mean()
-            if 0.5 <= factor <= 3:
-                harm = harm * factor
-        rows.append(
-            pd.DataFrame(
-                {
-                    "scenario": s,
-                    "replicate": harm.index,
-                    "spend_pv": spend.values,
-                    "harm_averted_pv": harm.values,
-                }
-            )
-        )
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    return pd.DataFrame(columns=["scenario", "replicate", "spend_pv", "harm_averted_pv"])
 
 
 def fig_ce_plane(run: CompareRun, path: Path) -> str | None:
@@ -420,7 +438,7 @@ def fig_ce_plane(run: CompareRun, path: Path) -> str | None:
     ax.set_xlim(0, top)
     ax.set_ylim(bottom, top)
     price = run.meta.get("price_year", "")
-    ax.set_xlabel(f"Money spent, present value (£ million, {price} prices)")
+    ax.set_xlabel(f"Extra money committed, present value (£ million, {price} prices)")
     ax.set_ylabel(f"Social cost of harm avoided, present value (£ million, {price} prices)")
     ax.set_title("Cost-effectiveness plane: one small dot per run", loc="left")
     ax.grid(alpha=0.3)
@@ -428,7 +446,7 @@ def fig_ce_plane(run: CompareRun, path: Path) -> str | None:
     _stamp(fig, run)
     _save(fig, path)
     return (
-        "Money spent against the social cost of harm avoided, both discounted at "
+        "Extra money committed against the social cost of harm avoided, both discounted at "
         f"{100 * float(run.meta.get('discount_rate', 0)):.1f}% a year: small dots are single runs, "
         "diamonds the means. Above the dashed line the harm avoided is worth more than it cost. "
         "The social cost of harm avoided is not cash: no budget gets this money back."
@@ -546,7 +564,9 @@ def fig_spend(run: CompareRun, path: Path) -> str | None:
                 width=0.6,
             )
             bottom += table[col].values
-        ax.set_ylabel(f"Money spent over {run.meta.get('years', '')} years (£ million, cash)")
+        ax.set_ylabel(
+            f"Money spent over {run.meta.get('years', '')} years (£ million, each year's prices)"
+        )
         ax.set_xlabel("Scenario")
         ax.set_title(title, loc="left")
         legend_title = "hatched: weak or\nno evidence" if key == "evidence" else "Tier"
@@ -682,14 +702,24 @@ def _econ_sentences(run: CompareRun) -> list[str]:
             continue
         e = hit.iloc[0]
         out.append(
-            f"{run.label(s)}: spends {fmt_money(e.spend_pv_mean)} (present value) and avoids harm "
-            f"with a social cost of {fmt_interval(e.harm_averted_pv_mean, e.harm_averted_pv_p05, e.harm_averted_pv_p95, money=True)}. "  # noqa: E501
+            f"{run.label(s)}: commits {fmt_money(abs(e.spend_pv_mean))} "
+            + ("less" if e.spend_pv_mean < 0 else "more")
+            + " than the comparator (present value)"
+            + _unspent(e)
+            + " and avoids harm with a social cost of "
+            + fmt_interval(
+                e.harm_averted_pv_mean, e.harm_averted_pv_p05, e.harm_averted_pv_p95, money=True
+            )
+            + _alternative_bases(e)
+            + ". "
             + (
-                f"Benefit-cost ratio {fmt_ratio(e.bcr_mean, e.bcr_p05, e.bcr_p95)}: each £1 spent "
-                f"avoids about £{e.bcr_mean:.2f} of harm; the chance the ratio is above 1 (harm "
-                f"avoided worth more than the money spent) is {fmt_pct(e.prob_bcr_gt_1)}."
+                f"Benefit-cost ratio (mean harm avoided over mean extra money committed) "
+                f"{fmt_ratio(e.bcr_mean, e.bcr_p05, e.bcr_p95)}: each extra £1 committed avoids "
+                f"about £{fmt_ratio(e.bcr_mean, e.bcr_p05, e.bcr_p95).split(' ')[0]} of "
+                "harm; the share of runs in which harm avoided is worth more than the money "
+                f"committed is {fmt_pct(e.prob_bcr_gt_1)}."
                 if np.isfinite(e.bcr_mean)
-                else "No benefit-cost ratio: it spends no more than the comparator."
+                else "No benefit-cost ratio: it commits no more than the comparator."
             )
         )
     return out
@@ -865,7 +895,7 @@ def _headline_table(run: CompareRun) -> list[str]:
     header = ["Scenario", "Budget per year"]
     header += [f"{_first_upper(HEADLINE[m])} averted" for m in (KNIFE, VWI, HOMICIDE)]
     header += [
-        "Money spent (PV)",
+        "Extra money committed (PV)",
         "Social cost of harm avoided (PV)",
         "Benefit-cost ratio",
         "P(ratio > 1)",
@@ -900,7 +930,7 @@ def _cost_per_outcome(run: CompareRun) -> list[str]:
             fmt_money(e.justice_cost_change_pv_mean),
         ]
         rows.append(row)
-    header = ["Scenario"] + [f"Money spent per {w} averted" for w in COST_PER.values()]
+    header = ["Scenario"] + [f"Extra money committed per {w} averted" for w in COST_PER.values()]
     header += ["Net benefit (PV)", "Change in justice costs (PV)"]
     return ["<h3>Cost per outcome averted</h3>", _table(header, rows)]
 
@@ -1001,22 +1031,43 @@ def _evidence_shares(run: CompareRun) -> list[str]:
 
 
 def _budget_and_spend(run: CompareRun) -> list[str]:
-    """Budget, spent and unspent cash over the horizon, mean over runs."""
-    sp = run.spend
-    if sp.empty:
+    """Money committed, spent and short over the horizon (the price year's prices, mean over
+    runs), by scenario and, where delivery fell short, by allocation (shortfall.csv)."""
+    path = run.folder / "shortfall.csv"
+    if not path.exists():
         return []
-    totals = sp.groupby("scenario")[["budget", "spent", "unspent"]].sum()
-    nrep = sp.groupby("scenario").replicate.nunique()
-    totals = totals.div(nrep, axis=0)
+    short = pd.read_csv(path)
+    if short.empty:
+        return []
+    price = run.meta.get("price_year", "")
+    cols = ["allocated", "spent_mean", "shortfall_mean"]
+    totals = short.groupby("scenario")[cols].sum()
     totals = totals.reindex([x for x in [run.comparator, *run.scenarios] if x in totals.index])
     rows = [
-        [run.label(s), fmt_money(t.budget), fmt_money(t.spent), fmt_money(t.unspent)]
+        [run.label(s), fmt_money(t.allocated), fmt_money(t.spent_mean), fmt_money(t.shortfall_mean)]
         for s, t in totals.iterrows()
     ]
-    return [
-        "<h3>Budget and spend over the horizon (cash, mean over runs)</h3>",
-        _table(["Scenario", "Budget", "Spent", "Unspent"], rows),
+    by_alloc = short.groupby(["scenario", "intervention"])[cols].sum()
+    by_alloc = by_alloc[by_alloc.shortfall_mean >= 0.05 * by_alloc.allocated]
+    short_rows = [
+        [run.label(s), i, fmt_money(t.allocated), fmt_money(t.spent_mean),
+         fmt_money(t.shortfall_mean)]
+        for (s, i), t in by_alloc.iterrows()
+    ]  # fmt: skip
+    out = [
+        f"<h3>Money committed, spent and short over the horizon ({price} prices, mean over "
+        "runs)</h3>",
+        _table(["Scenario", "Committed", "Spent", "Short"], rows),
+        '<p class="note">A scenario costs the money it commits; what delivery could not spend '
+        "(too few eligible people or places, or capacity rounded down) is a shortfall, reported "
+        "here and not counted as saved. Per allocation and year: shortfall.csv.</p>",
     ]
+    if short_rows:
+        out += [
+            "<h3>Allocations that could not spend at least 5% of their money</h3>",
+            _table(["Scenario", "Intervention", "Committed", "Spent", "Short"], short_rows),
+        ]
+    return out
 
 
 def _design(run: CompareRun) -> list[str]:
@@ -1043,7 +1094,7 @@ def _design(run: CompareRun) -> list[str]:
             s.get("label", s.get("name")),
             s.get("description", ""),
             fmt_money(float(s.get("budget_per_year") or 0)),
-            "; ".join(map(str, s.get("assumptions", []))),
+            str(s.get("assumptions") or ""),
         ]
         for s in meta.get("scenarios", [])
     ]

@@ -253,7 +253,7 @@ def make_fake_compare_folder(
         pv=lambda d: d.value * d.year.map(factor)
     )
     cost_pv = cost_w.pivot_table(index="replicate", columns="scenario", values="pv", aggfunc="sum")
-    econ = []
+    econ, per_rep = [], []
     for s in others:
         sp = spend[spend.scenario == s].assign(pv=lambda d: d.spent * d.year.map(factor))
         spend_pv = sp.groupby("replicate").pv.sum().reindex(range(replicates)).to_numpy()
@@ -283,7 +283,19 @@ def make_fake_compare_folder(
             estimable = hit.averted_p05 > 0 or hit.averted_p95 < 0
             row[col] = spend_pv.mean() / hit.averted_mean if estimable else np.nan
         econ.append(row)
+        per_rep += [
+            {"scenario": s, "replicate": r, "spend_pv": spend_pv[r], "harm_averted_pv": harm[r]}
+            for r in range(replicates)
+        ]
     pd.DataFrame(econ).to_csv(folder / "economics.csv", index=False)
+    pd.DataFrame(per_rep).to_csv(folder / "economics_by_replicate.csv", index=False)
+    if len(spend):
+        short = spend.groupby(["scenario", "intervention", "year"], as_index=False).agg(
+            allocated=("budget", "mean"), spent_mean=("spent", "mean")
+        )
+        short["shortfall_mean"] = short.allocated - short.spent_mean
+        short["price_year"] = start_year
+        short.to_csv(folder / "shortfall.csv", index=False)
 
     meta = {
         "area": "wiltshire_swindon",
@@ -294,7 +306,7 @@ def make_fake_compare_folder(
                 "label": SCENARIOS[s][0],
                 "description": SCENARIOS[s][1],
                 "budget_per_year": SCENARIOS[s][2],
-                "assumptions": ["uptake 60% (assumed)"] if s != COMPARATOR else [],
+                "assumptions": "uptake 60% (assumed)" if s != COMPARATOR else "",
             }
             for s in names
         ],
