@@ -390,8 +390,8 @@ html, body, .v-application { font-size: 20px !important; color: #000 !important;
 
 @dataclass(frozen=True)
 class Draft:
-    """What the room has typed, box by box: amounts (text or number), places as text, years
-    funded and the budget. The page's one piece of editable state."""
+    """The plan's boxes as the room typed them: amounts (text or number), places as text,
+    years funded and the budget; started from, loaded and restored together."""
 
     amounts: dict
     places: dict
