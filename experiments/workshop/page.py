@@ -16,11 +16,16 @@ import html
 import io
 import ipaddress
 import logging
+import os
 import socket
 import sys
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
+import solara
+import solara.lab
+import solara.server.settings
+from solara.alias import rv
 from svsim.scenarios.library import TIERS, quote
 
 from ..compare.report import fmt_money  # estimates read as £5.05m, not to the pound
@@ -310,6 +315,10 @@ def png(fig) -> bytes:
 
 
 # ---- the page ---------------------------------------------------------------------------------
+# One component per piece of the screen, each drawing what it is given (Header, Settings,
+# Interventions, LoadPanel, Notices, Progress, RunButtons, Tiles, Charts, SavedWhatIfs,
+# TakeAway); Page holds one room's state and the run, and passes both down. A component that
+# draws several parts wraps them in a .wk-group, laid out as the column around it would.
 
 CSS = """
 html, body, .v-application { font-size: 20px !important; color: #000 !important; }
@@ -321,7 +330,9 @@ html, body, .v-application { font-size: 20px !important; color: #000 !important;
 .wk-body { flex: 1 1 auto; min-height: 0; display: flex; gap: 24px; padding: 0 12px 0 20px; }
 .wk-controls, .wk-results { min-width: 0; overflow-y: auto; padding: 0 8px 48px 0;
   display: flex; flex-direction: column; }
-.wk-controls > *, .wk-results > * { flex-shrink: 0; }
+.wk-controls > *, .wk-results > *, .wk-group > * { flex-shrink: 0; }
+/* a piece of the screen drawn by one component: lays its parts out as the column would */
+.wk-group { display: flex; flex-direction: column; }
 .wk-controls { flex: 5 1 0; }
 .wk-results { flex: 7 1 0; }
 @media (max-width: 1100px) {
@@ -377,444 +388,168 @@ html, body, .v-application { font-size: 20px !important; color: #000 !important;
 """
 
 
-def _page_component():
-    """Build the page's components (solara is imported only when the server starts)."""
-    import solara
-    import solara.lab
-    from solara.alias import rv
+@dataclass(frozen=True)
+class Draft:
+    """The plan's boxes as the room typed them: amounts (text or number), places as text,
+    years funded and the budget; started from, loaded and restored together."""
 
-    @solara.component
-    def Chart(title: str, caption: str, make, deps: list, filename: str):
-        """A chart drawn once per new result (not on every keystroke), with its PNG."""
-        fig = solara.use_memo(make, dependencies=deps)
-        solara.HTML(tag="h2", unsafe_innerHTML=title)
-        with solara.Div(classes=["wk-chart"]):
-            solara.FigureMatplotlib(fig, dependencies=deps, format="svg")
-        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
-            solara.Text(caption, classes=["wk-caption"])
-            solara.FileDownload(
-                lambda: png(fig),
-                filename=filename,
-                label=f"Save chart as PNG ({filename})",
-                mime_type="image/png",
-            )
+    amounts: dict
+    places: dict
+    years: dict
+    budget: object
 
-    @solara.component
-    def InterventionCard(ws, name, entry, place_text, years, problems, on_amount, on_places):
-        spec = ws.library[name]
-        amount = _value(entry)
-        bg, fg = EVIDENCE_COLOUR[spec.evidence]
-        per = spec.unit_cost.value * ws.prices.uprate(spec.unit_cost_price_year, years[0])
-        unit = {"participant": "people", "school": "schools", "place_year": "places"}[spec.unit]
-        ok = whatif._is_number(amount)
-        with solara.Div(classes=["wk-card", f"wk-card-{name}"]):
-            solara.HTML(
-                tag="div",
-                unsafe_innerHTML=(
-                    f"<span class='wk-name'>{html.escape(spec.label)}</span>"
-                    f"<span class='wk-chip' style='background:{bg};color:{fg}'>"
-                    f"{EVIDENCE_TEXT[spec.evidence]}</span>"
-                ),
-            )
-            slider = rv.Slider(
-                v_model=int(min(max(amount if ok else 0, 0), ws.max_per_intervention)),
-                min=0,
-                max=int(ws.max_per_intervention),
-                step=ws.step,
-                label=spec.label,
-                thumb_label=False,
-                hide_details=True,
-                class_=f"wk-slider wk-slider-{name}",
-            )
-            # only the room's own moves ('change': a drag ends, a key, a click), never the
-            # slider echoing a value the page gave it, which could undo a typed amount
-            rv.use_event(slider, "change", lambda _w, _e, v: on_amount(name, int(v)))
-            with solara.Row(style={"align-items": "baseline", "flex-wrap": "wrap"}):
-                # text boxes update on every change: a value sent on Enter or blur can arrive
-                # after the event, so the page would act on what was typed a moment before
-                solara.InputText(
-                    "£ a year",
-                    value=amount_text(entry),
-                    on_value=lambda text: on_amount(name, text),
-                    continuous_update=True,
-                    classes=["wk-amount", f"wk-amount-{name}"],
-                    style={"max-width": "10em"},
-                )
-                solara.InputText(
-                    "Places (all, a CSP or communities, separated by commas)",
-                    value=place_text,
-                    on_value=lambda v: on_places(name, v),
-                    continuous_update=True,
-                    classes=["wk-places", f"wk-places-{name}"],
-                    style={"min-width": "18em"},
-                )
-            for m in problems:  # beside the box it is about; the header does not move
-                solara.Text(m, classes=["wk-card-message", "workshop-message"])
-            if ok and amount > 0 and per > 0:
-                solara.Text(
-                    f"Paid {years[0]}-{years[1]}; buys about {amount / per:,.1f} {unit} a year "
-                    f"at about {whatif.money(per)} each (central cost).",
-                    classes=["wk-caption", f"wk-funded-{name}"],
-                )
-
-    @solara.component
-    def Page():
-        default_ws, _ = engine_for(None)
-        area, set_area = solara.use_state(default_ws.area_ref)
-        ws0, engine = engine_for(area)
-        start = whatif.start_plan(ws0)
-        amounts, set_amounts = solara.use_state(_whole(start.amounts))
-        places, set_places = solara.use_state(
-            {k: ", ".join(whatif.place_list(v)) for k, v in start.places.items()}
+    @classmethod
+    def of(cls, plan: whatif.Plan) -> Draft:
+        """The boxes showing a plan: whole pounds as '40,000', places joined by commas."""
+        return cls(
+            _whole(plan.amounts),
+            {k: ", ".join(whatif.place_list(v)) for k, v in plan.places.items()},
+            dict(plan.years),
+            plan.budget,
         )
-        years_funded, set_years_funded = solara.use_state(dict(start.years))
-        budget, set_budget = solara.use_state(start.budget)
-        horizon, set_horizon = solara.use_state(ws0.quick.years)
-        precise_for, set_precise_for = solara.use_state(None)
-        nonce, set_nonce = solara.use_state(0)
-        saved, set_saved = solara.use_state([])
-        save_name, set_save_name = solara.use_state("")
-        load_msgs, set_load_msgs = solara.use_state([])
-        load_note, set_load_note = solara.use_state("")
-        load_path = solara.use_ref("")
-        level, set_level = solara.use_state("csp")
-        last_good = solara.use_ref(None)
-        task_ref = solara.use_ref(None)
 
-        ws = with_horizon(ws0, horizon)
-        plan = whatif.Plan(
-            {k: _value(v) for k, v in amounts.items()},
-            dict(places),
-            dict(years_funded),
-            _value(budget),
+    def plan(self) -> whatif.Plan:
+        """The plan the boxes describe, typed amounts parsed."""
+        return whatif.Plan(
+            {k: _value(v) for k, v in self.amounts.items()},
+            dict(self.places),
+            dict(self.years),
+            _value(self.budget),
         )
-        problems = whatif.plan_problems(ws, plan)
-        msgs = [m for _, m in problems]
-        total = plan.total()
-        inputs = (
-            area,
-            tuple(sorted((k, repr(v)) for k, v in plan.amounts.items())),
-            tuple(sorted(places.items())),
-            tuple(sorted(years_funded.items())),
-            repr(plan.budget),
-            horizon,
+
+
+@solara.component
+def Chart(title: str, caption: str, make, deps: list, filename: str):
+    """A chart drawn once per new result (not on every keystroke), with its PNG."""
+    fig = solara.use_memo(make, dependencies=deps)
+    solara.HTML(tag="h2", unsafe_innerHTML=title)
+    with solara.Div(classes=["wk-chart"]):
+        solara.FigureMatplotlib(fig, dependencies=deps, format="svg")
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+        solara.Text(caption, classes=["wk-caption"])
+        solara.FileDownload(
+            lambda: png(fig),
+            filename=filename,
+            label=f"Save chart as PNG ({filename})",
+            mime_type="image/png",
         )
-        precise = precise_for == inputs
 
-        def set_amount(name, value):
-            set_amounts(lambda a: {**a, name: value})
 
-        def set_place(name, text):
-            set_places(lambda p: {**p, name: text or ""})
-
-        def compute():
-            if msgs:
-                return None
-            try:
-                scenario = whatif.build(ws, plan)
-            except whatif.WhatIfError as exc:
-                return {"errors": exc.messages}
-            design = ws.precise if precise else ws.quick
-            task = task_ref.current
-
-            def progress(f):
-                if task is not None and task.is_current():
-                    task.progress = round(100 * f, 1)
-
-            def cancelled():
-                return task is not None and not task.is_current()
-
-            try:
-                result = engine.run(scenario, design, progress, cancelled)
-            except whatif.Cancelled:
-                return None
-            return {"result": result, "plan": plan, "total": total, "inputs": inputs}
-
-        task = solara.lab.use_task(
-            compute, dependencies=[inputs, precise, nonce], raise_error=False
+@solara.component
+def Header(ws: whatif.Workshop, plan: whatif.Plan):
+    """The title and the money allocated against the budget: always in view, never over the
+    page."""
+    total = plan.total()
+    budget_ok = whatif._is_number(plan.budget)
+    over = budget_ok and total > plan.budget + 1e-6
+    with solara.Div(classes=["wk-head"]):
+        solara.HTML(
+            tag="h1",
+            unsafe_innerHTML=(
+                f"What if we spent it differently? {html.escape(ws.run.area.label)}, "
+                f"{ws.projection_years[0]}-{ws.projection_years[1]}"
+            ),
         )
-        task_ref.current = task
-        value = task.value if task.finished else None
-        if value and "result" in value:
-            last_good.current = value
-        shown = last_good.current
-        current = shown["result"] if shown else None
-        up_to_date = bool(shown) and shown["inputs"] == inputs and not task.pending
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=(
+                f"<span class='wk-total {'wk-over' if over else ''} wk-total-text'>"
+                f"Allocated {whatif.money(total)} of "
+                f"{whatif.money(plan.budget if budget_ok else 0)} a year"
+                + (f" - over budget by {whatif.money(total - plan.budget)}" if over else "")
+                + "</span>"
+            ),
+        )
+        frac = min(100, 100 * total / plan.budget) if budget_ok and plan.budget > 0 else 0
+        solara.ProgressLinear(frac, color="#B00000" if over else "#0072B2")
 
-        def start_from(new_plan):
-            set_amounts(_whole(new_plan.amounts))
-            set_places({k: ", ".join(whatif.place_list(v)) for k, v in new_plan.places.items()})
-            set_years_funded(dict(new_plan.years))
-            set_budget(new_plan.budget)
 
-        def reset():
-            start_from(whatif.start_plan(ws0))
-            set_load_msgs([])
-            set_load_note("")
+@solara.component
+def Settings(ws, area, budget, horizon, on_area, on_budget, on_horizon, on_reset):
+    """Area, budget, years ahead, and a button to start again."""
+    with solara.Row(style={"flex-wrap": "wrap", "align-items": "baseline"}):
+        labels = whatif.areas()
+        by_label = {label: name for name, label in labels.items()}
+        solara.Select("Area", values=list(by_label), value=labels.get(area, area),
+                      on_value=lambda label: on_area(by_label[label]),
+                      classes=["wk-area"], style={"width": "17em"})  # fmt: skip
+        solara.InputText(
+            "Budget, £ a year",
+            value=amount_text(budget),
+            on_value=on_budget,
+            continuous_update=True,
+            classes=["wk-budget-input"],
+            style={"max-width": "10em"},
+        )
+        solara.Select("Years ahead", values=HORIZONS, value=horizon, on_value=on_horizon,
+                      classes=["wk-horizon"], style={"max-width": "8em"})  # fmt: skip
+        solara.Button("Start again", on_click=on_reset, outlined=True)
 
-        def switch_area(new):
-            if new == area:
-                return
-            ws_new, _ = engine_for(new)
-            set_area(new)
-            start_from(whatif.start_plan(ws_new))
-            last_good.current = None
 
-        def load_text(text: str, source: str):
-            try:
-                new_plan, run = whatif.from_yaml(ws, text)
-            except whatif.WhatIfError as exc:
-                set_load_msgs([f"{source}: {m}" for m in exc.messages])
-                set_load_note("")
-                return
-            note = []
-            h = run.get("years")
-            if isinstance(h, int) and h in HORIZONS:
-                set_horizon(h)
-            elif h is not None:
-                note.append(f"its horizon of {quote(h)} years is not offered here")
-            if run.get("area") not in (None, ws.area_ref):
-                note.append(f"it was made for area {quote(run.get('area'))}")
-            start_from(new_plan)
-            set_load_msgs([])
-            set_load_note(
-                f"Loaded {quote(new_plan.label)} from {source}"
-                + (f" ({'; '.join(note)})" if note else "")
-                + ". The page's own scale and runs are used."
-            )
-
-        def typed_path(text: str):
-            load_path.current = text
-            try:
-                ws.gate.locate(text)
-            except UserFileError:
-                return  # not (yet) an allowed file: Load says why, the same for every path
-            load_from_path()  # as soon as it names an allowed file; Load reads it again
-
-        def load_from_path():
-            typed = load_path.current
-            if not typed.strip():
-                set_load_msgs(["Type the name of a scenario .yaml file first."])
-                return
-            try:
-                text, name = ws.gate.read_text(typed)
-            except UserFileError as exc:
-                set_load_msgs([f"Not loaded: {exc}."])
-                return
-            load_text(text, name)
-
-        def on_file(info):
-            name = str(info.get("name") or "the file")[:60]  # the room's own file's name
-            try:
-                size = int(info.get("size") or 0)
-                if size > ws.gate.max_bytes:  # refused before a byte is sent to the server
-                    raise UserFileError(too_large(size, ws.gate.max_bytes))
-                text = decode(info["file_obj"].read(ws.gate.max_bytes + 1), ws.gate.max_bytes)
-            except (UserFileError, KeyError, OSError) as exc:
-                why = exc if isinstance(exc, UserFileError) else "could not be read"
-                set_load_msgs([f"{name}: not loaded: {why}."])
-                return
-            load_text(text, name)
-
-        def save():
-            if current is None:
-                return
-            name = save_name.strip() or f"What-if {len(saved) + 1}"
-            entry = {
-                "name": name,
-                "result": current,
-                "amounts": dict(shown["plan"].amounts),
-                "places": dict(places),
-                "years": dict(years_funded),
-                "budget": shown["plan"].budget,
-            }
-            set_saved([s for s in saved if s["name"] != name] + [entry])
-            set_save_name("")
-
-        def restore(entry):
-            set_amounts(dict(entry["amounts"]))
-            set_places(dict(entry["places"]))
-            set_years_funded(dict(entry["years"]))
-            set_budget(entry["budget"])
-
-        comp_label = ws.comparator.label
-        design = ws.precise if precise else ws.quick
-        one_in = round(1 / design.population_scale)
-        funding = whatif.funding_note(ws, plan)
-        budget_ok = whatif._is_number(plan.budget)
-
-        solara.Style(CSS)
-        solara.Title("svsim workshop: what if we spent it differently?")
-        with solara.Div(classes=["workshop", "wk-root"]):
-            # ---- the header: always in view, never over the page ----
-            with solara.Div(classes=["wk-head"]):
-                solara.HTML(
-                    tag="h1",
-                    unsafe_innerHTML=(
-                        f"What if we spent it differently? {html.escape(ws.run.area.label)}, "
-                        f"{ws.projection_years[0]}-{ws.projection_years[1]}"
-                    ),
-                )
-                over = budget_ok and total > plan.budget + 1e-6
-                solara.HTML(
-                    tag="div",
-                    unsafe_innerHTML=(
-                        f"<span class='wk-total {'wk-over' if over else ''} wk-total-text'>"
-                        f"Allocated {whatif.money(total)} of "
-                        f"{whatif.money(plan.budget if budget_ok else 0)} a year"
-                        + (f" - over budget by {whatif.money(total - plan.budget)}" if over else "")
-                        + "</span>"
-                    ),
-                )
-                frac = min(100, 100 * total / plan.budget) if budget_ok and plan.budget > 0 else 0
-                solara.ProgressLinear(frac, color="#B00000" if over else "#0072B2")
-            with solara.Div(classes=["wk-body"]):
-                with solara.Div(classes=["wk-controls"]):
-                    _Controls(
-                        ws, area, budget, horizon, amounts, places, plan, problems, switch_area,
-                        set_budget, set_horizon, reset, set_amount, set_place,
-                    )  # fmt: skip
-                    solara.HTML(tag="h2", unsafe_innerHTML="Load a scenario file")
-                    solara.FileDrop(label="Drop a scenario .yaml file here", on_file=on_file,
-                                    lazy=True)  # fmt: skip
-                    with solara.Row(style={"align-items": "baseline"}):
-                        solara.InputText(
-                            "...or type its name (files in "
-                            + ", ".join(str(r) for r in ws.gate.roots or ())
-                            + "; it loads once the name is complete)",
-                            value=load_path.current,
-                            on_value=typed_path,
-                            continuous_update=True,
-                            classes=["wk-load-path"],
-                        )
-                        solara.Button("Load", on_click=load_from_path, classes=["wk-load"])
-                    for m in load_msgs:
-                        solara.Error(m, classes=["workshop-message", "wk-load-message"])
-                    if load_note:
-                        solara.Success(load_note, classes=["wk-load-note"])
-                with solara.Div(classes=["wk-results"]):
-                    calibrated = bool(ws.resolved.get("calibration"))
-                    solara.Text(
-                        f"Each what-if is compared with: {comp_label}. Numbers are projections "
-                        "from a simulation of every resident, not forecasts; the baseline is "
-                        + ("calibrated to" if calibrated else "not yet calibrated to")
-                        + " the figures of the Strategic Needs Assessment.",
-                        classes=["wk-caption"],
-                    )
-                    for m in msgs:
-                        solara.Error(m + " Nothing was run.",
-                                     classes=["workshop-message", "wk-plan-message"])  # fmt: skip
-                    if ws.note:
-                        solara.Warning(ws.note, classes=["workshop-message"])
-                    if funding:
-                        solara.Warning(funding, classes=["wk-funding"])
-                    if task.pending:
-                        p = task.progress
-                        solara.ProgressLinear(p if p else True, classes=["workshop-progress"])
-                        solara.Text(
-                            ("Working out the more precise answer" if precise else
-                             "Working it out") + "..." + (f" {p:.0f}%" if p else ""),
-                            classes=["workshop-working"],
-                        )  # fmt: skip
-                    elif task.error:
-                        solara.Error(
-                            "Something went wrong running this what-if: "
-                            + _first_line(task.exception),
-                            classes=["workshop-message"],
-                        )
-                    if value and "errors" in value:
-                        for m in value["errors"]:
-                            solara.Error(m, classes=["workshop-message"])
-                    if current is not None:
-                        d = current.design
-                        status = (
-                            f"for {whatif.money(shown['total'])} a year allocated "
-                            f"({current.seconds:.1f} s; {d.replicates} runs, each simulating "
-                            f"1 in {round(1 / d.population_scale)} households, "
-                            f"{d.years} years, seed {ws.run.settings.seed})"
-                        )
-                        if up_to_date:
-                            solara.Text(
-                                f"Answer ready {status}.", classes=["wk-status", "workshop-ready"]
-                            )
-                        else:
-                            solara.Text(
-                                f"Showing the last answer, {status}, "
-                                + ("until the new one is ready." if task.pending else
-                                   "but the amounts have changed since."),
-                                classes=["wk-status", "wk-stale", "workshop-stale"],
-                            )  # fmt: skip
-                    with solara.Row(style={"flex-wrap": "wrap"}):
-                        solara.Button(
-                            f"More precise answer ({ws.precise.replicates} runs, 1 in "
-                            f"{round(1 / ws.precise.population_scale)} households; "
-                            f"{PRECISE_TIME})",
-                            on_click=lambda: set_precise_for(inputs),
-                            disabled=bool(msgs) or precise,
-                            classes=["wk-precise"],
-                        )
-                        solara.Button("Run again", on_click=lambda: set_nonce(nonce + 1),
-                                      outlined=True)  # fmt: skip
-                    if current is not None:
-                        _Results(ws, current, shown, saved, comp_label, level, set_level)
-                        solara.HTML(tag="h2", unsafe_innerHTML="Save and compare what-ifs")
-                        with solara.Row(style={"align-items": "baseline"}):
-                            solara.InputText("Name for this what-if", value=save_name,
-                                             on_value=set_save_name, continuous_update=True,
-                                             classes=["wk-save-name"])  # fmt: skip
-                            solara.Button("Save this what-if", on_click=save,
-                                          disabled=not up_to_date,
-                                          classes=["wk-save"])  # fmt: skip
-                        _SavedTable(current, saved, restore)
-                        solara.HTML(tag="h2", unsafe_innerHTML="Take it away")
-                        with solara.Row(style={"flex-wrap": "wrap"}):
-                            solara.FileDownload(
-                                current.csv(),
-                                filename="whatif.csv",
-                                label="Numbers (CSV)",
-                                mime_type="text/csv",
-                            )
-                            try:
-                                text = whatif.to_yaml(ws, shown["plan"], current.design)
-                            except whatif.WhatIfError:
-                                text = None
-                            if text:
-                                solara.FileDownload(
-                                    text,
-                                    filename="whatif.yaml",
-                                    label="Scenario for svsim compare (YAML)",
-                                    mime_type="text/yaml",
-                                )
-                        solara.Text(
-                            f"Design shown: {current.design.replicates} runs x 1 in "
-                            f"{round(1 / current.design.population_scale)} households "
-                            f"(population scale {current.design.population_scale}), "
-                            f"{current.design.years} years, seed {ws.run.settings.seed}, "
-                            f"comparator {current.comparator}. At this scale one simulated "
-                            f"person stands for {one_in} people, so small programmes move in "
-                            "steps; the more precise answer uses more.",
-                            classes=["wk-caption"],
-                        )
-
-    def _Controls(ws, area, budget, horizon, amounts, places, plan, problems, switch_area,
-                  set_budget, set_horizon, reset, set_amount, set_place):  # fmt: skip
-        with solara.Row(style={"flex-wrap": "wrap", "align-items": "baseline"}):
-            labels = whatif.areas()
-            by_label = {label: name for name, label in labels.items()}
-            solara.Select("Area", values=list(by_label), value=labels.get(area, area),
-                          on_value=lambda label: switch_area(by_label[label]),
-                          classes=["wk-area"], style={"width": "17em"})  # fmt: skip
+@solara.component
+def InterventionCard(ws, name, entry, place_text, years, problems, on_amount, on_places):
+    """One intervention: its evidence, a slider and a box for the amount, and its places."""
+    spec = ws.library[name]
+    amount = _value(entry)
+    bg, fg = EVIDENCE_COLOUR[spec.evidence]
+    per = spec.unit_cost.value * ws.prices.uprate(spec.unit_cost_price_year, years[0])
+    unit = {"participant": "people", "school": "schools", "place_year": "places"}[spec.unit]
+    ok = whatif._is_number(amount)
+    with solara.Div(classes=["wk-card", f"wk-card-{name}"]):
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=(
+                f"<span class='wk-name'>{html.escape(spec.label)}</span>"
+                f"<span class='wk-chip' style='background:{bg};color:{fg}'>"
+                f"{EVIDENCE_TEXT[spec.evidence]}</span>"
+            ),
+        )
+        slider = rv.Slider(
+            v_model=int(min(max(amount if ok else 0, 0), ws.max_per_intervention)),
+            min=0,
+            max=int(ws.max_per_intervention),
+            step=ws.step,
+            label=spec.label,
+            thumb_label=False,
+            hide_details=True,
+            class_=f"wk-slider wk-slider-{name}",
+        )
+        # only the room's own moves ('change': a drag ends, a key, a click), never the
+        # slider echoing a value the page gave it, which could undo a typed amount
+        rv.use_event(slider, "change", lambda _w, _e, v: on_amount(name, int(v)))
+        with solara.Row(style={"align-items": "baseline", "flex-wrap": "wrap"}):
+            # text boxes update on every change: a value sent on Enter or blur can arrive
+            # after the event, so the page would act on what was typed a moment before
             solara.InputText(
-                "Budget, £ a year",
-                value=amount_text(budget),
-                on_value=set_budget,
+                "£ a year",
+                value=amount_text(entry),
+                on_value=lambda text: on_amount(name, text),
                 continuous_update=True,
-                classes=["wk-budget-input"],
+                classes=["wk-amount", f"wk-amount-{name}"],
                 style={"max-width": "10em"},
             )
-            solara.Select("Years ahead", values=HORIZONS, value=horizon, on_value=set_horizon,
-                          classes=["wk-horizon"], style={"max-width": "8em"})  # fmt: skip
-            solara.Button("Start again", on_click=reset, outlined=True)
+            solara.InputText(
+                "Places (all, a CSP or communities, separated by commas)",
+                value=place_text,
+                on_value=lambda v: on_places(name, v),
+                continuous_update=True,
+                classes=["wk-places", f"wk-places-{name}"],
+                style={"min-width": "18em"},
+            )
+        for m in problems:  # beside the box it is about; the header does not move
+            solara.Text(m, classes=["wk-card-message", "workshop-message"])
+        if ok and amount > 0 and per > 0:
+            solara.Text(
+                f"Paid {years[0]}-{years[1]}; buys about {amount / per:,.1f} {unit} a year "
+                f"at about {whatif.money(per)} each (central cost).",
+                classes=["wk-caption", f"wk-funded-{name}"],
+            )
+
+
+@solara.component
+def Interventions(ws, draft: Draft, plan: whatif.Plan, problems, on_amount, on_places):
+    """A card for every intervention, grouped by prevention tier."""
+    with solara.Div(classes=["wk-group"]):
         solara.Text(
             f"Move a slider ({whatif.money(ws.step)} a step) or type an amount; the answer "
             "updates by itself.",
@@ -826,43 +561,209 @@ def _page_component():
                            key=lambda n: ws.library[n].label)  # fmt: skip
             for n in names:
                 InterventionCard(
-                    ws, n, amounts.get(n, 0), places.get(n, "all"),
+                    ws, n, draft.amounts.get(n, 0), draft.places.get(n, "all"),
                     whatif.funded_years(ws, plan, n), [m for k, m in problems if k == n],
-                    set_amount, set_place,
+                    on_amount, on_places,
                 ).key(n)  # fmt: skip
         with solara.Details("All places in this area"):
             solara.Text(", ".join(ws.places), classes=["wk-caption"])
 
-    def _Results(ws, current, shown, saved, comp_label, level, set_level):
-        years = current.design.years
-        with solara.Row(style={"flex-wrap": "wrap"}):
-            for measure in whatif.HEADLINE:
-                big, small = averted_words(current.headline(measure), SHORT[measure])
-                with solara.Div(classes=["wk-tile", f"wk-tile-{measure}"]):
-                    solara.HTML(tag="div", unsafe_innerHTML=f"<div class='wk-big'>{big}</div>")
-                    solara.Text(f"{small}, over {years} years", classes=["wk-small"])
-            spent = current.econ("spend_pv_mean")
-            harm = current.econ("harm_averted_pv_mean")
-            with solara.Div(classes=["wk-tile", "wk-tile-money"]):
-                solara.HTML(
-                    tag="div",
-                    unsafe_innerHTML=(
-                        f"<div class='wk-big'>{fmt_money(harm)}</div>"
-                        "<div class='wk-small'>social cost of harm avoided - <b>NOT cash</b>: "
-                        f"what victims, services and society are spared; against "
-                        f"{fmt_money(spent)} of extra money spent (present values, 2024 "
-                        "prices)</div>"
-                    ),
-                )
-        results = [current, *(s["result"] for s in saved)]
-        funded = max((whatif.funded_years(ws, shown["plan"], n)[1] for n, v in
-                      shown["plan"].amounts.items() if whatif._is_number(v) and v > 0),
-                     default=None)  # fmt: skip
+
+@solara.component
+def LoadPanel(ws, messages, note, set_messages, set_note, set_horizon, start_from):
+    """Load a scenario file: dropped on the page, or named under the folders the operator
+    allowed (read through the workshop's file gate)."""
+    typed = solara.use_ref("")
+
+    def load_text(text: str, source: str):
+        try:
+            new_plan, run = whatif.from_yaml(ws, text)
+        except whatif.WhatIfError as exc:
+            set_messages([f"{source}: {m}" for m in exc.messages])
+            set_note("")
+            return
+        notes = []
+        h = run.get("years")
+        if isinstance(h, int) and h in HORIZONS:
+            set_horizon(h)
+        elif h is not None:
+            notes.append(f"its horizon of {quote(h)} years is not offered here")
+        if run.get("area") not in (None, ws.area_ref):
+            notes.append(f"it was made for area {quote(run.get('area'))}")
+        start_from(new_plan)
+        set_messages([])
+        set_note(
+            f"Loaded {quote(new_plan.label)} from {source}"
+            + (f" ({'; '.join(notes)})" if notes else "")
+            + ". The page's own scale and runs are used."
+        )
+
+    def typed_path(text: str):
+        typed.current = text
+        try:
+            ws.gate.locate(text)
+        except UserFileError:
+            return  # not (yet) an allowed file: Load says why, the same for every path
+        load_from_path()  # as soon as it names an allowed file; Load reads it again
+
+    def load_from_path():
+        if not typed.current.strip():
+            set_messages(["Type the name of a scenario .yaml file first."])
+            return
+        try:
+            text, name = ws.gate.read_text(typed.current)
+        except UserFileError as exc:
+            set_messages([f"Not loaded: {exc}."])
+            return
+        load_text(text, name)
+
+    def on_file(info):
+        name = str(info.get("name") or "the file")[:60]  # the room's own file's name
+        try:
+            size = int(info.get("size") or 0)
+            if size > ws.gate.max_bytes:  # refused before a byte is sent to the server
+                raise UserFileError(too_large(size, ws.gate.max_bytes))
+            text = decode(info["file_obj"].read(ws.gate.max_bytes + 1), ws.gate.max_bytes)
+        except (UserFileError, KeyError, OSError) as exc:
+            why = exc if isinstance(exc, UserFileError) else "could not be read"
+            set_messages([f"{name}: not loaded: {why}."])
+            return
+        load_text(text, name)
+
+    with solara.Div(classes=["wk-group"]):
+        solara.HTML(tag="h2", unsafe_innerHTML="Load a scenario file")
+        solara.FileDrop(label="Drop a scenario .yaml file here", on_file=on_file, lazy=True)
+        with solara.Row(style={"align-items": "baseline"}):
+            solara.InputText(
+                "...or type its name (files in "
+                + ", ".join(str(r) for r in ws.gate.roots or ())
+                + "; it loads once the name is complete)",
+                value=typed.current,
+                on_value=typed_path,
+                continuous_update=True,
+                classes=["wk-load-path"],
+            )
+            solara.Button("Load", on_click=load_from_path, classes=["wk-load"])
+        for m in messages:
+            solara.Error(m, classes=["workshop-message", "wk-load-message"])
+        if note:
+            solara.Success(note, classes=["wk-load-note"])
+
+
+@solara.component
+def Notices(ws, plan: whatif.Plan, msgs: list[str]):
+    """What each what-if is compared with, and why nothing ran if the plan cannot run."""
+    calibrated = bool(ws.resolved.get("calibration"))
+    funding = whatif.funding_note(ws, plan)
+    with solara.Div(classes=["wk-group"]):
+        solara.Text(
+            f"Each what-if is compared with: {ws.comparator.label}. Numbers are projections "
+            "from a simulation of every resident, not forecasts; the baseline is "
+            + ("calibrated to" if calibrated else "not yet calibrated to")
+            + " the figures of the Strategic Needs Assessment.",
+            classes=["wk-caption"],
+        )
+        for m in msgs:
+            solara.Error(m + " Nothing was run.",
+                         classes=["workshop-message", "wk-plan-message"])  # fmt: skip
+        if ws.note:
+            solara.Warning(ws.note, classes=["workshop-message"])
+        if funding:
+            solara.Warning(funding, classes=["wk-funding"])
+
+
+def _design_text(ws, shown: dict) -> str:
+    """'for £140,000 a year allocated (7.0 s; 4 runs, ...)': the answer on show and its design."""
+    d = shown["result"].design
+    return (
+        f"for {whatif.money(shown['total'])} a year allocated "
+        f"({shown['result'].seconds:.1f} s; {d.replicates} runs, each simulating "
+        f"1 in {round(1 / d.population_scale)} households, "
+        f"{d.years} years, seed {ws.run.settings.seed})"
+    )
+
+
+@solara.component
+def Progress(ws, shown, up_to_date, precise, pending, progress, failure, errors):
+    """How far the run has got, what went wrong, and which answer is on show."""
+    with solara.Div(classes=["wk-group"]):
+        if pending:
+            solara.ProgressLinear(progress if progress else True, classes=["workshop-progress"])
+            solara.Text(
+                ("Working out the more precise answer" if precise else "Working it out")
+                + "..." + (f" {progress:.0f}%" if progress else ""),
+                classes=["workshop-working"],
+            )  # fmt: skip
+        elif failure:
+            solara.Error("Something went wrong running this what-if: " + failure,
+                         classes=["workshop-message"])  # fmt: skip
+        for m in errors:
+            solara.Error(m, classes=["workshop-message"])
+        if shown is not None and up_to_date:
+            solara.Text(f"Answer ready {_design_text(ws, shown)}.",
+                        classes=["wk-status", "workshop-ready"])  # fmt: skip
+        elif shown is not None:
+            solara.Text(
+                f"Showing the last answer, {_design_text(ws, shown)}, "
+                + ("until the new one is ready." if pending else
+                   "but the amounts have changed since."),
+                classes=["wk-status", "wk-stale", "workshop-stale"],
+            )  # fmt: skip
+
+
+@solara.component
+def RunButtons(ws, disabled: bool, on_precise, on_again):
+    """The more precise answer (more runs, more households) and a fresh run of the same."""
+    with solara.Row(style={"flex-wrap": "wrap"}):
+        solara.Button(
+            f"More precise answer ({ws.precise.replicates} runs, 1 in "
+            f"{round(1 / ws.precise.population_scale)} households; {PRECISE_TIME})",
+            on_click=on_precise,
+            disabled=disabled,
+            classes=["wk-precise"],
+        )
+        solara.Button("Run again", on_click=on_again, outlined=True)
+
+
+@solara.component
+def Tiles(current: whatif.Result):
+    """The headline: harms averted over the horizon, and the social cost of harm avoided."""
+    years = current.design.years
+    with solara.Row(style={"flex-wrap": "wrap"}):
+        for measure in whatif.HEADLINE:
+            big, small = averted_words(current.headline(measure), SHORT[measure])
+            with solara.Div(classes=["wk-tile", f"wk-tile-{measure}"]):
+                solara.HTML(tag="div", unsafe_innerHTML=f"<div class='wk-big'>{big}</div>")
+                solara.Text(f"{small}, over {years} years", classes=["wk-small"])
+        spent = current.econ("spend_pv_mean")
+        harm = current.econ("harm_averted_pv_mean")
+        with solara.Div(classes=["wk-tile", "wk-tile-money"]):
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML=(
+                    f"<div class='wk-big'>{fmt_money(harm)}</div>"
+                    "<div class='wk-small'>social cost of harm avoided - <b>NOT cash</b>: "
+                    f"what victims, services and society are spared; against "
+                    f"{fmt_money(spent)} of extra money spent (present values, 2024 "
+                    "prices)</div>"
+                ),
+            )
+
+
+@solara.component
+def Charts(ws, shown: dict, saved: list[dict], level: str, on_level):
+    """The answer's charts: by year, averted beside the saved what-ifs, money, and where."""
+    current, plan = shown["result"], shown["plan"]
+    results = [current, *(s["result"] for s in saved)]
+    funded = max((whatif.funded_years(ws, plan, n)[1] for n, v in plan.amounts.items()
+                  if whatif._is_number(v) and v > 0), default=None)  # fmt: skip
+    labels = {"csp": "By CSP", "community": "By community"}
+    with solara.Div(classes=["wk-group"]):
         Chart(
             "What happens each year",
             "Lines: average of the runs; shaded: the range of the runs (5% to 95%). "
             "When the lines overlap, the change is small next to the total.",
-            lambda: fig_trend(current, comp_label, funded),
+            lambda: fig_trend(current, ws.comparator.label, funded),
             [current],
             "whatif-by-year.png",
         ).key("trend")  # keyed: each chart keeps its own drawing when the page shifts
@@ -882,11 +783,10 @@ def _page_component():
             results,
             "whatif-money.png",
         ).key("money")
-        labels = {"csp": "By CSP", "community": "By community"}
         solara.ToggleButtonsSingle(
             value=labels[level],
             values=list(labels.values()),
-            on_value=lambda v: set_level(next(k for k, t in labels.items() if t == v)),
+            on_value=lambda v: on_level(next(k for k, t in labels.items() if t == v)),
         )
         Chart(
             "Where the effect falls: " + ("by CSP" if level == "csp" else "by community"),
@@ -896,34 +796,221 @@ def _page_component():
             f"whatif-where-{level}.png",
         ).key("where")
 
-    def _SavedTable(current, saved, restore):
-        import solara
 
-        rows = [("This what-if", current, None)] + [(s["name"], s["result"], s) for s in saved]
-        head = (
-            "<tr><th>What-if</th><th>Fewer serious violence</th><th>Fewer admissions</th>"
-            "<th>Fewer homicides</th><th>Harm avoided (not cash)</th><th>Extra spent</th>"
-            "<th>Runs</th></tr>"
+def _saved_table(current: whatif.Result, saved: list[dict]) -> str:
+    """The rows of the table of what-ifs (HTML, names escaped): this one, then the saved."""
+    rows = [("This what-if", current)] + [(s["name"], s["result"]) for s in saved]
+    head = (
+        "<tr><th>What-if</th><th>Fewer serious violence</th><th>Fewer admissions</th>"
+        "<th>Fewer homicides</th><th>Harm avoided (not cash)</th><th>Extra spent</th>"
+        "<th>Runs</th></tr>"
+    )
+    body = ""
+    for name, res in rows:
+        h = {m: res.headline(m)["averted_mean"] for m in whatif.HEADLINE}
+        body += (
+            f"<tr><td>{html.escape(name)}</td><td>{fmt(h['serious_violence_true'])}</td>"
+            f"<td>{fmt(h['admissions_expected'])}</td><td>{fmt(h['homicides_expected'])}</td>"
+            f"<td>{fmt_money(res.econ('harm_averted_pv_mean'))}</td>"
+            f"<td>{fmt_money(res.econ('spend_pv_mean'))}</td>"
+            f"<td>{res.design.replicates} x 1/{round(1 / res.design.population_scale)}</td>"
+            "</tr>"
         )
-        body = ""
-        for name, res, _ in rows:
-            h = {m: res.headline(m)["averted_mean"] for m in whatif.HEADLINE}
-            body += (
-                f"<tr><td>{html.escape(name)}</td><td>{fmt(h['serious_violence_true'])}</td>"
-                f"<td>{fmt(h['admissions_expected'])}</td><td>{fmt(h['homicides_expected'])}</td>"
-                f"<td>{fmt_money(res.econ('harm_averted_pv_mean'))}</td>"
-                f"<td>{fmt_money(res.econ('spend_pv_mean'))}</td>"
-                f"<td>{res.design.replicates} x 1/{round(1 / res.design.population_scale)}</td>"
-                "</tr>"
-            )
-        solara.HTML(tag="table", unsafe_innerHTML=head + body, classes=["wk-table"])
+    return head + body
+
+
+@solara.component
+def SavedWhatIfs(shown, draft, saved, set_saved, name, set_name, can_save, on_restore):
+    """Save the answer on show under a name, the table beside the saved ones, and each saved
+    one ready to show again (its boxes back as they were)."""
+
+    def save():
+        label = name.strip() or f"What-if {len(saved) + 1}"
+        answer = shown["plan"]
+        entry = {
+            "name": label,
+            "result": shown["result"],
+            "draft": Draft(
+                dict(answer.amounts), dict(draft.places), dict(draft.years), answer.budget
+            ),
+        }
+        set_saved([s for s in saved if s["name"] != label] + [entry])
+        set_name("")
+
+    with solara.Div(classes=["wk-group"]):
+        solara.HTML(tag="h2", unsafe_innerHTML="Save and compare what-ifs")
+        with solara.Row(style={"align-items": "baseline"}):
+            solara.InputText("Name for this what-if", value=name, on_value=set_name,
+                             continuous_update=True, classes=["wk-save-name"])  # fmt: skip
+            solara.Button("Save this what-if", on_click=save, disabled=not can_save,
+                          classes=["wk-save"])  # fmt: skip
+        solara.HTML(tag="table", unsafe_innerHTML=_saved_table(shown["result"], saved),
+                    classes=["wk-table"])  # fmt: skip
         if saved:
             with solara.Row(style={"flex-wrap": "wrap"}):
                 for s in saved:
-                    solara.Button(f"Show '{s['name']}' again", on_click=lambda s=s: restore(s),
+                    solara.Button(f"Show '{s['name']}' again",
+                                  on_click=lambda s=s: on_restore(s["draft"]),
                                   outlined=True)  # fmt: skip
 
-    return Page
+
+@solara.component
+def TakeAway(ws, shown: dict, design: whatif.Design):
+    """The numbers and the scenario to take away, and the design they came from."""
+    current = shown["result"]
+    one_in = round(1 / design.population_scale)  # of the design the boxes now ask for
+    try:
+        text = whatif.to_yaml(ws, shown["plan"], current.design)
+    except whatif.WhatIfError:
+        text = None
+    with solara.Div(classes=["wk-group"]):
+        solara.HTML(tag="h2", unsafe_innerHTML="Take it away")
+        with solara.Row(style={"flex-wrap": "wrap"}):
+            solara.FileDownload(
+                current.csv(),
+                filename="whatif.csv",
+                label="Numbers (CSV)",
+                mime_type="text/csv",
+            )
+            if text:
+                solara.FileDownload(
+                    text,
+                    filename="whatif.yaml",
+                    label="Scenario for svsim compare (YAML)",
+                    mime_type="text/yaml",
+                )
+        solara.Text(
+            f"Design shown: {current.design.replicates} runs x 1 in "
+            f"{round(1 / current.design.population_scale)} households "
+            f"(population scale {current.design.population_scale}), "
+            f"{current.design.years} years, seed {ws.run.settings.seed}, "
+            f"comparator {current.comparator}. At this scale one simulated "
+            f"person stands for {one_in} people, so small programmes move in "
+            "steps; the more precise answer uses more.",
+            classes=["wk-caption"],
+        )
+
+
+def _inputs(area: str, draft: Draft, plan: whatif.Plan, horizon: int) -> tuple:
+    """All an answer depends on, comparable: a change in any of it runs the what-if again."""
+    return (
+        area,
+        tuple(sorted((k, repr(v)) for k, v in plan.amounts.items())),
+        tuple(sorted(draft.places.items())),
+        tuple(sorted(draft.years.items())),
+        repr(plan.budget),
+        horizon,
+    )
+
+
+@solara.component
+def Page():
+    """The what-if page: one room's state (the boxes, the answer on show, the saved what-ifs)
+    and the run that follows the boxes; the pieces of the screen above draw it."""
+    default_ws, _ = engine_for(None)
+    area, set_area = solara.use_state(default_ws.area_ref)
+    ws0, engine = engine_for(area)
+    draft, set_draft = solara.use_state(Draft.of(whatif.start_plan(ws0)))
+    horizon, set_horizon = solara.use_state(ws0.quick.years)
+    precise_for, set_precise_for = solara.use_state(None)
+    nonce, set_nonce = solara.use_state(0)
+    saved, set_saved = solara.use_state([])
+    save_name, set_save_name = solara.use_state("")
+    load_msgs, set_load_msgs = solara.use_state([])
+    load_note, set_load_note = solara.use_state("")
+    level, set_level = solara.use_state("csp")
+    last_good = solara.use_ref(None)
+    task_ref = solara.use_ref(None)
+
+    ws = with_horizon(ws0, horizon)
+    plan = draft.plan()
+    problems = whatif.plan_problems(ws, plan)
+    msgs = [m for _, m in problems]
+    inputs = _inputs(area, draft, plan, horizon)
+    precise = precise_for == inputs
+    design = ws.precise if precise else ws.quick
+
+    def compute():
+        if msgs:
+            return None
+        try:
+            scenario = whatif.build(ws, plan)
+        except whatif.WhatIfError as exc:
+            return {"errors": exc.messages}
+        task = task_ref.current
+
+        def progress(f):
+            if task is not None and task.is_current():
+                task.progress = round(100 * f, 1)
+
+        def cancelled():
+            return task is not None and not task.is_current()
+
+        try:
+            result = engine.run(scenario, design, progress, cancelled)
+        except whatif.Cancelled:
+            return None
+        return {"result": result, "plan": plan, "total": plan.total(), "inputs": inputs}
+
+    task = solara.lab.use_task(compute, dependencies=[inputs, precise, nonce], raise_error=False)
+    task_ref.current = task
+    value = task.value if task.finished else None
+    if value and "result" in value:
+        last_good.current = value
+    shown = last_good.current
+    up_to_date = bool(shown) and shown["inputs"] == inputs and not task.pending
+
+    def set_amount(name, amount):
+        set_draft(lambda d: replace(d, amounts={**d.amounts, name: amount}))
+
+    def set_place(name, text):
+        set_draft(lambda d: replace(d, places={**d.places, name: text or ""}))
+
+    def set_budget(text):
+        set_draft(lambda d: replace(d, budget=text))
+
+    def start_from(new_plan):
+        set_draft(Draft.of(new_plan))
+
+    def reset():
+        start_from(whatif.start_plan(ws0))
+        set_load_msgs([])
+        set_load_note("")
+
+    def switch_area(new):
+        if new == area:
+            return
+        ws_new, _ = engine_for(new)
+        set_area(new)
+        start_from(whatif.start_plan(ws_new))
+        last_good.current = None
+
+    solara.Style(CSS)
+    solara.Title("svsim workshop: what if we spent it differently?")
+    with solara.Div(classes=["workshop", "wk-root"]):
+        Header(ws, plan)
+        with solara.Div(classes=["wk-body"]):
+            with solara.Div(classes=["wk-controls"]):
+                Settings(ws, area, draft.budget, horizon, switch_area, set_budget, set_horizon,
+                         reset)  # fmt: skip
+                Interventions(ws, draft, plan, problems, set_amount, set_place)
+                LoadPanel(ws, load_msgs, load_note, set_load_msgs, set_load_note, set_horizon,
+                          start_from)  # fmt: skip
+            with solara.Div(classes=["wk-results"]):
+                Notices(ws, plan, msgs)
+                Progress(
+                    ws, shown, up_to_date, precise, task.pending, task.progress,
+                    _first_line(task.exception) if task.error else None,
+                    value["errors"] if value and "errors" in value else [],
+                )  # fmt: skip
+                RunButtons(ws, bool(msgs) or precise, lambda: set_precise_for(inputs),
+                           lambda: set_nonce(nonce + 1))  # fmt: skip
+                if shown is not None:
+                    Tiles(shown["result"])
+                    Charts(ws, shown, saved, level, set_level)
+                    SavedWhatIfs(shown, draft, saved, set_saved, save_name, set_save_name,
+                                 up_to_date, set_draft)  # fmt: skip
+                    TakeAway(ws, shown, design)
 
 
 def is_loopback(host: str) -> bool:
@@ -947,24 +1034,17 @@ def main(overrides: list[str]) -> int:
         cache = solara_assets.install()
     except solara_assets.AssetsError as exc:
         raise ConfigError(f"workshop: {exc}") from None
-    solara_assets.use(cache)
+    solara_assets.use(cache)  # solara is imported (above): this sets its settings as well
     _BASE[:] = list(overrides)
     _ENGINES.clear()
     ws_default, engine = engine_for(None)
     assert ws_default.area_ref == ws.area_ref
 
-    import solara.server.settings  # reads the environment set above
-    import uvicorn
-
-    solara_assets.use(cache)
     solara.server.settings.main.mode = "production"  # no stack traces on the page
     solara.server.settings.theme.show_banner = False
     for name in ("solara", "reacton", "uvicorn", "svsim.workshop"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    globals()["Page"] = _page_component()
-    import os
-
-    os.environ["SOLARA_APP"] = __name__
+    os.environ["SOLARA_APP"] = __name__  # solara serves this module's Page
     sock = socket.socket(socket.AF_INET6 if ":" in ws.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -979,9 +1059,11 @@ def main(overrides: list[str]) -> int:
     os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = ws.host, str(port)
     if ws.prewarm:
         threading.Thread(target=engine.baseline, args=(ws.quick,), daemon=True).start()
-    import solara.server.starlette
+    # the server last: its app mounts the asset cache set above as it is imported
+    import uvicorn
+    from solara.server.starlette import app as solara_app
 
-    app = solara.server.starlette.app
+    app = solara_app
     if ws.token:
         app = TokenGate(app, ws.token)
     if not is_loopback(ws.host):
