@@ -261,8 +261,8 @@ def fig_averted(current: whatif.Result | None, saved: list[dict]):
     return fig
 
 
-def fig_money(current: whatif.Result | None, saved: list[dict]):
-    """Extra money spent (cash) against the social cost of harm avoided (not cash)."""
+def fig_money(current: whatif.Result | None, saved: list[dict], price_year: int):
+    """Extra money committed (cash) against the social cost of harm avoided (not cash)."""
     rows = _saved_rows(current, saved)
     fig = _figure(WIDTH, 2.2 + 0.9 * len(rows))
     ax = fig.subplots()
@@ -271,7 +271,7 @@ def fig_money(current: whatif.Result | None, saved: list[dict]):
         harm = res.econ("harm_averted_pv_mean")
         lo, hi = res.econ("harm_averted_pv_p05"), res.econ("harm_averted_pv_p95")
         ax.barh(i + 0.2, spent, height=0.38, color="#777777",
-                label="Extra money spent (cash)" if i == 0 else None)  # fmt: skip
+                label="Extra money committed (cash)" if i == 0 else None)  # fmt: skip
         ax.barh(i - 0.2, harm, height=0.38, color=colour, hatch="//", edgecolor="white",
                 label="Harm avoided (social cost, NOT cash)" if i == 0 else None)  # fmt: skip
         ax.errorbar(harm, i - 0.2, xerr=[[harm - lo], [hi - harm]], color="black", capsize=6,
@@ -282,7 +282,9 @@ def fig_money(current: whatif.Result | None, saved: list[dict]):
     ax.xaxis.set_major_formatter(
         lambda v, _: f"£{v / 1e6:,.1f}m" if abs(v) >= 1e6 else f"£{v / 1e3:,.0f}k"
     )
-    ax.set_xlabel("£ over the horizon, 2024 prices, discounted (present value)", fontsize=14)
+    ax.set_xlabel(
+        f"£ over the horizon, {price_year} prices, discounted (present value)", fontsize=14
+    )
     fig.legend(loc="outside upper left", fontsize=14, frameon=False, ncols=2)
     return fig
 
@@ -726,7 +728,7 @@ def RunButtons(ws, disabled: bool, on_precise, on_again):
 
 
 @solara.component
-def Tiles(current: whatif.Result):
+def Tiles(current: whatif.Result, price_year: int):
     """The headline: harms averted over the horizon, and the social cost of harm avoided."""
     years = current.design.years
     with solara.Row(style={"flex-wrap": "wrap"}):
@@ -735,17 +737,23 @@ def Tiles(current: whatif.Result):
             with solara.Div(classes=["wk-tile", f"wk-tile-{measure}"]):
                 solara.HTML(tag="div", unsafe_innerHTML=f"<div class='wk-big'>{big}</div>")
                 solara.Text(f"{small}, over {years} years", classes=["wk-small"])
-        spent = current.econ("spend_pv_mean")
+        committed = current.econ("spend_pv_mean")
+        short = current.econ("shortfall_pv_mean")
         harm = current.econ("harm_averted_pv_mean")
+        recorded = current.econ("harm_averted_pv_recorded_only_mean")
+        every = current.econ("harm_averted_pv_all_true_mean")
+        unspent = f" (of which {fmt_money(short)} could not be spent)" if short >= 1 else ""
         with solara.Div(classes=["wk-tile", "wk-tile-money"]):
             solara.HTML(
                 tag="div",
                 unsafe_innerHTML=(
                     f"<div class='wk-big'>{fmt_money(harm)}</div>"
                     "<div class='wk-small'>social cost of harm avoided - <b>NOT cash</b>: "
-                    f"what victims, services and society are spared; against "
-                    f"{fmt_money(spent)} of extra money spent (present values, 2024 "
-                    "prices)</div>"
+                    f"what adult victims, services and society are spared, priced as the Home "
+                    f"Office prices it (counting recorded crime only: {fmt_money(recorded)}; "
+                    f"every incident, children's too: {fmt_money(every)}); against "
+                    f"{fmt_money(committed)} of extra money committed{unspent} (present values, "
+                    f"{price_year} prices)</div>"
                 ),
             )
 
@@ -776,10 +784,10 @@ def Charts(ws, shown: dict, saved: list[dict], level: str, on_level):
             "whatif-averted.png",
         ).key("averted")
         Chart(
-            "Money spent and harm avoided",
+            "Money committed and harm avoided",
             "Harm avoided is the Home Office's social cost of the violence prevented (injury, "
             "services, lost output): NOT cash back to the partnership.",
-            lambda: fig_money(current, saved),
+            lambda: fig_money(current, saved, ws.prices.base_year),
             results,
             "whatif-money.png",
         ).key("money")
@@ -802,7 +810,7 @@ def _saved_table(current: whatif.Result, saved: list[dict]) -> str:
     rows = [("This what-if", current)] + [(s["name"], s["result"]) for s in saved]
     head = (
         "<tr><th>What-if</th><th>Fewer serious violence</th><th>Fewer admissions</th>"
-        "<th>Fewer homicides</th><th>Harm avoided (not cash)</th><th>Extra spent</th>"
+        "<th>Fewer homicides</th><th>Harm avoided (not cash)</th><th>Extra committed</th>"
         "<th>Runs</th></tr>"
     )
     body = ""
@@ -1006,7 +1014,7 @@ def Page():
                 RunButtons(ws, bool(msgs) or precise, lambda: set_precise_for(inputs),
                            lambda: set_nonce(nonce + 1))  # fmt: skip
                 if shown is not None:
-                    Tiles(shown["result"])
+                    Tiles(shown["result"], ws.prices.base_year)
                     Charts(ws, shown, saved, level, set_level)
                     SavedWhatIfs(shown, draft, saved, set_saved, save_name, set_save_name,
                                  up_to_date, set_draft)  # fmt: skip
