@@ -631,7 +631,10 @@ def crn_noise(y: np.ndarray) -> float:
 
 
 def analyze(folder: Path, resamples: int = 1000) -> dict:
-    """SALib analysis of the gathered chunks; writes <folder>/analysis/ atomically."""
+    """SALib analysis of the gathered chunks; writes <folder>/analysis/ atomically.
+
+    Just over the project's guide of about 120 lines: one pass over the outputs (indices,
+    noise, flags, tables, figures, report), each step a few lines; left whole for now."""
     import pandas as pd
 
     design, u, y, dec = gather(folder)

@@ -13,7 +13,6 @@ here (REFERENCE_SHA256) and printed, and a test fails if the file changes withou
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -22,12 +21,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from svsim.model import ViolenceModel
 from svsim.scenarios.delivery import Portfolio, draw_inputs
 
-from ..compare.compare import compare_config
+from ..compare.compare import compare_config, portfolio_for
 from ..config import ConfigError, compose, run_config
 from ..run import profile_table
 from ..runfolder import default_out, run_folder, write_manifest
@@ -100,23 +100,11 @@ def intervention_profile(full: dict, scenario: str) -> dict:
         [*(f"{k}={full[k]}" for k in keys), f"scenarios=[{scenario}]", f"comparator={scenario}",
          "replicates=2", "parameter_uncertainty=false"]
     )  # fmt: skip
-    s = dataclasses.replace(cfg.run.settings, profile=True)
+    s = replace(cfg.run.settings, profile=True)
     sc = cfg.scenarios[0]
     draws = draw_inputs(cfg.library, s.seed, 0, cfg.uncertainty)
     hooks = [
-        _Named(
-            a.intervention,
-            Portfolio(
-                dataclasses.replace(sc, allocations=(a,)),
-                cfg.library,
-                draws,
-                cfg.run.area,
-                cfg.prices,
-                s.start_year,
-                s.population_scale,
-                s.seed,
-            ),
-        )
+        _Named(a.intervention, portfolio_for(cfg, replace(sc, allocations=(a,)), draws, s.seed))
         for a in sc.allocations
     ]
     model = ViolenceModel(cfg.run.area, cfg.run.params, s, hooks)

@@ -188,6 +188,16 @@ def compare_config(overrides: list[str]) -> tuple[CompareConfig, bool]:
     return cfg, bool(r["check"])
 
 
+def portfolio_for(cfg: CompareConfig, scenario, draws: dict, seed: int) -> Portfolio:
+    """A scenario's delivery on the model's hook, with this comparison's area and prices, keyed
+    by the replicate's seed."""
+    s = cfg.run.settings
+    return Portfolio(
+        scenario, cfg.library, draws, cfg.run.area, cfg.prices, s.start_year,
+        s.population_scale, seed,
+    )  # fmt: skip
+
+
 def run_replicate(cfg: CompareConfig, replicate: int) -> dict:
     """One replicate: shared burn-in, then every scenario; yearly arrays and spending."""
     s = cfg.run.settings
@@ -199,16 +209,7 @@ def run_replicate(cfg: CompareConfig, replicate: int) -> dict:
     out = {"yearly": {}, "spend": {}}
     for scenario in cfg.scenarios:
         m = copy.deepcopy(model)
-        portfolio = Portfolio(
-            scenario,
-            cfg.library,
-            draws,
-            cfg.run.area,
-            cfg.prices,
-            s.start_year,
-            s.population_scale,
-            settings.seed,
-        )
+        portfolio = portfolio_for(cfg, scenario, draws, settings.seed)
         m.interventions = [portfolio]
         while m.week < m.total_weeks:
             m.step()
