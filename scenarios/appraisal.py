@@ -70,16 +70,23 @@ def money(spend: pd.DataFrame, replicates: int, prices, first_year: int) -> dict
     return out
 
 
+SHORTFALL_KEYS = ("scenario", "intervention", "year")
+SHORTFALL_COLUMNS = ("allocated", "spent_mean", "spent_p05", "spent_p95", "shortfall_mean",
+                     "shortfall_p05", "shortfall_p95")  # fmt: skip
+
+
 def shortfall_by_allocation(spend: pd.DataFrame, prices) -> pd.DataFrame:
     """Per scenario, intervention and year, in base-year prices (not discounted): allocated, and
     the mean and 90% interval over replicates of spent and short."""
+    if spend.empty:  # nothing funded in any scenario: the table, with no rows
+        return pd.DataFrame(columns=[*SHORTFALL_KEYS, *SHORTFALL_COLUMNS, "price_year"])
     up = np.array([prices.uprate(int(y), prices.base_year) for y in spend["year"]])
     real = spend.assign(
         allocated=spend["budget"] * up,
         spent=spend["spent"] * up,
         shortfall=(spend["budget"] - spend["spent"]) * up,
     )
-    keys = ["scenario", "intervention", "year"]
+    keys = list(SHORTFALL_KEYS)
     per_rep = real.groupby([*keys, "replicate"], observed=True)[
         ["allocated", "spent", "shortfall"]
     ].sum()

@@ -513,6 +513,11 @@ def main(overrides: list[str]) -> int:
             f"{', '.join(s.name for s in cfg.scenarios)}"
         )
         return 0
+    if len(cfg.scenarios) < 2:
+        raise ConfigError(
+            f"scenarios=[{cfg.comparator}]: only the comparator; name at least one scenario to "
+            "compare with it"
+        )
     s = cfg.run.settings
     out = (
         Path(cfg.run.out)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, SVSIM, load_area, make_model
+from conftest import REPO, SVSIM, load_area, make_model, svsim
 from svsim.experiments.compare.compare import SUMMARY_MEASURES, summarise
 from svsim.experiments.config import CONF_DIR
 from svsim.model import Params
@@ -389,3 +389,17 @@ def test_summarise_prices_committed_cash_and_expected_homicides():
         assert e[col] == 0.0
     assert (e.net_benefit_pv_mean, e.bcr_mean, e.prob_bcr_gt_1) == (-200.0, 0.0, 0.0)
     assert list(per_rep.spend_pv) == [200.0] * n
+
+
+def test_a_comparison_of_the_comparator_alone_is_refused(tmp_path):
+    """Nothing to compare (and nothing funded): one line, exit 2, no folder - not a traceback."""
+    out = tmp_path / "out"
+    r = svsim(
+        "compare", "area=test_town", "comparator=no_new_funding", "scenarios=[no_new_funding]",
+        "replicates=2", "years=1", "burn_in_years=1", f"out={out}",
+    )  # fmt: skip
+    assert r.returncode == 2 and not out.exists()
+    assert r.stderr.strip().splitlines() == [
+        "svsim compare: error: scenarios=[no_new_funding]: only the comparator; name at least "
+        "one scenario to compare with it"
+    ]

@@ -58,6 +58,8 @@ def test_money_allocated_spent_and_short():
     assert list(table.allocated) == [100.0, 100.0]
     assert list(table.shortfall_mean) == [40.0, 40.0]
     assert set(table.price_year) == {2024}
+    nothing = ap.shortfall_by_allocation(spend_rows(2, 100.0, 60.0).iloc[:0], FLAT)
+    assert nothing.empty and list(nothing.columns) == list(table.columns)  # nothing funded
 
 
 def test_homicides_are_priced_from_their_probabilities():
