@@ -183,7 +183,10 @@ def evaluate_chunk(design: dict, rows: np.ndarray, folder: Path, tmp: Path) -> N
         for df in (summary, econ):
             df.insert(0, "point", i)
             for j, k in enumerate(design["keys"]):
-                df.insert(1 + j, k, _label(point.get(k)))
+                if k in df.columns:  # 'scenario': the point's label, as for every grid key
+                    df[k] = _label(point.get(k))
+                else:
+                    df.insert(1 + j, k, _label(point.get(k)))
         summaries.append(summary)
         econs.append(econ)
     pd.concat(summaries).to_parquet(tmp / "summary.parquet", index=False)

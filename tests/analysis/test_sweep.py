@@ -90,3 +90,30 @@ def test_bad_sweeps_are_refused_with_one_line(tmp_path, extra, names):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and names in lines[0], r.stderr
     assert not out.exists()
+
+
+def test_a_sweep_over_scenarios_runs_as_the_readme_shows(tmp_path):
+    """grid={scenario:[...]} (the README's example, here on the test town): one row per
+    scenario and budget scale, each labelled by its point, none failed."""
+    plans = []
+    for name, amount in (("mentor", 150000), ("cbt", 150000)):
+        folder = tmp_path / name
+        folder.mkdir()
+        plan = town_plan(folder, f"{name} across the test town.", 200000, {"mentoring": amount})
+        plans.append(plan.rename(folder / f"{name}.yaml"))
+    out = tmp_path / "sweep"
+    r = subprocess.run(
+        [*SVSIM, "sweep", "area=test_town", "comparator=no_new_funding",
+         f"alternative={plans[0]}",
+         f"grid={{budget_scale:[0.5,1],scenario:[{plans[0]},{plans[1]}]}}",
+         "replicates=2", "years=1", "burn_in_years=1", "chunks=2", "jobs=1", f"out={out}"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    table = pd.read_csv(out / "analysis" / "economics.csv")
+    assert sorted(zip(table.scenario, table.budget_scale, strict=True)) == [
+        ("cbt", 0.5),
+        ("cbt", 1.0),
+        ("mentor", 0.5),
+        ("mentor", 1.0),
+    ]
