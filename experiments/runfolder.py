@@ -168,14 +168,12 @@ def run_folder(out: Path, replace: bool = False):
     rename that to `out` only if the block succeeds. An existing `out` is refused, or with
     replace=True (a re-analysis) replaced on success."""
     out = out.resolve()
-    if not replace:
-        refuse_existing(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     lock = claim(out)
     tmp = _temporary(out, os.getpid())
     try:
         if not replace:
-            refuse_existing(out)  # finished by a run that released its claim meanwhile
+            refuse_existing(out)  # checked under the claim, so no other run can finish it now
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         yield tmp

@@ -9,7 +9,7 @@ svsim worksheet seed=3           # any run override; then it is not the shipped 
 from __future__ import annotations
 
 from svsim.model.accounting import RUN, worksheet
-from svsim.model.odd import ODD
+from svsim.model.odd import sync_block
 
 from .config import run_config
 
@@ -25,14 +25,4 @@ def main(argv: list[str]) -> int:
     if not flags:
         print(text)
         return 0
-    odd = ODD.read_text()
-    head, rest = odd.split(ODD_START, 1)
-    _, tail = rest.split(ODD_END, 1)
-    new = f"{head}{ODD_START}\n{text}\n{ODD_END}{tail}"
-    if "--write" in flags:
-        ODD.write_text(new)
-        return 0
-    if new != odd:
-        print("model/ODD.md's accounting worksheet is stale: svsim worksheet --write")
-        return 1
-    return 0
+    return sync_block(ODD_START, ODD_END, text, "--write" in flags, "svsim worksheet --write")

@@ -152,13 +152,6 @@ def observe(
     )
 
 
-def harm_per_year(weekly: pd.DataFrame) -> pd.DataFrame:
-    """Social cost a year (GBP 2015/16) on each basis of HARM_BASES, one column per basis."""
-    sub = weekly[weekly.measure.isin(list(HARM_BASES.values()))]
-    table = sub.groupby(["year", "measure"], observed=True)["value"].sum().unstack()
-    return table.rename(columns={v: k for k, v in HARM_BASES.items()})[list(HARM_BASES)]
-
-
 def proven_reoffending(incidents: pd.DataFrame, follow_up_weeks: int = WEEKS_PER_YEAR) -> dict:
     """Proven reoffending as the justice system counts it: of offenders whose first disposal
     (charge or out-of-court) in the projection leaves a whole follow-up inside it, counted from

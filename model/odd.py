@@ -46,22 +46,30 @@ def parameter_table() -> str:
     return "\n".join(lines)
 
 
-def with_table(text: str) -> str:
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{parameter_table()}\n{END}{tail}"
+def with_block(text: str, start: str, end: str, body: str) -> str:
+    """`text` with what stands between the markers start and end replaced by body."""
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}\n{end}{tail}"
 
 
-def main(argv: list[str]) -> int:
+def sync_block(start: str, end: str, body: str, write: bool, fix: str) -> int:
+    """Rewrite ODD.md's block (write=True), or check it: 0 if current, 1 (saying `fix`) if not."""
     text = ODD.read_text()
-    new = with_table(text)
-    if "--write" in argv:
+    new = with_block(text, start, end, body)
+    if write:
         ODD.write_text(new)
         return 0
     if new != text:
-        print("model/ODD.md's parameter table is out of date: python -m svsim.model.odd --write")
+        print(f"model/ODD.md is out of date: {fix}")
         return 1
     return 0
+
+
+def main(argv: list[str]) -> int:
+    return sync_block(
+        START, END, parameter_table(), "--write" in argv, "python -m svsim.model.odd --write"
+    )
 
 
 if __name__ == "__main__":

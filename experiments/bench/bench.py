@@ -61,7 +61,6 @@ def full_area_once(settings: dict, workdir: Path, i: int, *extra: str) -> dict:
         "run",
         *(f"{k}={v}" for k, v in settings.items()),
         f"out={out}",
-        "write_incidents=false" if extra else "write_incidents=true",
         *extra,
     ]
     start = time.perf_counter()
