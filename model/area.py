@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from .params import ParameterError
 
 PHASE_AGES = {"primary": (4, 11), "secondary": (11, 18)}
 # a school's phase -> the age phases it teaches (an all-through school teaches both)
 PHASES = {"primary": ("primary",), "secondary": ("secondary",), "all_through": tuple(PHASE_AGES)}
+EARTH_RADIUS_KM = 6371.0  # mean Earth radius, for great-circle distances
+GB_LATITUDE = (49.0, 61.0)  # Great Britain, WGS84 degrees: a location outside is a typing error
+GB_LONGITUDE = (-9.0, 3.0)
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,7 @@ class Community:
     night_time_economy: float
     drug_market: float
     cohesion: float
+    location: tuple[float, float]  # (latitude, longitude), WGS84 degrees, of its population centre
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,24 @@ class Area:
     def community_index(self, name: str) -> int:
         return [c.name for c in self.communities].index(name)
 
+    def distances_km(self) -> np.ndarray:
+        """Great-circle distances between community locations (km, read-only, cached): where
+        people go out and work depends on how far away a centre is."""
+        return _distances_km(tuple(c.location for c in self.communities))
+
+
+@functools.lru_cache(maxsize=8)
+def _distances_km(locations: tuple[tuple[float, float], ...]) -> np.ndarray:
+    """Haversine distances (km) between (latitude, longitude) pairs, zero on the diagonal."""
+    lat, lon = np.radians(np.array(locations, dtype=float).reshape(-1, 2)).T
+    dlat = lat[:, None] - lat[None, :]
+    dlon = lon[:, None] - lon[None, :]
+    h = np.sin(dlat / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlon / 2) ** 2
+    d = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    np.fill_diagonal(d, 0.0)
+    d.flags.writeable = False
+    return d
+
 
 def _number(where: str, value: Any, lo: float, hi: float, integer: bool = False) -> Any:
     ok = isinstance(value, int | float) and not isinstance(value, bool)
@@ -82,6 +107,24 @@ def _number(where: str, value: Any, lo: float, hi: float, integer: bool = False)
         kind = "an integer" if integer else "a number"
         raise ParameterError(f"{where}={value!r}: must be {kind} in [{lo}, {hi}]")
     return int(value) if integer else float(value)
+
+
+def _location(where: str, value: Any) -> tuple[float, float]:
+    """A [latitude, longitude] pair in degrees inside Great Britain, or a one-line error."""
+    ok = isinstance(value, list | tuple) and len(value) == 2
+    ok = ok and all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value
+    )
+    if ok:
+        lat, lon = float(value[0]), float(value[1])
+        ok = GB_LATITUDE[0] <= lat <= GB_LATITUDE[1] and GB_LONGITUDE[0] <= lon <= GB_LONGITUDE[1]
+    if not ok:
+        raise ParameterError(
+            f"{where}={value!r}: must be [latitude, longitude] in degrees, latitude in "
+            f"[{GB_LATITUDE[0]:g}, {GB_LATITUDE[1]:g}] and longitude in "
+            f"[{GB_LONGITUDE[0]:g}, {GB_LONGITUDE[1]:g}] (Great Britain)"
+        )
+    return lat, lon
 
 
 def _keys(where: str, data: Any, required: set[str], optional: set[str] = frozenset()) -> dict:
@@ -159,6 +202,7 @@ def area_from_dict(data: Any) -> Area:
                 "night_time_economy",
                 "drug_market",
                 "cohesion",
+                "location",
             },
             {"sources"},
         )
@@ -172,6 +216,7 @@ def area_from_dict(data: Any) -> Area:
                 csp=c["csp"],
                 urban=c["urban"],
                 population=_number(f"{w}.population", c["population"], 1, 1e8, True),
+                location=_location(f"{w}.location", c["location"]),
                 **{
                     k: _number(f"{w}.{k}", c[k], 0, 1)
                     for k in ("deprivation", "night_time_economy", "drug_market", "cohesion")
