@@ -13,13 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .outcomes import Setting, Severity, incident_costs
+from .outcomes import IS_DOMESTIC, Severity, incident_costs
 from .params import CostParams, MeasurementParams
 from .population import WEEKS_PER_YEAR
 from .randomness import Process, Streams
 
-DOMESTIC, INJURY, ADMISSION, HOMICIDE = (
-    int(Setting.DOMESTIC),
+INJURY, ADMISSION, HOMICIDE = (
     int(Severity.INJURY),
     int(Severity.ADMISSION),
     int(Severity.HOMICIDE),
@@ -101,7 +100,7 @@ def reported_given_unrecorded(
 ) -> np.ndarray:
     """P(reported | not recorded), so that P(recorded) = P(reported) x the audit rate: the
     recording probabilities of JusticeParams are the product, the audits split them."""
-    domestic = (setting == DOMESTIC) & (severity != HOMICIDE)
+    domestic = IS_DOMESTIC[setting] & (severity != HOMICIDE)
     audit = np.where(
         severity == HOMICIDE, 1.0, np.where(domestic, m.domestic_recording_audit, m.recording_audit)
     )
@@ -126,10 +125,10 @@ def observe(
         counters.domestic[:] = 0
     o, v, sev, setting = wk.offender, wk.victim, wk.severity, wk.setting
     u_survey, u_self, u_report, u_crime, u_suspect, u_admit = streams.keyed(
-        Process.MEASUREMENT, week, o[:, None], np.arange(6)
+        Process.MEASUREMENT, week, wk.key[:, None], np.arange(6)
     ).T
     in_survey = (age[v] >= m.survey_min_age) & (sev != HOMICIDE)
-    domestic = setting == DOMESTIC
+    domestic = IS_DOMESTIC[setting]
     p_capture = np.where(domestic, m.survey_domestic_capture, m.survey_capture)
     survey, survey_first = _count_per_victim(
         v, in_survey & (u_survey < p_capture), counters.survey, int(m.survey_series_cap)

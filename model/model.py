@@ -19,21 +19,31 @@ import pandas as pd
 
 from . import measurement
 from . import outcomes as oc
+from . import violence as vi
 from .area import Area
 from .hooks import Intervention, Levers, Observed
 from .network import build_peer_network
-from .outcomes import MEASURE_INDEX, MEASURES, Setting, Severity
+from .outcomes import IS_DOMESTIC, MEASURE_INDEX, MEASURES, Setting, Severity
 from .params import ParameterError, Params, RunSettings
-from .population import FACTORS, NEVER, WEEKS_PER_YEAR, arrivals, synthesise
+from .population import (
+    FACTORS,
+    NEVER,
+    WEEKS_PER_YEAR,
+    arrivals,
+    synthesise,
+    update_partnerships,
+)
 from .randomness import Process, Streams
 from .scopes import MEASURE_SCOPE, SCOPES
+from .violence import MAX_AGE, WeightedIndex
 
 LONG_AGO = -(10**6)
-MAX_AGE = 256  # lookup tables by whole year of age (nobody simulated reaches it: checked yearly)
 BAND_OF_AGE = oc.age_band(np.arange(MAX_AGE))
 CLOSE_TRIES = 4  # household or peer candidates tried before an incident moves outdoors
+ESCALATION_CAP = 6  # earlier incidents in a pair that raise its rate
+PARTNER_KEY = np.uint64(1 << 40)  # keyed draws of a partner incident: offender id + this
 # plain ints for the hot path (enum attribute access is slow)
-DOMESTIC, PEER, COMMUNITY, NIGHT_TIME, RETALIATION = (int(s) for s in Setting)
+PARTNER, FAMILY, PEER, GROUP, NIGHT_TIME, COMMUNITY, RETALIATION = (int(s) for s in Setting)
 MINOR, SERIOUS, INJURY, KNIFE_INJURY, ADMISSION, HOMICIDE = (int(s) for s in Severity)
 # severity level x nested measure: does an incident at this level count in it?
 NESTED_FLAGS = np.array([[lo <= s <= hi for _, lo, hi in oc.NESTED] for s in range(6)])
@@ -70,11 +80,21 @@ class State:
     last_aggressor: np.ndarray
     aggressor_week: np.ndarray
     killed_week: np.ndarray  # homicide victims; natural deaths are People.death_week
+    abuse_from: np.ndarray  # week an abusive relationship (this person abusing their partner)
+    abuse_until: np.ndarray  # starts and ends; active while abuse_from <= week < abuse_until
+    abuse_incidents: np.ndarray  # incidents so far in the current abusive relationship
+    group: np.ndarray  # street group (its community's index), -1 if none
+    carrying: np.ndarray  # carries a knife
 
     @classmethod
     def empty(cls, n: int) -> State:
         long_ago = np.full(n, LONG_AGO, dtype=np.int32)
         return cls(
+            abuse_from=long_ago.copy(),
+            abuse_until=long_ago.copy(),
+            abuse_incidents=np.zeros(n, np.int16),
+            group=np.full(n, -1, np.int16),
+            carrying=np.zeros(n, bool),
             exposure=np.zeros(n, np.float32),
             trauma=np.zeros(n, np.float32),
             custody_until=np.zeros(n, np.int32),
@@ -101,6 +121,7 @@ class Week:
     victim: np.ndarray
     setting: np.ndarray
     place: np.ndarray  # community where it happened
+    key: np.ndarray = field(default=None)  # id of each incident's keyed draws
     knife: np.ndarray = field(default=None)
     severity: np.ndarray = field(default=None)
     p_death: np.ndarray = field(default=None)
@@ -187,10 +208,11 @@ class ViolenceModel(mesa.Model):
         self.community_csp = np.array([csp_names.index(c.csp) for c in comms], dtype=np.int16)
         self.n_communities = len(comms)
         self._community_log_rr = self._community_terms()
-        # a night-time economy draws people from across its CSP, so its size, not its number
-        # of residents, sets where night-time incidents happen
-        self._nte_weight = np.array([c.night_time_economy for c in comms], dtype=float)
         self._drug = np.array([c.drug_market for c in comms])
+        nt = params.night_time
+        self._catchment, self._nte_access = vi.catchment(area, nt.catchment_km, nt.centres)
+        self._school_community = vi.school_community(area)
+        self._curves = self._setting_curves()
 
         self.people = synthesise(
             area,
@@ -202,7 +224,6 @@ class ViolenceModel(mesa.Model):
         self.initial_population = len(self.people)
         self.state = State.empty(len(self.people))
         self.levers = Levers(len(self.people), self.n_communities, self._shift_factor)
-        self._age_log_rr = self._age_curve()
         self._refresh_indexes()
         self._static_log_hazard = self._compute_static()
         self._start_year()
@@ -215,16 +236,12 @@ class ViolenceModel(mesa.Model):
 
     # ---- set-up helpers -------------------------------------------------------------------
     def _community_terms(self) -> np.ndarray:
+        """Log rate ratio of offending by community (CSP multiplier and ecological terms)."""
         o = self.params.offending
         c = self.area.communities
         csp_mult = {s.name: s.hazard_multiplier for s in self.area.csps}
         return np.array(
-            [
-                np.log(o.base_hazard * csp_mult[x.csp])
-                if o.base_hazard * csp_mult[x.csp] > 0
-                else -np.inf
-                for x in c
-            ]
+            [np.log(csp_mult[x.csp]) if csp_mult[x.csp] > 0 else -np.inf for x in c]
         ) + np.array(
             [
                 o.deprivation_log_rr * x.deprivation
@@ -237,21 +254,60 @@ class ViolenceModel(mesa.Model):
             ]
         )
 
-    def _age_curve(self) -> np.ndarray:
-        """Log rate ratio of offending by whole year of age: an asymmetric bell."""
-        o = self.params.offending
-        a = np.arange(MAX_AGE, dtype=float)
-        sd = np.where(a < o.age_peak, o.age_rise_sd, o.age_fall_sd)
-        curve = o.age_peak_log_rr * np.exp(-0.5 * ((a - o.age_peak) / sd) ** 2)
-        curve[a < o.min_age] = -np.inf
-        return curve.astype(np.float32)  # the weekly hazard is computed in single precision
+    def _setting_curves(self) -> dict[str, np.ndarray]:
+        """Rate ratios by [age, male] for each setting's offenders and victims."""
+        p = self.params
+        o = p.offending
+        curve = vi.age_sex_curve
+        nte = curve(
+            p.night_time.peak_age,
+            p.night_time.rise_shape,
+            p.night_time.fall_shape,
+            1.0,
+            p.night_time.min_age,
+        )
+        v = p.victim
+        return {
+            "partner": curve(
+                p.partner.peak_age,
+                p.partner.rise_shape,
+                p.partner.fall_shape,
+                p.partner.female_rr,
+                16,
+            ),
+            "family": p.family.rate_ratio
+            * curve(
+                p.family.peak_age,
+                p.family.rise_shape,
+                p.family.fall_shape,
+                p.family.female_rr,
+                o.min_age,
+            ),
+            "youth": p.youth.rate_ratio
+            * curve(
+                p.youth.peak_age,
+                p.youth.rise_shape,
+                p.youth.fall_shape,
+                p.youth.female_rr,
+                o.min_age,
+            ),
+            "night_time": p.night_time.rate_ratio * nte * [p.night_time.female_rr, 1.0],
+            "community": curve(
+                p.community.peak_age,
+                p.community.rise_shape,
+                p.community.fall_shape,
+                p.community.female_rr,
+                o.min_age,
+            ),
+            "victim": curve(v.peak_age, v.rise_shape, v.fall_shape, v.female_rr),
+            "going_out": nte * [v.female_rr, 1.0],
+        }
 
     def _compute_static(self) -> np.ndarray:
         """The part of each person's log hazard that changes only when factors change."""
         o, p = self.params.offending, self.people
         return (
             self._community_log_rr[p.community]
-            + o.male_log_rr * p.male
             + o.individual_risk_log_rr * p.individual_risk
             - o.individual_protective_log_rr * p.individual_protective
             + o.family_risk_log_rr * p.family_risk
@@ -321,9 +377,139 @@ class ViolenceModel(mesa.Model):
             self._refresh_indexes()
             self._static_log_hazard = self._compute_static()
             self.levers.extend(len(p))
+        update_partnerships(p, self.week, pp, self.streams.generator(Process.DEMOGRAPHY, year, 2))
         self.network = self._peer_network()
         if self.people.age_years(self.week + WEEKS_PER_YEAR).max() >= MAX_AGE:
             raise ParameterError(f"an age of {MAX_AGE}+ would be reached: shorten the run")
+        self._year_tables()
+        self._yearly_state()
+        self._multiplier()
+
+    def _year_tables(self) -> None:
+        """Scenario-invariant lookups for the year, from ages at its start: where each person
+        spends the day, who lives with family other than a partner, and the weighted indexes
+        victims are drawn from (persistent risk x age and sex by setting)."""
+        p, year, n = self.people, self.week // WEEKS_PER_YEAR, len(self.people)
+        age = p.age_years(self.week)
+        self._year_age = np.minimum(age, MAX_AGE - 1)
+        home = p.community.astype(np.int64)
+        u = self.streams.full(Process.DAY, year, 2 * n).reshape(2, -1)
+        work = vi.draw_rows(self._catchment, home, u[1])
+        commutes = (age >= 18) & (age < 65) & (u[0] < self.params.community.commute_share)
+        day = np.where(commutes & (work >= 0), work, home)
+        school = self.current_school()
+        self.day_place = np.where(school >= 0, self._school_community[school], day)
+        alive = p.death_week > self.week
+        size = np.bincount(p.household, weights=alive, minlength=int(p.household.max()) + 1)
+        partner = p.partner
+        partner_home = (partner >= 0) & (p.household[np.maximum(partner, 0)] == p.household)
+        self._has_family = (size[p.household] - 1 - partner_home) > 0
+        frail = vi.frailty(
+            self.streams.keyed(Process.FRAILTY, 0, np.arange(n)), self.params.victim.frailty_shape
+        )
+        v = self.params.victim
+        base = frail * np.exp(v.overlap_log_rr * (self._risk_pct - 1)) * alive
+        male = p.male.astype(np.int64)
+        w_comm = base * self._curves["victim"][self._year_age, male]
+        w_nte = base * self._curves["going_out"][self._year_age, male]
+        nc = self.n_communities
+        self._victims_home = WeightedIndex.build(home, w_comm, nc)
+        self._victims_day = WeightedIndex.build(self.day_place, w_comm, nc)
+        self._victims_out = WeightedIndex.build(home, w_nte, nc)
+        # P(victim's home community | venue): catchment x the people going out there
+        out = self._catchment * self._victims_out.totals()[:, None]
+        total = out.sum(axis=0)
+        self._venue_home = np.divide(
+            out.T, total[:, None], out=np.zeros_like(out.T), where=total[:, None] > 0
+        )
+
+    def _yearly_state(self) -> None:
+        """Scenario-dependent yearly updates: street groups, knife carrying and the onset of
+        abusive relationships (each person's draws keyed by person, so common random numbers
+        hold whatever others do)."""
+        year, n, s, p = self.week // WEEKS_PER_YEAR, len(self.people), self.state, self.people
+        age, alive = self._year_age, self.alive()
+        st = self.streams
+        vi.update_groups(
+            s.group,
+            age,
+            alive,
+            p.community.astype(np.int16),
+            self._drug,
+            p.individual_risk,
+            self.network,
+            self.params.groups,
+            st.full(Process.GROUPS, year, n),
+        )
+        victimised = s.aggressor_week >= self.week - WEEKS_PER_YEAR
+        vi.update_carrying(
+            s.carrying,
+            age,
+            alive,
+            victimised,
+            s.group >= 0,
+            p.male,
+            self.network,
+            self.params.carrying,
+            st.full(Process.CARRYING, year, n),
+        )
+        self._onsets(year)
+        self._abusers = np.flatnonzero(s.abuse_until > self.week)
+        members = np.flatnonzero(s.group >= 0)
+        self._group_ptr, self._group_members = _group_index(
+            s.group[members].astype(np.int64), self.n_communities
+        )
+        self._group_members = members[self._group_members]
+        count = np.diff(self._group_ptr).astype(float)
+        same_csp = self.community_csp[:, None] == self.community_csp[None, :]
+        rival = same_csp * count[None, :] * (1 - np.eye(self.n_communities))
+        total = rival.sum(axis=1, keepdims=True)
+        self._rivals = np.divide(rival, total, out=np.zeros_like(rival), where=total > 0)
+
+    def _onsets(self, year: int) -> None:
+        """This year's new abusive relationships: a partnered person not already abusive starts
+        abusing with probability 1 - exp(-rate), rate = onset_per_year x the partner curve x
+        their static risk; the start week is uniform in the year and the length exponential."""
+        pa, s, p = self.params.partner, self.state, self.people
+        partnered = (p.partner >= 0) & self.alive() & (s.abuse_until <= self.week)
+        ids = np.flatnonzero(partnered)
+        rate = (
+            pa.onset_per_year
+            * self._curves["partner"][self._year_age[ids], p.male[ids].astype(np.int64)]
+            * np.exp(self._static_log_hazard[ids])
+        )
+        u = self.streams.keyed(Process.PARTNER, year, ids[:, None], np.arange(3))
+        new = ids[u[:, 0] < -np.expm1(-rate)]
+        un = u[u[:, 0] < -np.expm1(-rate)]
+        start = self.week + (un[:, 1] * WEEKS_PER_YEAR).astype(np.int32)
+        length = np.ceil(-pa.mean_weeks * np.log1p(-un[:, 2])).astype(np.int64)
+        s.abuse_from[new] = start
+        s.abuse_until[new] = np.minimum(start + np.maximum(length, 1), np.iinfo(np.int32).max)
+        s.abuse_incidents[new] = 0
+
+    def _multiplier(self) -> None:
+        """Each person's weekly non-partner hazard before their own log terms: the sum of the
+        family, youth, night-time and community settings' rate ratios (competing risks), times
+        base_hazard. Recomputed each year (ages, groups, households change yearly)."""
+        self._components = self._setting_components(np.arange(len(self.people)))
+        self._mult = (self.params.offending.base_hazard * self._components.sum(axis=1)).astype(
+            np.float32
+        )
+
+    def _setting_components(self, ids: np.ndarray) -> np.ndarray:
+        """Rate ratios (n x 4: family, youth, night-time, community) of the given people."""
+        c, p = self._curves, self.people
+        age, male = self._year_age[ids], p.male[ids].astype(np.int64)
+        group = self.state.group[ids] >= 0
+        return np.stack(
+            [
+                c["family"][age, male] * self._has_family[ids],
+                c["youth"][age, male] * (1 + (self.params.youth.group_rr - 1) * group),
+                c["night_time"][age, male] * self._nte_access[p.community[ids]],
+                c["community"][age, male],
+            ],
+            axis=1,
+        )
 
     # ---- the weekly process -----------------------------------------------------------------
     def _timed(self, name: str, fn: Callable, *args):
@@ -344,9 +530,10 @@ class ViolenceModel(mesa.Model):
         projecting = w >= self.burn_in_weeks
         active = t("active", lambda: self.alive() & (s.custody_until <= w))
         age = self.people.age_years(w)
-        hazard = t("propensity", self._propensity, age)
+        hazard = t("propensity", self._propensity)
         offenders = t("offending", self._offending, hazard, active)
-        week = t("victim_choice", self._choose_victims, offenders, active, age)
+        week = t("victim_choice", self._choose_victims, offenders, active)
+        week = t("partner_abuse", self._partner_abuse, week, active)
         t("severity", self._severity, week, age)
         t("consequences", self._consequences, week)
         if projecting:
@@ -361,98 +548,129 @@ class ViolenceModel(mesa.Model):
             self.profile["weeks"] += 1
         self.week += 1
 
-    def _propensity(self, age: np.ndarray) -> np.ndarray:
-        """1. Weekly hazard: static factors, age curve, exposure, trauma and levers combine on
-        the log scale (values of last week's consequences: the one-week lag). Exposure and
-        trauma act through 1 - exp(-x), so their effect saturates and contagion stays bounded."""
+    def _own_log_hazard(self, ids=slice(None)) -> np.ndarray:
+        """Each person's own log hazard terms: static factors, exposure, trauma and levers
+        (values of last week's consequences: the one-week lag). Exposure and trauma act
+        through 1 - exp(-x), so their effect saturates and contagion stays bounded."""
         o, s, lv = self.params.offending, self.state, self.levers
         log_h = (
-            self._static_log_hazard
-            + self._age_log_rr[age]
-            - o.exposure_log_rr * np.expm1(-s.exposure)
-            - o.trauma_log_rr * np.expm1(-s.trauma)
+            self._static_log_hazard[ids]
+            - o.exposure_log_rr * np.expm1(-s.exposure[ids])
+            - o.trauma_log_rr * np.expm1(-s.trauma[ids])
         )
         if lv.active:
-            log_h += lv.person_log_hazard + lv.community_log_hazard[self.people.community]
-        return np.exp(log_h)
+            log_h += lv.person_log_hazard[ids] + lv.community_log_hazard[self.people.community[ids]]
+        return log_h
+
+    def _propensity(self) -> np.ndarray:
+        """1. Weekly non-partner hazard: own log terms x the settings' summed rate ratios."""
+        return np.exp(self._own_log_hazard()) * self._mult
 
     def _offending(self, hazard: np.ndarray, active: np.ndarray) -> np.ndarray:
         """2. Each active person offends at most once a week, with probability 1 - exp(-h)."""
         u = self.streams.full(Process.OFFEND, self.week, len(hazard))
         return np.flatnonzero(active & (np.expm1(-hazard) < -u))
 
-    def _acceptance(self, ids: np.ndarray, age: np.ndarray) -> np.ndarray:
-        """Victim vulnerability in (0, 1]: age, victim-offender overlap, recent victimisation."""
-        v = self.params.victim
-        bell = np.exp(-0.5 * ((age[ids] - v.victim_age_peak) / v.victim_age_sd) ** 2)
+    def _recent(self, ids: np.ndarray) -> np.ndarray:
+        """Event dependence: acceptance in (0, 1], 1 for someone just victimised."""
         recent = 1 - np.exp(-self.state.trauma[ids])
-        return np.exp(
-            v.victim_age_log_rr * (bell - 1)
-            + v.overlap_log_rr * (self._risk_pct[ids] - 1)
-            + v.repeat_log_rr * (recent - 1)
-        )
+        return np.exp(self.params.victim.repeat_log_rr * (recent - 1))
 
-    def _choose_victims(self, offenders: np.ndarray, active: np.ndarray, age: np.ndarray) -> Week:
-        """3. Setting, then victim: retaliation against a recent aggressor; a household member;
-        a peer; or a community or night-time-economy victim drawn by vulnerability. Domestic and
-        peer choices fall back to the community when no one is available."""
-        v, w, st = self.params.victim, self.week, self.streams
+    def _choose_victims(self, offenders: np.ndarray, active: np.ndarray) -> Week:
+        """3. Setting, then victim. The setting is drawn in proportion to the offender's
+        setting rate ratios (family, youth, night-time, community), unless they retaliate
+        against a recent aggressor. Family: another household member, not the partner. Youth:
+        a rival group's member (group members, rival_prob) or a peer. Night-time: someone out
+        at a venue of the offender's catchment. Community: someone where the offender spends
+        the day (day_share) or at home. Close choices that find no one move to the community."""
+        v, w, st, p = self.params.victim, self.week, self.streams, self.people
         n = len(offenders)
-        setting = np.full(n, COMMUNITY, dtype=np.int8)
+        u = st.keyed(Process.SETTING, w, offenders[:, None], np.arange(6))
+        comp = self._components[offenders]
+        cum = np.cumsum(comp, axis=1)
+        pick = (u[:, 0:1] * cum[:, -1:] >= cum).sum(axis=1)
+        setting = np.array([FAMILY, PEER, NIGHT_TIME, COMMUNITY], np.int8)[np.minimum(pick, 3)]
         victim = np.full(n, -1, dtype=np.int64)
-        u = st.keyed(Process.SETTING, w, offenders[:, None], np.arange(4))
-        u_set, u_nte, u_ret, u_place = u.T
-        setting[u_set < v.domestic_share + v.peer_share] = PEER
-        setting[u_set < v.domestic_share] = DOMESTIC
-        nte = (setting == COMMUNITY) & (age[offenders] >= 18) & (u_nte < v.night_time_share)
-        setting[nte] = NIGHT_TIME
+        home = p.community[offenders].astype(np.int64)
+        place = home.copy()
         aggressor = self.state.last_aggressor[offenders]
         ret = (
             (aggressor >= 0)
             & (self.state.aggressor_week[offenders] >= w - v.retaliation_weeks)
-            & (u_ret < v.retaliation_prob)
+            & (u[:, 2] < v.retaliation_prob)
         )
         ret[ret] = active[aggressor[ret]]
         victim[ret] = aggressor[ret]
         setting[ret] = RETALIATION
-        place = self.people.community[offenders].astype(np.int64)
-        if nte.any():
-            place[nte] = self._night_places(offenders[nte], u_place[nte])
 
-        close = np.flatnonzero(~ret & ((setting == DOMESTIC) | (setting == PEER)))
+        rival = (
+            ~ret
+            & (setting == PEER)
+            & (self.state.group[offenders] >= 0)
+            & (u[:, 1] < self.params.youth.rival_prob)
+        )
+        if rival.any():
+            own = self.state.group[offenders[rival]].astype(np.int64)
+            other = vi.draw_rows(self._rivals, own, u[rival, 5])
+            got = np.where(
+                other >= 0,
+                _csr_pick(self._group_ptr, self._group_members, np.maximum(other, 0), u[rival, 3]),
+                -1,
+            )
+            got = np.where((got >= 0) & active[np.maximum(got, 0)], got, -1)
+            victim[rival] = got
+            setting[rival] = np.where(got >= 0, GROUP, PEER)
+
+        close = np.flatnonzero((victim < 0) & ((setting == FAMILY) | (setting == PEER)))
         if len(close):
             o = offenders[close]
-            dom = setting[close] == DOMESTIC
-            u = st.keyed(Process.VICTIM, w, o[:, None], np.arange(CLOSE_TRIES))
-            cand = np.empty(u.shape, dtype=np.int64)
-            cand[dom] = _csr_pick(
-                self._hh_ptr, self._hh_members, self.people.household[o[dom]][:, None], u[dom]
+            fam = setting[close] == FAMILY
+            uc = st.keyed(Process.VICTIM, w, o[:, None], np.arange(CLOSE_TRIES))
+            cand = np.empty(uc.shape, dtype=np.int64)
+            cand[fam] = _csr_pick(
+                self._hh_ptr, self._hh_members, p.household[o[fam]][:, None], uc[fam]
             )
-            cand[~dom] = _csr_pick(
-                self.network.indptr, self.network.indices, o[~dom][:, None], u[~dom]
+            cand[~fam] = _csr_pick(
+                self.network.indptr, self.network.indices, o[~fam][:, None], uc[~fam]
             )
-            got = self._first(cand, (cand >= 0) & (cand != o[:, None]) & active[cand])
+            ok = (cand >= 0) & (cand != o[:, None]) & active[cand]
+            ok[fam] &= cand[fam] != p.partner[o[fam]][:, None]
+            # peers are accepted by sex (girls less often) and recent victimisation
+            acc = self._recent(cand) * np.where(p.male[cand], 1.0, v.youth_female_rr)
+            ua = st.keyed(Process.ACCEPT, w, o[:, None], np.arange(CLOSE_TRIES))
+            ok[~fam] &= ua[~fam] < acc[~fam]
+            got = self._first(cand, ok)
             victim[close] = got
-            setting[close[got < 0]] = COMMUNITY  # no one at home or among peers: outdoors
+            setting[close[got < 0]] = COMMUNITY
+
+        night = (victim < 0) & (setting == NIGHT_TIME)
+        place[night] = vi.draw_rows(self._catchment, home[night], u[night, 3])
+        setting[night & (place < 0)] = COMMUNITY
+        place[place < 0] = home[place < 0]
+        community = (victim < 0) & (setting == COMMUNITY)
+        at_day = community & (u[:, 4] < self.params.community.day_share)
+        place[at_day] = self.day_place[offenders[at_day]]
 
         far = np.flatnonzero(victim < 0)
         if len(far):
             o = offenders[far]
             k = np.arange(CLOSE_TRIES, CLOSE_TRIES + int(v.max_candidates))
-            u = st.keyed(Process.VICTIM, w, o[:, None], k)
-            night = setting[far] == NIGHT_TIME
-            cand = np.empty(u.shape, dtype=np.int64)
-            cand[night] = _csr_pick(
-                self._csp_ptr,
-                self._csp_members,
-                self.community_csp[place[far[night]]].astype(np.int64)[:, None],
-                u[night],
+            uv = st.keyed(Process.VICTIM, w, o[:, None], k)
+            where = place[far][:, None]
+            cand = np.empty(uv.shape, dtype=np.int64)
+            f_night = setting[far] == NIGHT_TIME
+            f_day = at_day[far]
+            f_home = ~f_night & ~f_day
+            u2 = st.keyed(Process.VICTIM, w, o[f_night][:, None], k + 1024)
+            from_home = vi.draw_rows(self._venue_home, where[f_night], u2)
+            cand[f_night] = np.where(
+                from_home >= 0, self._victims_out.draw(np.maximum(from_home, 0), uv[f_night]), -1
             )
-            cand[~night] = _csr_pick(
-                self._comm_ptr, self._comm_members, place[far[~night]][:, None], u[~night]
-            )
-            ok = (cand >= 0) & (cand != o[:, None]) & active[cand]
-            accept = st.keyed(Process.ACCEPT, w, o[:, None], k) < self._acceptance(cand, age)
+            cand[f_day] = self._victims_day.draw(where[f_day], uv[f_day])
+            cand[f_home] = self._victims_home.draw(where[f_home], uv[f_home])
+            safe = np.maximum(cand, 0)
+            ok = (cand >= 0) & (cand != o[:, None]) & active[safe]
+            accept = st.keyed(Process.ACCEPT, w, o[:, None], k) < self._recent(safe)
             victim[far] = self._first(cand, ok & accept)
         found = victim >= 0
         return Week(
@@ -460,6 +678,37 @@ class ViolenceModel(mesa.Model):
             victim=victim[found],
             setting=setting[found],
             place=place[found],
+            key=offenders[found].astype(np.uint64),
+        )
+
+    def _partner_abuse(self, wk: Week, active: np.ndarray) -> Week:
+        """3b. Incidents in abusive relationships this week, added to the week's incidents:
+        rate incidents_per_week x (1 + escalation x earlier incidents, capped) x the abuser's
+        own dynamic terms and levers; the relationship ends when it runs out, when either is
+        dead or in custody, or when the partnership ends."""
+        pa, s, w, p = self.params.partner, self.state, self.week, self.people
+        a = self._abusers
+        partner = p.partner[a]
+        live = (s.abuse_from[a] <= w) & (s.abuse_until[a] > w) & (partner >= 0)
+        live &= active[a] & active[np.maximum(partner, 0)]
+        over = a[(s.abuse_until[a] <= w) | (partner < 0)]
+        s.abuse_until[over] = np.minimum(s.abuse_until[over], w)
+        self._abusers = a[s.abuse_until[a] > w]
+        a = a[live]
+        if len(a) == 0:
+            return wk
+        esc = 1 + pa.escalation * np.minimum(s.abuse_incidents[a], ESCALATION_CAP)
+        static = self._static_log_hazard[a]
+        rate = pa.incidents_per_week * esc * np.exp(self._own_log_hazard(a) - static)
+        u = self.streams.keyed(Process.PARTNER, w, a, 10)
+        o = a[u < -np.expm1(-rate)]
+        s.abuse_incidents[o] += 1
+        return Week(
+            offender=np.concatenate([wk.offender, o]),
+            victim=np.concatenate([wk.victim, p.partner[o].astype(np.int64)]),
+            setting=np.concatenate([wk.setting, np.full(len(o), PARTNER, np.int8)]),
+            place=np.concatenate([wk.place, p.community[o].astype(np.int64)]),
+            key=np.concatenate([wk.key, o.astype(np.uint64) + PARTNER_KEY]),
         )
 
     @staticmethod
@@ -469,35 +718,19 @@ class ViolenceModel(mesa.Model):
         rows = np.arange(len(candidates))
         return np.where(ok[rows, col], candidates[rows, col], -1)
 
-    def _night_places(self, offenders: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """Night-time incidents happen in the offender's CSP, in proportion to each NTE's size."""
-        csp = self.community_csp[self.people.community[offenders]]
-        out = self.people.community[offenders].astype(np.int64)
-        for c in np.unique(csp):
-            comms = np.flatnonzero(self.community_csp == c)
-            wts = self._nte_weight[comms]
-            if wts.sum() <= 0:
-                continue
-            cdf = np.cumsum(wts) / wts.sum()
-            sel = csp == c
-            out[sel] = comms[np.minimum(np.searchsorted(cdf, u[sel], side="right"), len(comms) - 1)]
-        return out
-
     def _severity(self, wk: Week, age: np.ndarray) -> None:
         """4. Weapon, injury, seriousness, death and admission; each incident gets one level."""
         sv, w, st = self.params.severity, self.week, self.streams
         o = wk.offender
-        young = (age[o] >= 14) & (age[o] <= 25)
-        base = (
-            np.log(sv.knife_prob / (1 - sv.knife_prob))
-            if 0 < sv.knife_prob < 1
-            else (np.inf if sv.knife_prob >= 1 else -np.inf)
-        )
-        logit = base + sv.knife_young_log_or * young + sv.knife_drug_log_or * self._drug[wk.place]
         u_knife, u_injury, u_serious, u_death, u_admit, u_record = st.keyed(
-            Process.SEVERITY, w, o[:, None], np.arange(6)
+            Process.SEVERITY, w, wk.key[:, None], np.arange(6)
         ).T
-        p_knife = 1 / (1 + np.exp(-logit))
+        # a knife: kitchen knives at home; otherwise mostly carried ones
+        p_knife = np.where(
+            IS_DOMESTIC[wk.setting],
+            sv.domestic_knife_prob,
+            np.where(self.state.carrying[o], sv.carrier_knife_prob, sv.knife_prob),
+        )
         wk.knife = u_knife < p_knife
         injured = u_injury < np.where(wk.knife, sv.knife_injury_prob, sv.injury_prob)
         serious = wk.knife | (u_serious < sv.serious_no_injury_prob)
@@ -561,10 +794,12 @@ class ViolenceModel(mesa.Model):
             * self.levers.person_detection[o]
             * self.levers.community_detection[wk.place]
         )
-        u_arrest, u_disp, u_custody, u_sentence = st.keyed(
-            Process.JUSTICE, w, o[:, None], np.arange(4)
+        u_arrest, u_disp, u_custody, u_sentence, u_exit = st.keyed(
+            Process.JUSTICE, w, wk.key[:, None], np.arange(5)
         ).T
         arrested = wk.recorded & (u_arrest < p_arrest)
+        ends = arrested & (wk.setting == PARTNER) & (u_exit < self.params.partner.arrest_exit_prob)
+        s.abuse_until[o[ends]] = w + 1
         wk.arrested = arrested
         s.arrests[o[arrested]] += 1
         s.last_arrest[o[arrested]] = w
@@ -673,9 +908,15 @@ class ViolenceModel(mesa.Model):
                 "offender_male": self.people.male[wk.offender],
                 "victim_male": self.people.male[wk.victim],
                 "community": wk.place.astype(np.int16),
+                "victim_home": self.people.community[wk.victim].astype(np.int16),
                 "setting": wk.setting,
+                "domestic": IS_DOMESTIC[wk.setting],
+                "offender_carrying": self.state.carrying[wk.offender],
+                "offender_in_group": self.state.group[wk.offender] >= 0,
                 "knife": wk.knife,
                 "severity": sev,
+                "p_admission": wk.p_admission.astype(np.float32),
+                "p_death": wk.p_death.astype(np.float32),
                 "recorded": wk.recorded,
                 "survey": sc.survey,
                 "reported": sc.reported,
@@ -736,10 +977,12 @@ class ViolenceModel(mesa.Model):
         names = [c.name for c in self.area.communities]
         csps = [c.name for c in self.area.csps]
         comm = cols.pop("community")
+        home = cols.pop("victim_home")
         cat = pd.Categorical.from_codes
         frame = pd.DataFrame(cols)
         frame.insert(6, "community", cat(comm, names))
         frame.insert(7, "csp", cat(self.community_csp[comm], csps))
+        frame.insert(8, "victim_home", cat(home, names))
         frame["offender_sex"] = np.where(frame.pop("offender_male"), "male", "female")
         frame["victim_sex"] = np.where(frame.pop("victim_male"), "male", "female")
         frame["setting"] = cat(frame["setting"], [s.name.lower() for s in Setting])

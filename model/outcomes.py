@@ -24,11 +24,19 @@ class Severity(IntEnum):
 
 
 class Setting(IntEnum):
-    DOMESTIC = 0
-    PEER = 1
-    COMMUNITY = 2
-    NIGHT_TIME = 3
-    RETALIATION = 4
+    """Where and between whom an incident happens (model/ODD.md section 4)."""
+
+    PARTNER = 0  # domestic: partner abuse
+    FAMILY = 1  # domestic: other family member in the household
+    PEER = 2  # young people among peer ties
+    GROUP = 3  # a street-group member against a rival group's member
+    NIGHT_TIME = 4  # adults out in a town-centre night-time economy
+    COMMUNITY = 5  # acquaintance or stranger, where people spend the day or at home
+    RETALIATION = 6  # against a recent aggressor
+
+
+# by setting code: is it domestic abuse (partner or family)?
+IS_DOMESTIC = np.array([s in (Setting.PARTNER, Setting.FAMILY) for s in Setting])
 
 
 AGE_BANDS = (0, 10, 15, 18, 25, 35, 50, 65)
@@ -113,7 +121,7 @@ def recording_probability(
         ]
     )
     p = by_level[severity]
-    domestic = (setting == Setting.DOMESTIC) & (severity != Severity.HOMICIDE)
+    domestic = IS_DOMESTIC[setting] & (severity != Severity.HOMICIDE)
     return np.where(domestic, p * j.domestic_record_factor, p)
 
 

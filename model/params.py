@@ -44,51 +44,13 @@ class OffendingParams:
     """Weekly offending hazard: log-linear in factors of the four ecological levels."""
 
     base_hazard: float = param(
-        0.000040,
+        0.00040,
         "offences per person-week",
-        "assumed, hand-set so recorded violence with injury "
-        "per CSP is near the SNA counts (DOMAIN.md); refitted by calibration",
+        "the community setting's weekly hazard for a man at its peak age with average "
+        "factors; every other non-partner setting is a rate ratio to it. Assumed, hand-set "
+        "so recorded serious violence is near the SNA count (DOMAIN.md); refitted by calibration",
         0.0,
         1.0,
-    )
-    male_log_rr: float = param(
-        1.50,
-        "log rate ratio",
-        "ln 4.5: male RR 4.55 (Long et al. 2016 BMJ Open), 5.59 (Bellis "
-        "et al. 2008), " + EVIDENCE + " 4.3",
-        0.0,
-        5.0,
-    )
-    age_peak: float = param(
-        17.0,
-        "years",
-        "offending peaks ~15-19 (YEF Key Facts; Encyclopedia of Criminology), " + EVIDENCE + " 4.3",
-        10.0,
-        40.0,
-    )
-    age_peak_log_rr: float = param(
-        2.30,
-        "log rate ratio",
-        "ln 10: antisocial prevalence rises ~10-fold in adolescence "
-        "(Moffitt 1993), " + EVIDENCE + " 4.3",
-        0.0,
-        6.0,
-    )
-    age_rise_sd: float = param(
-        3.0,
-        "years",
-        "assumed, because the age-crime curve rises steeply from late childhood "
-        "(asymmetric bell, " + EVIDENCE + " 4.3)",
-        0.5,
-        20.0,
-    )
-    age_fall_sd: float = param(
-        9.0,
-        "years",
-        "assumed, because offending declines from the early 20s with a long tail "
-        "(" + EVIDENCE + " 4.3)",
-        0.5,
-        40.0,
     )
     min_age: float = param(
         10.0, "years", "age of criminal responsibility in England and Wales", 0.0, 18.0
@@ -246,6 +208,32 @@ class PopulationParams:
         "assumed, because about a quarter of E&W households have dependent children (Census 2021)",
         **PROB,
     )
+    same_sex_couple_share: float = param(
+        0.02,
+        "fraction of couples",
+        "assumed, because about 1-2% of couple families in E&W are same-sex (Census 2021, "
+        "not retrieved)",
+        **PROB,
+    )
+    older_man_share: float = param(
+        0.7,
+        "fraction of opposite-sex couples in which the man is the elder",
+        "assumed, because husbands are on average about 2 years older (ONS marriages)",
+        **PROB,
+    )
+    partnering_per_year: float = param(
+        0.10,
+        "probability a year that a single adult aged 18-59 forms a partnership",
+        "assumed, so that young adults who come of age during a run have partners at "
+        "about the rate of the synthesised population",
+        **PROB,
+    )
+    separation_per_year: float = param(
+        0.04,
+        "probability a year that a partnership ends (not by death)",
+        "assumed: about 2% of marriages end in divorce a year and cohabitations more often",
+        **PROB,
+    )
     referral_rate_young: float = param(
         0.04,
         "fraction of 10-17s known to services",
@@ -315,28 +303,421 @@ class NetworkParams:
 
 
 @dataclass(frozen=True)
-class VictimParams:
-    """Who is harmed: settings and victim vulnerability."""
+class PartnerParams:
+    """Partner abuse: abusive relationships with onset, escalation and exit (model/ODD.md 4.2)."""
 
-    domestic_share: float = param(
-        0.33,
-        "fraction of incidents",
-        "about a third of violence with injury is domestic "
-        "abuse related (ONS domestic abuse statistics); assumed",
+    onset_per_year: float = param(
+        0.17,
+        "abusive-relationship onsets per partnered man-year at the peak age, average factors",
+        "assumed, hand-set so self-completion partner-abuse prevalence is near 4.0% of women "
+        "and 2.1% of men a year (CSEW YE Mar 2023, " + EVIDENCE + " 7.2, S18) with mean_weeks",
+        0.0,
+        1.0,
+    )
+    peak_age: float = param(
+        22.0,
+        "years",
+        "assumed, because partner-abuse victimisation is highest among women 16-19 and falls "
+        "with age (CSEW 2014-17, " + EVIDENCE + " 7.2, S22), and partners are close in age",
+        16.0,
+        60.0,
+    )
+    rise_shape: float = param(
+        8.0, "shape (log curve, below the peak)", "assumed: few abusers under 18", 0.0, 50.0
+    )
+    fall_shape: float = param(
+        3.5,
+        "shape (log curve, above the peak)",
+        "assumed, because partner-abuse prevalence falls slowly with age, to about half by "
+        "55-59 (" + EVIDENCE + " 7.2, S22)",
+        0.0,
+        50.0,
+    )
+    female_rr: float = param(
+        0.3,
+        "rate ratio, women to men",
+        "assumed, hand-set so women are about 74% of recorded domestic-abuse victims "
+        "(" + EVIDENCE + " 7.2, S19) and the survey's women-to-men prevalence ratio is ~1.9 "
+        "(4.0% vs 2.1%, S18)",
+        0.0,
+        5.0,
+    )
+    incidents_per_week: float = param(
+        0.008,
+        "violent incidents per week in an abusive relationship, before escalation",
+        "assumed: more than 30% of domestic-abuse victims have a repeat incident within a year "
+        "(review 2019, " + EVIDENCE + " 7.2, S26); hand-set with base_hazard so domestic abuse "
+        "is about 33% of recorded violence against the person (S21, S23)",
+        0.0,
+        1.0,
+    )
+    escalation: float = param(
+        0.1,
+        "rise in the incident rate per earlier incident in the pair (capped at 6)",
+        "assumed, because abuse tends to escalate (the MARAC risk model; SafeLives, S25)",
+        0.0,
+        5.0,
+    )
+    mean_weeks: float = param(
+        104.0,
+        "weeks an abusive relationship lasts, mean of an exponential",
+        "assumed, because most partner abuse stops within a few years (no local source)",
+        1.0,
+        2080.0,
+    )
+    arrest_exit_prob: float = param(
+        0.30,
+        "probability an arrest ends the abusive relationship",
+        "assumed, because arrest, bail conditions and separation often end cohabitation",
         **PROB,
     )
-    peer_share: float = param(
+
+    def __post_init__(self) -> None:
+        check_fields(self, "partner")
+
+
+@dataclass(frozen=True)
+class FamilyParams:
+    """Other family violence in the household: adult child to parent, parent to child, siblings."""
+
+    rate_ratio: float = param(
+        0.08,
+        "rate ratio to base_hazard, for people who live with family other than a partner",
+        "assumed, because partner abuse is about 4.0% and family abuse 1.8% a year "
+        "(CSEW YE Mar 2018, 16-59, " + EVIDENCE + " 7.2, S20)",
+        0.0,
+        10.0,
+    )
+    peak_age: float = param(
+        30.0, "years", "assumed: parents and adult children, a broad adult peak", 10.0, 70.0
+    )
+    rise_shape: float = param(3.0, "shape below the peak", "assumed", 0.0, 50.0)
+    fall_shape: float = param(3.0, "shape above the peak", "assumed", 0.0, 50.0)
+    female_rr: float = param(
+        0.6,
+        "rate ratio, women to men",
+        "assumed, because women are a larger share of family than of stranger violence",
+        0.0,
+        5.0,
+    )
+
+    def __post_init__(self) -> None:
+        check_fields(self, "family")
+
+
+@dataclass(frozen=True)
+class YouthParams:
+    """Peer and group violence among young people (model/ODD.md 4.4)."""
+
+    rate_ratio: float = param(
+        2.0,
+        "rate ratio to base_hazard at the peak",
+        "assumed, hand-set so under-16s are about 13% of recorded violence victims (ONS YE Mar "
+        "2018, " + EVIDENCE + " 7.3, S27)",
+        0.0,
+        20.0,
+    )
+    peak_age: float = param(
+        16.0,
+        "years",
+        "youth offending peaks in mid-adolescence (Peterborough cohort peak 15; YEF, "
+        + EVIDENCE
+        + " 7.3, S32)",
+        10.0,
+        30.0,
+    )
+    rise_shape: float = param(
+        12.0, "shape below the peak", "assumed: steep rise from 10", 0.0, 80.0
+    )
+    fall_shape: float = param(
+        8.0,
+        "shape above the peak",
+        "assumed, because peer violence gives way to adult settings in the early 20s "
+        "(peak 18, falling after 21 as men leave violence; " + EVIDENCE + " 7.3, S34)",
+        0.0,
+        80.0,
+    )
+    female_rr: float = param(
+        0.35,
+        "rate ratio, girls to boys",
+        "assumed: 16% of 13-17s perpetrated violence, mostly boys (YEF 2024, S47)",
+        0.0,
+        5.0,
+    )
+    group_rr: float = param(
+        4.0,
+        "rate ratio for a group member",
+        "assumed, because gang members commit a large share of youth violence (Children's "
+        "Commissioner 2019, " + EVIDENCE + " 7.7)",
+        1.0,
+        50.0,
+    )
+    rival_prob: float = param(
+        0.5,
+        "probability a group member's peer incident targets a rival group",
+        "assumed: 17% of teenage perpetrators cite self-defence or gang, area or school "
+        "rivalries (YEF 2024, " + EVIDENCE + " 7.7, S47)",
+        **PROB,
+    )
+
+    def __post_init__(self) -> None:
+        check_fields(self, "youth")
+
+
+@dataclass(frozen=True)
+class NightTimeParams:
+    """Violence among adults out in town-centre venues (model/ODD.md 4.5)."""
+
+    rate_ratio: float = param(
+        0.5,
+        "rate ratio to base_hazard at the peak, for the average catchment",
+        "assumed, hand-set toward 12% of incidents in or around a pub, bar or club "
+        "(BCS, " + EVIDENCE + " 7.4, S13)",
+        0.0,
+        20.0,
+    )
+    min_age: float = param(18.0, "years", "the legal age for buying alcohol", 16.0, 30.0)
+    peak_age: float = param(
+        20.0,
+        "years",
+        "night-time ED assault presentations peak at 18 (Bellis et al. 2012, "
+        + EVIDENCE
+        + " 7.4, S46)",
+        16.0,
+        40.0,
+    )
+    rise_shape: float = param(20.0, "shape below the peak", "assumed", 0.0, 80.0)
+    fall_shape: float = param(
+        5.0,
+        "shape above the peak",
+        "assumed, because going out falls steeply with age after the early 20s",
+        0.0,
+        80.0,
+    )
+    female_rr: float = param(
+        0.3,
+        "rate ratio, women to men",
+        "male OR 3.14 for night-time ED assault presentations (Bellis et al. 2012, S46)",
+        0.0,
+        5.0,
+    )
+    catchment_km: float = param(
+        8.0,
+        "km, the distance at which a centre's pull falls by 1/e",
+        "assumed, because people go out in the nearest towns (no local survey found)",
+        0.5,
+        100.0,
+    )
+    centres: float = param(
+        3, "town centres in a person's catchment (the nearest)", "assumed", 1, 50
+    )
+
+    def __post_init__(self) -> None:
+        check_fields(self, "night_time")
+
+
+@dataclass(frozen=True)
+class CommunityParams:
+    """Other community violence, acquaintance and stranger (model/ODD.md 4.6)."""
+
+    peak_age: float = param(
+        19.0,
+        "years",
+        "the age-crime curve peaks at 18-21 (" + EVIDENCE + " 7.3, S32, S34)",
+        10.0,
+        40.0,
+    )
+    rise_shape: float = param(6.0, "shape below the peak", "assumed", 0.0, 80.0)
+    fall_shape: float = param(
+        4.0,
+        "shape above the peak",
+        "assumed, so that offending falls to a few percent of the peak by 65 (violent offending "
+        "falls steeply after the early 20s, " + EVIDENCE + " 7.3; MoJ age bands NV)",
+        0.0,
+        80.0,
+    )
+    female_rr: float = param(
         0.25,
-        "fraction of incidents",
-        "assumed, because much youth violence is among "
-        "acquaintances (CSEW: ~half of violence by acquaintances)",
+        "rate ratio, women to men",
+        "assumed, because men are ~4-5x as likely to offend violently (male RR 4.55, Long et "
+        "al. 2016, " + EVIDENCE + " 4.3)",
+        0.0,
+        5.0,
+    )
+    day_share: float = param(
+        0.5,
+        "fraction of community incidents placed where the offender spends the day",
+        "assumed, because half of violent incidents happen at the weekend (BCS, S13) and "
+        "weekday violence happens around work, school and town centres",
         **PROB,
     )
-    night_time_share: float = param(
-        0.15,
-        "fraction of incidents by adults",
-        "assumed, because weekend night peaks (Bellis et al. 2008)",
+    commute_share: float = param(
+        0.6,
+        "fraction of people aged 18-64 who spend the day in a town centre, not at home",
+        "assumed, because about 60% of working-age adults are in work away from home "
+        "(Census 2021 travel to work, not retrieved)",
         **PROB,
+    )
+
+    def __post_init__(self) -> None:
+        check_fields(self, "community")
+
+
+@dataclass(frozen=True)
+class GroupParams:
+    """Street groups: membership, recruitment through peers and drug markets, exit with age."""
+
+    join_log_odds: float = param(
+        -7.5,
+        "log odds a year of joining, for an average young person with no member peers",
+        "assumed, hand-set so about 0.5% of 10-17s are group members (27,000 children who "
+        "identify as gang members in England, 2019, " + EVIDENCE + " 7.7, S53)",
+        -20.0,
+        5.0,
+    )
+    peer_log_or: float = param(
+        1.2,
+        "log OR per peer who is a member (up to 3)",
+        "assumed, because recruitment runs through friends",
+        0.0,
+        5.0,
+    )
+    drug_log_or: float = param(
+        3.0,
+        "log OR, no to full local drug market",
+        "assumed: local drug lines recruit local children (the strategy, DOMAIN.md)",
+        0.0,
+        10.0,
+    )
+    risk_log_or: float = param(1.0, "log OR per SD of individual risk", "assumed", 0.0, 5.0)
+    exit_per_year: float = param(
+        0.25,
+        "probability a year of leaving, at 18; doubling by 22",
+        "assumed, because group membership is mostly short and ends in the early 20s",
+        **PROB,
+    )
+    min_age: float = param(12.0, "years", "assumed", 10.0, 18.0)
+    max_age: float = param(25.0, "years", "assumed: members leave by 25", 15.0, 40.0)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "groups")
+        if self.min_age >= self.max_age:
+            raise ParameterError(
+                f"groups.min_age={self.min_age}: must be below groups.max_age={self.max_age}"
+            )
+
+
+@dataclass(frozen=True)
+class CarryingParams:
+    """Knife carrying as a state of a person, ages 10-29 (model/ODD.md 4.7)."""
+
+    start_log_odds: float = param(
+        -4.6,
+        "log odds a year of starting to carry, with no driver",
+        "assumed, hand-set so about 3% of pupils 11-16 carry (Wiltshire pupils survey, "
+        "DOMAIN.md; OCJS 2006 3%, " + EVIDENCE + " 7.6, S50)",
+        -20.0,
+        5.0,
+    )
+    victim_log_or: float = param(
+        1.5,
+        "log OR if victimised in the last year",
+        "85% of carriers say they carry for protection (OCJS 2006, S50)",
+        0.0,
+        5.0,
+    )
+    group_log_or: float = param(
+        2.5, "log OR for a group member", "assumed (Children's Commissioner 2019)", 0.0, 6.0
+    )
+    peer_log_or: float = param(
+        4.0,
+        "log OR per unit share of peers who carry",
+        "assumed, because carrying follows friends' carrying (13% of 13-15s know a carrier, S51)",
+        0.0,
+        10.0,
+    )
+    norm_log_or: float = param(
+        4.0,
+        "log OR per unit perceived share of pupils who carry",
+        "assumed: Wiltshire pupils believe 19% carry where 3% do (DOMAIN.md)",
+        0.0,
+        10.0,
+    )
+    perceived_share: float = param(
+        0.19,
+        "fraction of pupils believed to carry",
+        "Wiltshire pupils survey (DOMAIN.md): 19% believed, 3% carry",
+        **PROB,
+    )
+    female_log_or: float = param(
+        -1.2,
+        "log OR for girls and women",
+        "assumed, because boys carry knives two to three times as often as girls (OCJS 2006, "
+        "S50; YEF 2024, S47)",
+        -10.0,
+        0.0,
+    )
+    stop_per_year: float = param(
+        0.5,
+        "probability a year of stopping",
+        "assumed, because most carrying is episodic (no longitudinal source; " + EVIDENCE + " "
+        "7.6 NV)",
+        **PROB,
+    )
+    min_age: float = param(10.0, "years", "assumed", 8.0, 18.0)
+    max_age: float = param(30.0, "years", "assumed", 16.0, 60.0)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "carrying")
+        if self.min_age >= self.max_age:
+            raise ParameterError(
+                f"carrying.min_age={self.min_age}: must be below carrying.max_age={self.max_age}"
+            )
+
+
+@dataclass(frozen=True)
+class VictimParams:
+    """Who is harmed: persistent and recent victim risk, sex and age by setting, retaliation."""
+
+    frailty_shape: float = param(
+        0.05,
+        "gamma shape of persistent victim risk (mean 1)",
+        "assumed, hand-set so repeat victims suffer about 57% of survey-counted incidents "
+        "(CSEW YE Mar 2018, " + EVIDENCE + " 7.1, S2)",
+        0.01,
+        100.0,
+    )
+    peak_age: float = param(
+        17.0,
+        "years",
+        "CSEW prevalence is highest at 16-24 (3.99%) and falls to 0.23% at 75+ ("
+        + EVIDENCE
+        + " 7.1, S5)",
+        10.0,
+        60.0,
+    )
+    rise_shape: float = param(4.0, "shape below the peak", "assumed", 0.0, 80.0)
+    fall_shape: float = param(
+        1.0,
+        "shape above the peak",
+        "assumed, fitted by eye to the CSEW age gradient (" + EVIDENCE + " 7.1, S5)",
+        0.0,
+        80.0,
+    )
+    female_rr: float = param(
+        0.3,
+        "rate ratio, women to men, of being a community or night-time victim",
+        "CSEW prevalence women 1.23% vs men 2.29% (YE Dec 2018, " + EVIDENCE + " 7.1, S5), "
+        "before domestic abuse",
+        0.0,
+        5.0,
+    )
+    youth_female_rr: float = param(
+        0.45,
+        "rate ratio, girls to boys, of being a peer victim",
+        "assumed, because boys are most teenage violence victims (YEF 2024, S47)",
+        0.0,
+        5.0,
     )
     retaliation_prob: float = param(
         0.10,
@@ -352,19 +733,6 @@ class VictimParams:
         0.0,
         104.0,
     )
-    victim_age_log_rr: float = param(
-        1.90,
-        "log RR at the peak victim age",
-        "ln 6.75: emergency admissions at 18-19 vs 10-14 (Long et al. 2016)",
-        0.0,
-        6.0,
-    )
-    victim_age_peak: float = param(
-        20.0, "years", "victimisation peaks 15-29 (Bellis et al. 2008)", 10.0, 60.0
-    )
-    victim_age_sd: float = param(
-        10.0, "years", "assumed, to give a peak 15-29 with a long adult tail", 1.0, 40.0
-    )
     overlap_log_rr: float = param(
         1.10,
         "log RR, lowest to highest risk percentile",
@@ -373,28 +741,25 @@ class VictimParams:
         5.0,
     )
     repeat_log_rr: float = param(
-        1.40,
+        2.0,
         "log RR for a recent victim",
-        "assumed: 4% of victims suffer ~40% of crime (BCS 2000, " + EVIDENCE + " 4.2)",
+        "assumed: event dependence, 4% of victims suffer ~40% of crime (BCS 2000, "
+        + EVIDENCE
+        + " 4.2)",
         0.0,
         5.0,
     )
     max_candidates: float = param(
         64,
         "candidates per incident",
-        "assumed: rejection sampling tries this many "
-        "candidates before the incident is dropped (<0.1% at defaults)",
+        "assumed: rejection sampling tries this many candidates (event dependence accepts a "
+        "victim not recently harmed with probability exp(-repeat_log_rr)) before dropping it",
         1,
         1024,
     )
 
     def __post_init__(self) -> None:
         check_fields(self, "victim")
-        if self.domestic_share + self.peer_share > 1:
-            raise ParameterError(
-                f"victim.domestic_share+peer_share={self.domestic_share + self.peer_share}: "
-                "must be at most 1"
-            )
 
 
 @dataclass(frozen=True)
@@ -402,23 +767,26 @@ class SeverityParams:
     """How serious an incident is: weapon, injury, knife injury, admission, death."""
 
     knife_prob: float = param(
-        0.012,
-        "probability a weapon (knife or sharp object) is used",
+        0.008,
+        "probability a non-carrier uses a knife or sharp object (non-domestic incidents)",
         "assumed from local "
         "counts: ~300 knife offences a year among ~16,000 violence offences (DOMAIN.md, "
         + EVIDENCE
         + " 5.1), rising for the young and drug markets",
         **PROB,
     )
-    knife_young_log_or: float = param(
-        0.7,
-        "log OR for offenders aged 14-25",
-        "assumed, because local lines (14-25) drive knife crime (DOMAIN.md)",
-        0.0,
-        5.0,
+    carrier_knife_prob: float = param(
+        0.5,
+        "probability a knife carrier uses it in a non-domestic incident",
+        "assumed, hand-set so a knife is used in about 5% of survey-counted incidents "
+        "(BCS 2009/10, " + EVIDENCE + " 7.1, S7) and sharp-object admissions are ~92% male (S41)",
+        **PROB,
     )
-    knife_drug_log_or: float = param(
-        0.7, "log OR, none to full drug market", "assumed, as above", 0.0, 5.0
+    domestic_knife_prob: float = param(
+        0.003,
+        "probability a knife or sharp object is used in a partner or family incident",
+        "assumed, because weapons are used in a minority of domestic incidents (no source)",
+        **PROB,
     )
     injury_prob: float = param(
         0.42,
@@ -494,9 +862,10 @@ class JusticeParams:
         1.0, "P(recorded | homicide)", "homicides are all recorded", **PROB
     )
     domestic_record_factor: float = param(
-        0.75,
+        0.4,
         "multiplier on recording for domestic incidents",
-        "assumed, because domestic abuse is under-reported",
+        "hand-set so domestic abuse is ~33% of recorded VAP (S21, S23): only 18.9% of "
+        "partner-abuse victims told the police (CSEW YE Mar 2023, " + EVIDENCE + " 7.2, S18)",
         **PROB,
     )
     arrest_prob: float = param(
@@ -559,7 +928,7 @@ class MeasurementParams:
         **PROB,
     )
     survey_domestic_capture: float = param(
-        0.30,
+        0.10,
         "P(a survey-scope domestic incident is counted face to face)",
         "assumed, because domestic violence is seldom disclosed face to face: the "
         "self-completion module finds far more (partner abuse 3.0% a year against domestic "
@@ -666,6 +1035,13 @@ class Params:
     offending: OffendingParams = field(default_factory=OffendingParams)
     population: PopulationParams = field(default_factory=PopulationParams)
     network: NetworkParams = field(default_factory=NetworkParams)
+    partner: PartnerParams = field(default_factory=PartnerParams)
+    family: FamilyParams = field(default_factory=FamilyParams)
+    youth: YouthParams = field(default_factory=YouthParams)
+    night_time: NightTimeParams = field(default_factory=NightTimeParams)
+    community: CommunityParams = field(default_factory=CommunityParams)
+    groups: GroupParams = field(default_factory=GroupParams)
+    carrying: CarryingParams = field(default_factory=CarryingParams)
     victim: VictimParams = field(default_factory=VictimParams)
     severity: SeverityParams = field(default_factory=SeverityParams)
     justice: JusticeParams = field(default_factory=JusticeParams)

@@ -36,6 +36,8 @@ class People:
     family_protective: np.ndarray  # float32, SD units, shared in a household
     referred: np.ndarray  # bool, known to children's services or schools as at risk
     death_week: np.ndarray  # int32, NEVER while alive
+    partner: np.ndarray  # int32, current partner's id, -1 if none (a couple share a household
+    # when formed at synthesis; partnerships formed later need not)
 
     def __len__(self) -> int:
         return len(self.birth_week)
@@ -58,8 +60,11 @@ def _draw_ages(area: Area, n: int, rng: np.random.Generator) -> np.ndarray:
     return starts[band] + np.floor(rng.random(n) * widths[band]).astype(np.int64)
 
 
-def _households(ages: np.ndarray, p: PopulationParams, rng: np.random.Generator) -> np.ndarray:
-    """Household number (0..H-1) for each person of one community, from their ages."""
+def _households(
+    ages: np.ndarray, p: PopulationParams, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Household number (0..H-1) for each person of one community, from their ages, and each
+    person's partner (local index, -1 if none): the two adults of a couple household."""
     n = len(ages)
     hh = np.full(n, -1, dtype=np.int64)
     dependant = (ages < 18) | ((ages < 22) & (rng.random(n) < 0.5))
@@ -70,6 +75,9 @@ def _households(ages: np.ndarray, p: PopulationParams, rng: np.random.Generator)
     n_single, n_couple = len(singles), (len(paired) + 1) // 2
     hh[singles] = np.arange(n_single)
     hh[paired] = n_single + np.arange(len(paired)) // 2
+    partner = np.full(n, -1, dtype=np.int64)
+    whole = paired[: len(paired) // 2 * 2].reshape(-1, 2)
+    partner[whole[:, 0]], partner[whole[:, 1]] = whole[:, 1], whole[:, 0]
     head_age = np.full(n_single + n_couple, 99)
     head_age[hh[adults]] = ages[adults]
     eligible = np.flatnonzero((head_age >= 20) & (head_age < 55))
@@ -79,7 +87,7 @@ def _households(ages: np.ndarray, p: PopulationParams, rng: np.random.Generator)
     families = rng.choice(eligible, size=min(n_family, len(eligible)), replace=False)
     deps = np.flatnonzero(dependant)
     hh[deps] = families[rng.integers(0, len(families), len(deps))]
-    return hh
+    return hh, partner
 
 
 def _individual(
@@ -173,16 +181,20 @@ def synthesise(
     """Make the people of the area at week 0, keeping whole households with probability `scale`."""
     dep_z = _deprivation_z(area)
     parts = []
-    hh_offset = 0
+    hh_offset = n_before = 0
     for c, comm in enumerate(area.communities):
         ages = _draw_ages(area, comm.population, rng)
-        hh = _households(ages, p, rng)
+        hh, partner = _households(ages, p, rng)
         factors = _factors(np.full(len(hh), dep_z[c]), hh, p, rng)
         keep_hh = sample_rng.random(hh.max() + 1) < scale
         order = np.argsort(hh, kind="stable")
         order = order[keep_hh[hh[order]]]
+        position = np.full(len(hh), -1, dtype=np.int64)
+        position[order] = np.arange(len(order))
+        kept_partner = partner[order]  # couples share a household, so both are kept or neither
         parts.append(
             {
+                "partner": np.where(kept_partner >= 0, position[kept_partner] + n_before, -1),
                 "ages": ages[order],
                 "household": hh[order] + hh_offset,
                 "community": np.full(len(order), c),
@@ -190,10 +202,28 @@ def synthesise(
             }
         )
         hh_offset += hh.max() + 1
+        n_before += len(order)
     col = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
     # renumber households 0..H-1 in order of appearance
     _, household = np.unique(col["household"], return_inverse=True)
-    return _make_people(area, p, col["ages"], col["community"], household, col, week=0, rng=rng)
+    people = _make_people(area, p, col["ages"], col["community"], household, col, 0, rng)
+    people.partner[:] = col["partner"]
+    _couple_sexes(people, col["ages"], p, rng)
+    return people
+
+
+def _couple_sexes(people: People, ages: np.ndarray, p: PopulationParams, rng) -> None:
+    """Couples are of opposite sex but for `same_sex_couple_share`; in opposite-sex couples the
+    man is the elder with probability `older_man_share`."""
+    first = np.flatnonzero(people.partner > np.arange(len(people)))
+    second = people.partner[first]
+    u = rng.random((3, len(first)))
+    same = u[0] < p.same_sex_couple_share
+    elder_first = (ages[first] > ages[second]) | ((ages[first] == ages[second]) & (u[1] < 0.5))
+    man_is_elder = u[2] < p.older_man_share
+    first_male = np.where(same, u[2] < 0.5, elder_first == man_is_elder)
+    people.male[first] = first_male
+    people.male[second] = np.where(same, first_male, ~first_male)
 
 
 def _make_people(
@@ -219,6 +249,7 @@ def _make_people(
         **{k: np.asarray(factors[k], dtype=np.float32) for k in FACTORS},
         referred=_referred(ages, factors["individual_risk"], p, rng) & (ages >= 10) & (ages < 18),
         death_week=np.full(n, NEVER, dtype=np.int32),
+        partner=np.full(n, -1, dtype=np.int32),
     )
 
 
@@ -251,3 +282,39 @@ def arrivals(
     new = _make_people(area, p, ages, community, household, factors, week, rng)
     new.birth_week[:n_birth] = week
     return new
+
+
+def update_partnerships(
+    people: People, week: int, p: PopulationParams, rng: np.random.Generator
+) -> None:
+    """A year of partnerships (scenario-invariant: homicides are ignored, as in demography):
+    some end, and single adults aged 18-59 pair up with someone of the other sex in their
+    community, matched by rank of age."""
+    n = len(people)
+    alive = people.death_week > week
+    ids = np.arange(n)
+    has = people.partner >= 0
+    widowed = has & ~alive[np.maximum(people.partner, 0)]
+    people.partner[widowed] = -1
+    first = np.flatnonzero((people.partner > ids) & alive)
+    ends = first[rng.random(len(first)) < p.separation_per_year]
+    people.partner[people.partner[ends]] = -1
+    people.partner[ends] = -1
+    age = people.age_years(week)
+    single = alive & (people.partner < 0) & (age >= 18) & (age < 60)
+    seeking = np.flatnonzero(single & (rng.random(n) < p.partnering_per_year))
+    key = age[seeking] + rng.random(len(seeking))
+    men = seeking[people.male[seeking]]
+    women = seeking[~people.male[seeking]]
+    men = men[np.lexsort((key[people.male[seeking]], people.community[men]))]
+    women = women[np.lexsort((key[~people.male[seeking]], people.community[women]))]
+    for c in np.unique(people.community[seeking]):
+        m = men[people.community[men] == c]
+        w = women[people.community[women] == c]
+        k = min(len(m), len(w))
+        if k == 0:
+            continue
+        # match by rank of age: the i-th of k men with the woman at the same age quantile
+        mi = m[np.floor(np.arange(k) * len(m) / k).astype(np.int64)]
+        wi = w[np.floor(np.arange(k) * len(w) / k).astype(np.int64)]
+        people.partner[mi], people.partner[wi] = wi, mi

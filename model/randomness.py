@@ -21,9 +21,14 @@ class Process(IntEnum):
     POPULATION = 1
     NETWORK = 2
     SAMPLING = 3
-    DEMOGRAPHY = 4
+    DEMOGRAPHY = 4  # keys: year, then 0 deaths / 1 arrivals / 2 partnerships
+    DAY = 5  # keyed by year: where each person spends the day
+    FRAILTY = 6  # keyed by person: persistent victim risk
+    GROUPS = 7  # keyed by year: street-group joining and leaving
+    CARRYING = 8  # keyed by year: starting and stopping knife carrying
+    PARTNER = 9  # keyed by year (onset, start week, duration) or week (incident, exit)
     OFFEND = 10
-    SETTING = 11  # slots: setting, night-time, retaliation, night-time place
+    SETTING = 11  # slots: setting, rival group, retaliation, venue, day or home, rival member
     VICTIM = 13  # slots: candidates
     ACCEPT = 14  # slots: one per candidate
     SEVERITY = 20  # slots: weapon, injury, serious, death, admission, recording

@@ -1,0 +1,173 @@
+"""The setting processes' building blocks: age-sex curves, where people spend the day and the
+night, weighted victim draws, and the yearly updates of groups and knife carrying.
+
+model/model.py runs them in the weekly step; model/ODD.md section 4 says what each is built to
+reproduce. Nothing here loops over people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit, gammaincinv
+
+from .area import Area
+
+MAX_AGE = 256  # lookup tables by whole year of age
+
+
+def age_sex_curve(
+    peak: float, rise: float, fall: float, female_rr: float, min_age: float = 0.0
+) -> np.ndarray:
+    """Rate ratio by [age, male]: 1 for a man at the peak age, falling to zero in childhood
+    and old age: log RR = shape * (ln(a/peak) + 1 - a/peak), the shape `rise` below the peak
+    and `fall` above it (a gamma-density curve, so the old-age tail falls exponentially)."""
+    a = np.arange(MAX_AGE, dtype=float)
+    x = np.maximum(a, 0.5) / peak
+    log_rr = np.where(a < peak, rise, fall) * (np.log(x) + 1 - x)
+    rr = np.exp(log_rr)
+    rr[a < min_age] = 0.0
+    return np.stack([rr * female_rr, rr], axis=1).astype(np.float32)
+
+
+def frailty(u: np.ndarray, shape: float) -> np.ndarray:
+    """Persistent victim risk, gamma(shape) with mean 1, from uniforms (so it can be keyed by
+    person and is the same in every scenario)."""
+    return (gammaincinv(shape, np.clip(u, 1e-12, 1 - 1e-12)) / shape).astype(np.float32)
+
+
+def catchment(area: Area, km: float, centres: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where each community's people go out: P[home, venue] over the `centres` nearest
+    communities with a night-time economy, in proportion to its size x exp(-distance/km); and
+    each community's access (the unnormalised pull, over its residents' mean 1)."""
+    nte = np.array([c.night_time_economy for c in area.communities])
+    d = area.distances_km()
+    pull = nte[None, :] * np.exp(-d / km)
+    pull[:, nte <= 0] = 0.0
+    order = np.argsort(np.where(nte[None, :] > 0, d, np.inf), axis=1, kind="stable")
+    keep = np.zeros_like(pull, dtype=bool)
+    np.put_along_axis(keep, order[:, : int(centres)], True, axis=1)
+    pull = np.where(keep, pull, 0.0)
+    total = pull.sum(axis=1)
+    prob = np.divide(pull, total[:, None], out=np.zeros_like(pull), where=total[:, None] > 0)
+    pop = np.array([c.population for c in area.communities], dtype=float)
+    mean = np.average(total, weights=pop) if total.any() else 1.0
+    return prob, total / mean
+
+
+def school_community(area: Area) -> np.ndarray:
+    """The community a school (grouping) sits in: assumed the first it serves; -1 appended so
+    that index -1 (no school) reads -1."""
+    names = [c.name for c in area.communities]
+    return np.array([names.index(s.communities[0]) for s in area.schools] + [-1], np.int64)
+
+
+@dataclass
+class WeightedIndex:
+    """People grouped (by community), drawn within a group in proportion to a weight."""
+
+    order: np.ndarray  # people sorted by group
+    ptr: np.ndarray  # group g's people are order[ptr[g]:ptr[g+1]]
+    cum: np.ndarray  # cumulative weight along order (float64)
+
+    @classmethod
+    def build(cls, group: np.ndarray, weight: np.ndarray, n_groups: int) -> WeightedIndex:
+        order = np.argsort(group, kind="stable")
+        ptr = np.zeros(n_groups + 1, dtype=np.int64)
+        np.cumsum(np.bincount(group, minlength=n_groups), out=ptr[1:])
+        return cls(order, ptr, np.cumsum(weight[order], dtype=np.float64))
+
+    def totals(self) -> np.ndarray:
+        """Each group's total weight."""
+        c = np.concatenate([[0.0], self.cum])
+        return c[self.ptr[1:]] - c[self.ptr[:-1]]
+
+    def draw(self, groups: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """One person per (group, uniform), -1 where the group has no weight."""
+        groups, u = np.broadcast_arrays(groups, u)
+        c = np.concatenate([[0.0], self.cum])
+        lo, hi = c[self.ptr[groups]], c[self.ptr[groups + 1]]
+        pos = np.searchsorted(self.cum, lo + u * (hi - lo), side="right")
+        pos = np.clip(pos, self.ptr[groups], np.maximum(self.ptr[groups + 1] - 1, 0))
+        out = self.order[np.minimum(pos, len(self.order) - 1)] if len(self.order) else pos
+        return np.where(hi > lo, out, -1)
+
+
+def draw_rows(prob: np.ndarray, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """For each row index (broadcast against u), a column drawn from prob[row] (rows sum to 1
+    or 0; -1 where 0)."""
+    cdf = np.cumsum(prob, axis=1)
+    rows, u = np.broadcast_arrays(rows, u)
+    col = (u[..., None] >= cdf[rows]).sum(axis=-1)
+    return np.where(cdf[rows, -1] > 0, np.minimum(col, prob.shape[1] - 1), -1)
+
+
+def member_peers(network: sp.csr_array, flag: np.ndarray) -> np.ndarray:
+    """How many of each person's peers have the flag."""
+    return network @ flag.astype(np.float32)
+
+
+def update_groups(
+    group: np.ndarray,
+    age: np.ndarray,
+    alive: np.ndarray,
+    home: np.ndarray,
+    drug: np.ndarray,
+    risk: np.ndarray,
+    network: sp.csr_array,
+    g,
+    u: np.ndarray,
+) -> None:
+    """A year of street-group membership: members leave (more often with age, all by max_age);
+    young people join their community's group with log odds rising with member peers, the local
+    drug market and their own risk (g: GroupParams; u: one uniform per person)."""
+    member = group >= 0
+    in_age = alive & (age >= g.min_age) & (age < g.max_age)
+    p_exit = np.minimum(g.exit_per_year * 2.0 ** ((age - 18) / 4.0), 1.0)
+    leaves = member & (~in_age | (u < p_exit))
+    peers = np.minimum(member_peers(network, member), 3.0)
+    logit = (
+        g.join_log_odds + g.peer_log_or * peers + g.drug_log_or * drug[home] + g.risk_log_or * risk
+    )
+    joins = ~member & in_age & (u < expit(logit))
+    group[leaves] = -1
+    group[joins] = home[joins]
+
+
+def update_carrying(
+    carrying: np.ndarray,
+    age: np.ndarray,
+    alive: np.ndarray,
+    victimised: np.ndarray,
+    in_group: np.ndarray,
+    male: np.ndarray,
+    network: sp.csr_array,
+    c,
+    u: np.ndarray,
+) -> None:
+    """A year of knife carrying: carriers stop; others start with log odds raised by recent
+    victimisation, group membership, the share of peers who carry and the perceived norm, and
+    lowered for girls
+    (c: CarryingParams; u: one uniform per person)."""
+    in_age = alive & (age >= c.min_age) & (age < c.max_age)
+    degree = np.asarray(network.sum(axis=1)).ravel()
+    share = np.divide(
+        member_peers(network, carrying),
+        degree,
+        out=np.zeros(len(carrying), np.float32),
+        where=degree > 0,
+    )
+    logit = (
+        c.start_log_odds
+        + c.victim_log_or * victimised
+        + c.group_log_or * in_group
+        + c.peer_log_or * share
+        + c.norm_log_or * c.perceived_share
+        + c.female_log_or * ~male
+    )
+    stops = carrying & (~in_age | (u < c.stop_per_year))
+    starts = ~carrying & in_age & (u < expit(logit))
+    carrying[stops] = False
+    carrying[starts] = True
