@@ -266,7 +266,6 @@ class ViolenceModel(mesa.Model):
             1.0,
             p.night_time.min_age,
         )
-        v = p.victim
         return {
             "partner": curve(
                 p.partner.peak_age,
@@ -299,8 +298,8 @@ class ViolenceModel(mesa.Model):
                 p.community.female_rr,
                 o.min_age,
             ),
-            "victim": curve(v.peak_age, v.rise_shape, v.fall_shape, v.female_rr),
-            "going_out": nte * [v.female_rr, 1.0],
+            "victim": vi.community_victim_table(p.victim.child_rr, p.victim.young_child_rr),
+            "going_out": nte * [p.night_time.victim_female_rr, 1.0],
         }
 
     def _compute_static(self) -> np.ndarray:
@@ -341,6 +340,7 @@ class ViolenceModel(mesa.Model):
             self.people.death_week > self.week,
             self.params.network,
             self.streams.generator(Process.NETWORK, self.week // WEEKS_PER_YEAR),
+            male=self.people.male,
         )
 
     def alive(self) -> np.ndarray:
@@ -437,6 +437,7 @@ class ViolenceModel(mesa.Model):
             p.community.astype(np.int16),
             self._drug,
             p.individual_risk,
+            p.male,
             self.network,
             self.params.groups,
             st.full(Process.GROUPS, year, n),
@@ -729,7 +730,12 @@ class ViolenceModel(mesa.Model):
         p_knife = np.where(
             IS_DOMESTIC[wk.setting],
             sv.domestic_knife_prob,
-            np.where(self.state.carrying[o], sv.carrier_knife_prob, sv.knife_prob),
+            np.where(
+                self.state.carrying[o],
+                sv.carrier_knife_prob
+                * np.where(self.people.male[wk.victim], 1.0, sv.female_victim_knife_rr),
+                sv.knife_prob,
+            ),
         )
         wk.knife = u_knife < p_knife
         injured = u_injury < np.where(wk.knife, sv.knife_injury_prob, sv.injury_prob)
@@ -752,7 +758,9 @@ class ViolenceModel(mesa.Model):
         sev[dead] = HOMICIDE
         wk.severity = sev
         p_rec = (
-            oc.recording_probability(sev, wk.setting, self.params.justice)
+            oc.recording_probability(
+                sev, wk.setting, self.people.male[wk.victim], self.params.justice
+            )
             * self.levers.community_recording[wk.place]
         )
         wk.recorded = u_record < p_rec

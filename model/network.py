@@ -2,9 +2,10 @@
 
 Each person aged `min_age`+ sends Poisson(mean_degree / 2) ties. A tie goes, in turn, to a
 schoolmate (pupils, with probability school_homophily), else to someone in the same community
-(community_homophily), else to anyone in the area; within that group the partner is the person a
-normally distributed number of places away in age order (SD age_sd years' worth of people), which
-makes ties close in age. Ties are undirected, without self-ties or duplicates. Household ties are
+(community_homophily), else to anyone in the area; with probability sex_homophily it is held to
+the sender's own sex within that group; within the group the partner is the person a normally
+distributed number of places away in age order (SD age_sd years' worth of people), which makes
+ties close in age. Ties are undirected, without self-ties or duplicates. Household ties are
 not peer ties: households are held apart (People.household).
 """
 
@@ -49,6 +50,7 @@ def build_peer_network(
     p: NetworkParams,
     rng: np.random.Generator,
     age_days: np.ndarray | None = None,
+    male: np.ndarray | None = None,
 ) -> sp.csr_array:
     """Symmetric 0/1 CSR adjacency over all people (rows of the dead or young are empty)."""
     n = len(age_years)
@@ -66,13 +68,19 @@ def build_peer_network(
     targets = np.empty(len(senders), dtype=np.int64)
     area_group = np.zeros(n, dtype=np.int64)
     eligible_pupils = members[school[members] >= 0]
+    same_sex = np.zeros(len(senders), bool)
+    if male is not None:
+        same_sex = rng.random(len(senders)) < p.sex_homophily
+    sex = np.zeros(n, np.int64) if male is None else male.astype(np.int64)
     for mask, pool, group in (
         (to_school, eligible_pupils, school.astype(np.int64)),
         (to_comm, members, community.astype(np.int64)),
         (to_area, members, area_group),
     ):
-        if mask.any():
-            targets[mask] = _partners(pool, group, age_days, senders[mask], p.age_sd, rng)
+        for held, key in ((False, group), (True, group * 2 + sex)):
+            sel = mask & (same_sex == held)
+            if sel.any():
+                targets[sel] = _partners(pool, key, age_days, senders[sel], p.age_sd, rng)
     keep = targets != senders
     rows = np.concatenate([senders[keep], targets[keep]])
     cols = np.concatenate([targets[keep], senders[keep]])

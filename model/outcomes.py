@@ -107,9 +107,10 @@ def incident_costs(severity: np.ndarray, c: CostParams) -> np.ndarray:
 
 
 def recording_probability(
-    severity: np.ndarray, setting: np.ndarray, j: JusticeParams
+    severity: np.ndarray, setting: np.ndarray, victim_male: np.ndarray, j: JusticeParams
 ) -> np.ndarray:
-    """P(recorded by the police) by severity, lower for domestic incidents (not homicide)."""
+    """P(recorded by the police) by severity, lower for domestic incidents (not homicide), and
+    lower again when a man is the domestic victim."""
     by_level = np.array(
         [
             j.record_minor,
@@ -122,7 +123,8 @@ def recording_probability(
     )
     p = by_level[severity]
     domestic = IS_DOMESTIC[setting] & (severity != Severity.HOMICIDE)
-    return np.where(domestic, p * j.domestic_record_factor, p)
+    factor = j.domestic_record_factor * np.where(victim_male, j.male_victim_domestic_factor, 1.0)
+    return np.where(domestic, p * factor, p)
 
 
 def age_band(age_years: np.ndarray) -> np.ndarray:

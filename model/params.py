@@ -44,7 +44,7 @@ class OffendingParams:
     """Weekly offending hazard: log-linear in factors of the four ecological levels."""
 
     base_hazard: float = param(
-        0.00040,
+        0.00036,
         "offences per person-week",
         "the community setting's weekly hazard for a man at its peak age with average "
         "factors; every other non-partner setting is a rate ratio to it. Assumed, hand-set "
@@ -293,6 +293,13 @@ class NetworkParams:
         "assumed, because most adolescent friends are schoolmates (Add Health)",
         **PROB,
     )
+    sex_homophily: float = param(
+        0.7,
+        "fraction of ties forced to the same sex (the rest fall at random)",
+        "assumed, so that ~85% of ties are same-sex: school friendships are mostly same-sex "
+        "(Shrum, Cheek and Hunter 1988)",
+        **PROB,
+    )
     age_sd: float = param(2.0, "years", "assumed, because peers are close in age", 0.1, 30.0)
     min_age: float = param(
         10.0, "years", "assumed: peer ties from age 10, when offending can start", 0.0, 18.0
@@ -307,7 +314,7 @@ class PartnerParams:
     """Partner abuse: abusive relationships with onset, escalation and exit (model/ODD.md 4.2)."""
 
     onset_per_year: float = param(
-        0.17,
+        0.35,
         "abusive-relationship onsets per partnered man-year at the peak age, average factors",
         "assumed, hand-set so self-completion partner-abuse prevalence is near 4.0% of women "
         "and 2.1% of men a year (CSEW YE Mar 2023, " + EVIDENCE + " 7.2, S18) with mean_weeks",
@@ -326,7 +333,7 @@ class PartnerParams:
         8.0, "shape (log curve, below the peak)", "assumed: few abusers under 18", 0.0, 50.0
     )
     fall_shape: float = param(
-        3.5,
+        3.0,
         "shape (log curve, above the peak)",
         "assumed, because partner-abuse prevalence falls slowly with age, to about half by "
         "55-59 (" + EVIDENCE + " 7.2, S22)",
@@ -334,7 +341,7 @@ class PartnerParams:
         50.0,
     )
     female_rr: float = param(
-        0.3,
+        0.4,
         "rate ratio, women to men",
         "assumed, hand-set so women are about 74% of recorded domestic-abuse victims "
         "(" + EVIDENCE + " 7.2, S19) and the survey's women-to-men prevalence ratio is ~1.9 "
@@ -343,7 +350,7 @@ class PartnerParams:
         5.0,
     )
     incidents_per_week: float = param(
-        0.008,
+        0.007,
         "violent incidents per week in an abusive relationship, before escalation",
         "assumed: more than 30% of domestic-abuse victims have a repeat incident within a year "
         "(review 2019, " + EVIDENCE + " 7.2, S26); hand-set with base_hazard so domestic abuse "
@@ -381,7 +388,7 @@ class FamilyParams:
     """Other family violence in the household: adult child to parent, parent to child, siblings."""
 
     rate_ratio: float = param(
-        0.08,
+        0.8,
         "rate ratio to base_hazard, for people who live with family other than a partner",
         "assumed, because partner abuse is about 4.0% and family abuse 1.8% a year "
         "(CSEW YE Mar 2018, 16-59, " + EVIDENCE + " 7.2, S20)",
@@ -410,7 +417,7 @@ class YouthParams:
     """Peer and group violence among young people (model/ODD.md 4.4)."""
 
     rate_ratio: float = param(
-        2.0,
+        2.6,
         "rate ratio to base_hazard at the peak",
         "assumed, hand-set so under-16s are about 13% of recorded violence victims (ONS YE Mar "
         "2018, " + EVIDENCE + " 7.3, S27)",
@@ -418,7 +425,7 @@ class YouthParams:
         20.0,
     )
     peak_age: float = param(
-        16.0,
+        15.0,
         "years",
         "youth offending peaks in mid-adolescence (Peterborough cohort peak 15; YEF, "
         + EVIDENCE
@@ -501,6 +508,15 @@ class NightTimeParams:
         0.0,
         5.0,
     )
+    victim_female_rr: float = param(
+        0.44,
+        "rate ratio, women to men, of being a night-time victim among people out",
+        "CSEW stranger violence at 16-24: women 1.62% vs men 3.69% (YE Dec 2018, "
+        + EVIDENCE
+        + " 7.1, S5)",
+        0.0,
+        5.0,
+    )
     catchment_km: float = param(
         8.0,
         "km, the distance at which a centre's pull falls by 1/e",
@@ -568,7 +584,7 @@ class GroupParams:
     """Street groups: membership, recruitment through peers and drug markets, exit with age."""
 
     join_log_odds: float = param(
-        -7.5,
+        -7.2,
         "log odds a year of joining, for an average young person with no member peers",
         "assumed, hand-set so about 0.5% of 10-17s are group members (27,000 children who "
         "identify as gang members in England, 2019, " + EVIDENCE + " 7.7, S53)",
@@ -590,6 +606,14 @@ class GroupParams:
         10.0,
     )
     risk_log_or: float = param(1.0, "log OR per SD of individual risk", "assumed", 0.0, 5.0)
+    female_log_or: float = param(
+        -2.5,
+        "log OR for girls and young women",
+        "assumed, because nearly all gang members known to services are boys (Children's "
+        "Commissioner 2019, " + EVIDENCE + " 7.7)",
+        -10.0,
+        0.0,
+    )
     exit_per_year: float = param(
         0.25,
         "probability a year of leaving, at 18; doubling by 22",
@@ -677,38 +701,29 @@ class CarryingParams:
 
 @dataclass(frozen=True)
 class VictimParams:
-    """Who is harmed: persistent and recent victim risk, sex and age by setting, retaliation."""
+    """Who is harmed: persistent and recent victim risk, children, retaliation (community
+    victims' age and sex follow the CSEW table in model/violence.py)."""
 
     frailty_shape: float = param(
-        0.05,
+        0.04,
         "gamma shape of persistent victim risk (mean 1)",
         "assumed, hand-set so repeat victims suffer about 57% of survey-counted incidents "
         "(CSEW YE Mar 2018, " + EVIDENCE + " 7.1, S2)",
         0.01,
         100.0,
     )
-    peak_age: float = param(
-        17.0,
-        "years",
-        "CSEW prevalence is highest at 16-24 (3.99%) and falls to 0.23% at 75+ ("
-        + EVIDENCE
-        + " 7.1, S5)",
-        10.0,
-        60.0,
-    )
-    rise_shape: float = param(4.0, "shape below the peak", "assumed", 0.0, 80.0)
-    fall_shape: float = param(
-        1.0,
-        "shape above the peak",
-        "assumed, fitted by eye to the CSEW age gradient (" + EVIDENCE + " 7.1, S5)",
+    child_rr: float = param(
+        0.5,
+        "rate ratio of a 10-15-year-old being a community victim, to the 16-24 band",
+        "assumed, because the Crime Survey does not cover under-16s and most violence against "
+        "them is among peers and in families (the youth and family settings)",
         0.0,
-        80.0,
+        5.0,
     )
-    female_rr: float = param(
-        0.3,
-        "rate ratio, women to men, of being a community or night-time victim",
-        "CSEW prevalence women 1.23% vs men 2.29% (YE Dec 2018, " + EVIDENCE + " 7.1, S5), "
-        "before domestic abuse",
+    young_child_rr: float = param(
+        0.03,
+        "rate ratio of a child under 10 being a community victim, to the 16-24 band",
+        "assumed, because young children are seldom out without adults",
         0.0,
         5.0,
     )
@@ -776,10 +791,17 @@ class SeverityParams:
         **PROB,
     )
     carrier_knife_prob: float = param(
-        0.5,
+        0.55,
         "probability a knife carrier uses it in a non-domestic incident",
         "assumed, hand-set so a knife is used in about 5% of survey-counted incidents "
         "(BCS 2009/10, " + EVIDENCE + " 7.1, S7) and sharp-object admissions are ~92% male (S41)",
+        **PROB,
+    )
+    female_victim_knife_rr: float = param(
+        0.15,
+        "rate ratio of a carrier using the knife when the victim is a woman or girl",
+        "assumed, hand-set toward sharp-object admissions ~92% male (S41): knife fights are "
+        "overwhelmingly between young men",
         **PROB,
     )
     domestic_knife_prob: float = param(
@@ -801,28 +823,28 @@ class SeverityParams:
         **PROB,
     )
     serious_no_injury_prob: float = param(
-        0.55,
+        0.62,
         "probability an uninjured incident is serious violence",
         "assumed from local "
         "counts: 12,900 serious violence a year vs 5,961 violence with injury (DOMAIN.md)",
         **PROB,
     )
     admission_prob: float = param(
-        0.12,
+        0.09,
         "probability a knife injury is admitted",
         "assumed, to give ~1 admission per "
         "6 knife offences, within the <=60/yr band (" + EVIDENCE + " 5.1)",
         **PROB,
     )
     knife_death_prob: float = param(
-        0.005,
+        0.004,
         "probability a knife injury is fatal",
         "assumed from local counts: ~1.2 knife "
         "homicides a year (3 homicides, ~40% by knife; " + EVIDENCE + " 5.2)",
         **PROB,
     )
     other_death_prob: float = param(
-        0.00015,
+        0.0001,
         "probability a non-knife injury is fatal",
         "assumed from local counts: ~1.8 "
         "non-knife homicides a year among ~9,000 injuries (DOMAIN.md)",
@@ -847,9 +869,10 @@ class JusticeParams:
         0.50, "P(recorded | serious, no injury)", "CSEW 52% reported (" + EVIDENCE + " 5.2)", **PROB
     )
     record_injury: float = param(
-        0.62,
+        0.44,
         "P(recorded | violence with injury)",
-        "assumed, because injuries are reported more often than the CSEW average of 52%",
+        "assumed, hand-set so recorded violence with injury is near the SNA's 5,961 a year "
+        "(DOMAIN.md); the retired calibration of the old process put it at 0.43",
         **PROB,
     )
     record_knife: float = param(
@@ -861,8 +884,16 @@ class JusticeParams:
     record_homicide: float = param(
         1.0, "P(recorded | homicide)", "homicides are all recorded", **PROB
     )
+    male_victim_domestic_factor: float = param(
+        0.62,
+        "multiplier on recording for domestic incidents against men",
+        "derived: the survey's women-to-men domestic-abuse ratio is 1.78 (5.7% vs 3.2%, S17) "
+        "but recorded victims are 74% women (ratio 2.85, S19), so men's incidents reach the "
+        "record at 1.78/2.85 = 0.62 of women's (" + EVIDENCE + " 7.2)",
+        **PROB,
+    )
     domestic_record_factor: float = param(
-        0.4,
+        0.35,
         "multiplier on recording for domestic incidents",
         "hand-set so domestic abuse is ~33% of recorded VAP (S21, S23): only 18.9% of "
         "partner-abuse victims told the police (CSEW YE Mar 2023, " + EVIDENCE + " 7.2, S18)",

@@ -32,6 +32,31 @@ def age_sex_curve(
     return np.stack([rr * female_rr, rr], axis=1).astype(np.float32)
 
 
+# CSEW stranger + acquaintance violence prevalence (%), men and women, by age band 16-24, 25-34,
+# 35-44, 45-54, 55-64, 65-74, 75+; YE Dec 2018 (EVIDENCE.md 7.1, S5; strang_p + acquai_p in
+# ../shared/data/csew_violence_prevalence_ye_dec2018.csv): who community violence harms
+CSEW_BAND_STARTS = (16, 25, 35, 45, 55, 65, 75)
+CSEW_NON_DOMESTIC = {
+    "male": (5.330, 2.924, 2.074, 1.684, 1.627, 0.575, 0.168),
+    "female": (2.146, 1.027, 0.916, 1.317, 0.597, 0.341, 0.252),
+}
+
+
+def community_victim_table(child_rr: float, young_child_rr: float) -> np.ndarray:
+    """Weight by [age, male] of being a community victim: the CSEW table by band and sex
+    (over men 16-24); children 10-15 and under 10 at the given ratios to the 16-24 band."""
+    a = np.arange(MAX_AGE)
+    band = np.searchsorted(CSEW_BAND_STARTS, a, side="right") - 1
+    out = np.empty((MAX_AGE, 2), np.float32)
+    top = CSEW_NON_DOMESTIC["male"][0]
+    for col, sex in ((0, "female"), (1, "male")):
+        values = np.array(CSEW_NON_DOMESTIC[sex]) / top
+        out[:, col] = np.where(band >= 0, values[np.maximum(band, 0)], values[0])
+        out[a < 16, col] *= child_rr
+        out[a < 10, col] = values[0] * young_child_rr
+    return out
+
+
 def frailty(u: np.ndarray, shape: float) -> np.ndarray:
     """Persistent victim risk, gamma(shape) with mean 1, from uniforms (so it can be keyed by
     person and is the same in every scenario)."""
@@ -116,20 +141,25 @@ def update_groups(
     home: np.ndarray,
     drug: np.ndarray,
     risk: np.ndarray,
+    male: np.ndarray,
     network: sp.csr_array,
     g,
     u: np.ndarray,
 ) -> None:
     """A year of street-group membership: members leave (more often with age, all by max_age);
     young people join their community's group with log odds rising with member peers, the local
-    drug market and their own risk (g: GroupParams; u: one uniform per person)."""
+    drug market and their own risk, lower for girls (g: GroupParams; u: one uniform per person)."""
     member = group >= 0
     in_age = alive & (age >= g.min_age) & (age < g.max_age)
     p_exit = np.minimum(g.exit_per_year * 2.0 ** ((age - 18) / 4.0), 1.0)
     leaves = member & (~in_age | (u < p_exit))
     peers = np.minimum(member_peers(network, member), 3.0)
     logit = (
-        g.join_log_odds + g.peer_log_or * peers + g.drug_log_or * drug[home] + g.risk_log_or * risk
+        g.join_log_odds
+        + g.peer_log_or * peers
+        + g.drug_log_or * drug[home]
+        + g.risk_log_or * risk
+        + g.female_log_or * ~male
     )
     joins = ~member & in_age & (u < expit(logit))
     group[leaves] = -1

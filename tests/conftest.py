@@ -94,3 +94,45 @@ def town_plan(tmp_path: Path, description: str, budget: int, allocations: dict) 
     path = tmp_path / "town_plan.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+@pytest.fixture
+def shipped_calibration():
+    """A stand-in conf/calibrated/wiltshire_swindon.yaml (20 plausible members) for tests of
+    how a shipped calibration is used; none is shipped until the joint calibration is refitted
+    on the setting processes (issue 14). Removed afterwards."""
+    import yaml
+    from svsim.experiments.config import CONF_DIR
+
+    path = CONF_DIR / "calibrated" / "wiltshire_swindon.yaml"
+    assert not path.exists(), f"{path} exists: the stand-in would overwrite it"
+
+    def member(i):
+        return {
+            "params": {
+                "offending": {"base_hazard": 3.5e-4 + 1e-5 * i},
+                "severity": {"knife_prob": 0.006 + 1e-4 * i},
+                "justice": {"record_injury": 0.6},
+                "night_time": {"rate_ratio": 0.5},
+            },
+            "csp_hazard_multiplier": {"Swindon": 0.9 + 0.01 * i},
+        }
+
+    chosen = member(0)
+    data = {
+        **chosen,
+        "calibration": {
+            "study": "stand_in",
+            "trials": 20,
+            "targets": "wiltshire_swindon",
+            "population_scale": 0.25,
+            "replicates": 1,
+            "plausible_set": [member(i) for i in range(20)],
+        },
+    }
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("# @package _global_\n" + yaml.safe_dump(data, sort_keys=False))
+    yield path
+    path.unlink()
+    if not any(path.parent.iterdir()):
+        path.parent.rmdir()

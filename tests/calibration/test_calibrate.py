@@ -42,7 +42,7 @@ TRUE = {
     "params.severity.knife_prob": 0.012,
     "params.severity.other_death_prob": 1.5e-4,
     "params.justice.record_injury": 0.6,
-    "params.victim.night_time_share": 0.3,
+    "params.night_time.rate_ratio": 0.5,
     "csp_hazard_multiplier.Northside": 1.2,
 }
 
@@ -329,14 +329,14 @@ def test_local_identification_flags_a_redundant_pair_and_identifies_a_lone_param
         {
             "params": {
                 "offending": {
-                    "base_hazard": {"low": 2e-5, "high": 1.2e-4, "log": True},
+                    "base_hazard": {"low": 1.5e-4, "high": 8e-4, "log": True},
                     "society_log_rr": {"low": -0.7, "high": 0.7},
                 }
             }
         },
         base,
     )
-    truth = {"params.offending.base_hazard": 6e-5, "params.offending.society_log_rr": 0.0}
+    truth = {"params.offending.base_hazard": 4e-4, "params.offending.society_log_rr": 0.0}
     level = np.mean(
         [one_run(Setup(base, pair, [], 0, 1), truth, s)["area"]["incidents_true"] for s in (7, 8)]
     )
@@ -354,11 +354,11 @@ def test_local_identification_flags_a_redundant_pair_and_identifies_a_lone_param
     assert "society_log_rr" in ident.trades_off_with[0]
     assert "base_hazard" in ident.trades_off_with[1]
     alone = Setup(base, pair[:1], targets, 0, 2)
-    one = identification.analyse(alone, {pair[0].path: 6e-5}, 7, 2, 2).iloc[0]
-    assert one.identified and one.low_90 < 6e-5 < one.high_90
+    one = identification.analyse(alone, {pair[0].path: 4e-4}, 7, 2, 2).iloc[0]
+    assert one.identified and one.low_90 < 4e-4 < one.high_90
 
 
-def test_a_new_study_starts_from_the_shipped_calibration(tmp_path):
+def test_a_new_study_starts_from_the_shipped_calibration(tmp_path, shipped_calibration):
     """start_from_shipped enqueues conf/calibrated/<area>.yaml's free values as trial 0."""
     from svsim.experiments.calibration.calibrate import start_from_shipped
     from svsim.experiments.config import CONF_DIR, flatten

@@ -124,7 +124,7 @@ def test_positive_control_matches_its_analytic_expectation(test_town):
         first = True
         while base.week < base.total_weeks:
             if not first:  # the lever set in week t acts from week t + 1
-                h = base._propensity(base.people.age_years(base.week))[treated_ids]
+                h = base._propensity()[treated_ids]
                 alive = base.alive()[treated_ids] & (
                     base.state.custody_until[treated_ids] <= base.week
                 )
@@ -164,7 +164,7 @@ def test_one_step_on_a_frozen_state_changes_only_targeted_people(test_town):
     for m in (base, treated):
         m.step()  # levers are set at the end of this week
     age = base.people.age_years(base.week)
-    differ = np.flatnonzero(base._propensity(age) != treated._propensity(age))
+    differ = np.flatnonzero(base._propensity() != treated._propensity())
     targeted = p.funded[0].people
     assert len(targeted) > 0
     assert set(differ.tolist()) <= set(targeted.tolist())
@@ -321,7 +321,9 @@ def test_readme_main_job_is_compare():
     assert load_area("wiltshire_swindon").population == 743_695
 
 
-def test_replicates_draw_the_calibrations_plausible_set_and_the_command_line_wins():
+def test_replicates_draw_the_calibrations_plausible_set_and_the_command_line_wins(
+    shipped_calibration,
+):
     """compare's replicate r runs member r mod n of the shipped plausible set; a parameter set
     on the command line stays fixed in every member; parameter_uncertainty=false uses one set."""
     from svsim.experiments.config import ConfigError, run_config

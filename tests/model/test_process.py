@@ -87,7 +87,7 @@ def test_two_offenders_may_harm_one_victim(test_town):
     p = dataclasses.replace(
         p,
         offending=dataclasses.replace(p.offending, base_hazard=0.05),
-        victim=dataclasses.replace(p.victim, domestic_share=1.0, peer_share=0.0),
+        partner=dataclasses.replace(p.partner, onset_per_year=1.0, incidents_per_week=0.5),
     )
     inc = _incidents(make_model(test_town, params=p, burn_in_years=0))
     per_week_victim = inc.groupby(["week", "victim"]).size()

@@ -60,7 +60,7 @@ def test_survey_face_to_face_captures_adults_at_the_stated_rates(run):
     assert total["survey_incidents"] == inc.survey.sum()
     eligible = (inc.victim_age >= M.survey_min_age) & (inc.severity != "homicide")
     assert not inc.survey[~eligible].any()
-    dom = inc.setting == "domestic"
+    dom = inc.domestic
     p = np.where(dom, M.survey_domestic_capture, M.survey_capture)[eligible]
     assert close(inc.survey[eligible].sum(), p)
     # prevalence: a victim counts once a year
@@ -86,7 +86,7 @@ def test_survey_series_cap(test_town):
 
 def test_self_completion_domestic_prevalence(run):
     _, total, inc = run
-    dom = inc[(inc.setting == "domestic") & (inc.victim_age >= 16) & (inc.severity != "homicide")]
+    dom = inc[inc.domestic & (inc.victim_age >= 16) & (inc.severity != "homicide")]
     k = dom.assign(y=dom.week // 52).groupby(["victim", "y"]).size().to_numpy()
     assert close(total["survey_domestic_victims"], 1 - (1 - M.self_completion_capture) ** k)
 
@@ -96,7 +96,7 @@ def test_police_reported_then_recorded_by_the_audit_rates(run):
     assert total["reported"] == inc.reported.sum()
     assert not (inc.recorded & ~inc.reported).any()
     sev, setting = codes(inc, "severity"), codes(inc, "setting")
-    p_rec = oc.recording_probability(sev, setting, P.justice)
+    p_rec = oc.recording_probability(sev, setting, inc.victim_sex.eq("male").to_numpy(), P.justice)
     q = reported_given_unrecorded(p_rec, setting, sev, M)
     assert close(inc.recorded.sum(), p_rec)
     unrec = ~inc.recorded.to_numpy()
