@@ -30,6 +30,10 @@ JOBS = {
         "svsim.experiments.worksheet",
         "the accounting worksheet: true incidents through each scope to every target",
     ),
+    "patterns": (
+        "svsim.experiments.patterns",
+        "each setting's patterns of violence against the published figures",
+    ),
     "bench": (
         "svsim.experiments.bench.bench",
         "speed and memory benchmark (full area; vs per-agent Mesa)",

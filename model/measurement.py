@@ -123,7 +123,7 @@ def observe(
     if week % WEEKS_PER_YEAR == 0:
         counters.survey[:] = 0
         counters.domestic[:] = 0
-    o, v, sev, setting = wk.offender, wk.victim, wk.severity, wk.setting
+    v, sev, setting = wk.victim, wk.severity, wk.setting
     u_survey, u_self, u_report, u_crime, u_suspect, u_admit = streams.keyed(
         Process.MEASUREMENT, week, wk.key[:, None], np.arange(6)
     ).T

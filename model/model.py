@@ -535,7 +535,7 @@ class ViolenceModel(mesa.Model):
         offenders = t("offending", self._offending, hazard, active)
         week = t("victim_choice", self._choose_victims, offenders, active)
         week = t("partner_abuse", self._partner_abuse, week, active)
-        t("severity", self._severity, week, age)
+        t("severity", self._severity, week)
         t("consequences", self._consequences, week)
         if projecting:
             self.levers.reset(len(self.people))
@@ -719,7 +719,7 @@ class ViolenceModel(mesa.Model):
         rows = np.arange(len(candidates))
         return np.where(ok[rows, col], candidates[rows, col], -1)
 
-    def _severity(self, wk: Week, age: np.ndarray) -> None:
+    def _severity(self, wk: Week) -> None:
         """4. Weapon, injury, seriousness, death and admission; each incident gets one level."""
         sv, w, st = self.params.severity, self.week, self.streams
         o = wk.offender

@@ -24,7 +24,7 @@ class Severity(IntEnum):
 
 
 class Setting(IntEnum):
-    """Where and between whom an incident happens (model/ODD.md section 4)."""
+    """Where and between whom an incident happens (model/ODD.md section 7.3)."""
 
     PARTNER = 0  # domestic: partner abuse
     FAMILY = 1  # domestic: other family member in the household

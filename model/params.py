@@ -311,7 +311,7 @@ class NetworkParams:
 
 @dataclass(frozen=True)
 class PartnerParams:
-    """Partner abuse: abusive relationships with onset, escalation and exit (model/ODD.md 4.2)."""
+    """Partner abuse: abusive relationships with onset, escalation and exit (model/ODD.md 7.3)."""
 
     onset_per_year: float = param(
         0.35,
@@ -414,7 +414,7 @@ class FamilyParams:
 
 @dataclass(frozen=True)
 class YouthParams:
-    """Peer and group violence among young people (model/ODD.md 4.4)."""
+    """Peer and group violence among young people (model/ODD.md 7.3)."""
 
     rate_ratio: float = param(
         2.6,
@@ -473,7 +473,7 @@ class YouthParams:
 
 @dataclass(frozen=True)
 class NightTimeParams:
-    """Violence among adults out in town-centre venues (model/ODD.md 4.5)."""
+    """Violence among adults out in town-centre venues (model/ODD.md 7.3)."""
 
     rate_ratio: float = param(
         0.5,
@@ -534,7 +534,7 @@ class NightTimeParams:
 
 @dataclass(frozen=True)
 class CommunityParams:
-    """Other community violence, acquaintance and stranger (model/ODD.md 4.6)."""
+    """Other community violence, acquaintance and stranger (model/ODD.md 7.3)."""
 
     peak_age: float = param(
         19.0,
@@ -633,7 +633,7 @@ class GroupParams:
 
 @dataclass(frozen=True)
 class CarryingParams:
-    """Knife carrying as a state of a person, ages 10-29 (model/ODD.md 4.7)."""
+    """Knife carrying as a state of a person, ages 10-29 (model/ODD.md 7.3)."""
 
     start_log_odds: float = param(
         -4.6,

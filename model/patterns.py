@@ -1,5 +1,5 @@
 """The patterns of violence each setting process is built to produce, computed from one run in
-the scope of the published figure they are compared with (model/ODD.md section 4.9).
+the scope of the published figure they are compared with (model/ODD.md section 7.13).
 
 Each row: the model's value, the published figure and the range that meets it (a survey row
 within 2 standard errors), and the parameters that move it. Rows without a published figure are
@@ -102,6 +102,18 @@ def patterns(model: ViolenceModel, results: Results) -> list[Row]:
         0.70,
         0.79,
         "partner.female_rr, family.female_rr",
+    )
+    # repeat victimisation within the pair: DA victims (true) with more than one incident a year
+    da = inc[inc.domestic].groupby([inc.victim, inc.week // 52]).size()
+    add(
+        "domestic",
+        "domestic-abuse victims with more than one incident within a year",
+        "true",
+        _share((da > 1).sum(), len(da)),
+        "more than 30% (review 2019, international); EVIDENCE 7.2 S26",
+        0.30,
+        1.0,
+        "partner.incidents_per_week, partner.escalation, partner.mean_weeks",
     )
     age = model.people.age_years(model.week)
     alive = model.alive()
@@ -301,8 +313,22 @@ def patterns(model: ViolenceModel, results: Results) -> list[Row]:
         "victim.frailty_shape, partner.*",
     )
     by_setting = inc.groupby("setting", observed=False).size() * wt / years
+    params = {
+        "peer": "youth.*",
+        "group": "youth.*, groups.*",
+        "retaliation": "victim.retaliation_*",
+    }
     for s, n in by_setting.items():
-        add(s, f"true incidents a year, {s}", "true", n, "no target", nan, nan, f"{s}.*")
+        add(
+            s,
+            f"true incidents a year, {s}",
+            "true",
+            n,
+            "no target",
+            nan,
+            nan,
+            params.get(s, f"{s}.*"),
+        )
     return rows
 
 

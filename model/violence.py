@@ -1,7 +1,7 @@
 """The setting processes' building blocks: age-sex curves, where people spend the day and the
 night, weighted victim draws, and the yearly updates of groups and knife carrying.
 
-model/model.py runs them in the weekly step; model/ODD.md section 4 says what each is built to
+model/model.py runs them in the weekly step; model/ODD.md section 7.3 says what each is built to
 reproduce. Nothing here loops over people.
 """
 

@@ -110,9 +110,17 @@ def shipped_calibration():
     def member(i):
         return {
             "params": {
-                "offending": {"base_hazard": 3.5e-4 + 1e-5 * i},
-                "severity": {"knife_prob": 0.006 + 1e-4 * i},
-                "justice": {"record_injury": 0.6},
+                "offending": {
+                    "base_hazard": 3.5e-4 + 1e-5 * i,
+                    "exposure_log_rr": 0.45,
+                    "deprivation_log_rr": 0.2,
+                },
+                "severity": {
+                    "knife_prob": 0.006 + 1e-4 * i,
+                    "serious_no_injury_prob": 0.62,
+                    "other_death_prob": 1e-4,
+                },
+                "justice": {"record_injury": 0.5},
                 "night_time": {"rate_ratio": 0.5},
             },
             "csp_hazard_multiplier": {"Swindon": 0.9 + 0.01 * i},

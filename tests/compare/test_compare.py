@@ -163,7 +163,6 @@ def test_one_step_on_a_frozen_state_changes_only_targeted_people(test_town):
     treated.interventions = [p]
     for m in (base, treated):
         m.step()  # levers are set at the end of this week
-    age = base.people.age_years(base.week)
     differ = np.flatnonzero(base._propensity() != treated._propensity())
     targeted = p.funded[0].people
     assert len(targeted) > 0

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from conftest import make_model
 from svsim.model.hooks import Observed
+from svsim.model.outcomes import Setting
 
 
 class LowerRisk:
@@ -52,29 +53,63 @@ def test_observed_shows_no_hidden_propensity(test_town):
         obs.age[0] = 99  # read-only
 
 
-def _graph_neighbours(model, person_ids):
-    """Peers (this year's network) and household members of the given people."""
+def _graph_neighbours(models, person_ids):
+    """Everyone one tie away, in either run: peers (this year's network), household members,
+    partners, and, for a street-group member, every member of any group in their CSP (a rival
+    incident draws from those groups)."""
     ids = np.asarray(sorted(person_ids), dtype=np.int64)
-    peers = model.network[ids].indices if len(ids) else np.zeros(0, np.int64)
-    hh = np.isin(model.people.household, model.people.household[ids])
-    return set(peers.tolist()) | set(np.flatnonzero(hh).tolist())
+    out = set()
+    if not len(ids):
+        return out
+    for m in models:
+        out |= set(m.network[ids].indices.tolist())
+        out |= set(np.flatnonzero(np.isin(m.people.household, m.people.household[ids])).tolist())
+        partner = m.people.partner[ids]
+        out |= set(partner[partner >= 0].tolist())
+        grouped = ids[m.state.group[ids] >= 0]
+        if len(grouped):
+            csps = np.unique(m.community_csp[m.state.group[grouped]])
+            members = np.flatnonzero(m.state.group >= 0)
+            out |= set(members[np.isin(m.community_csp[m.state.group[members]], csps)].tolist())
+    return out
 
 
 def _week_table(model):
+    """This week's incidents by (offender, is it partner abuse)."""
     d = model._incidents[-1]
+    partner = d["setting"] == int(Setting.PARTNER)
     return {
-        int(o): (int(v), int(s), bool(r), int(st))
-        for o, v, s, r, st in zip(
-            d["offender"], d["victim"], d["severity"], d["recorded"], d["setting"], strict=True
+        (int(o), bool(p)): (int(v), int(s), bool(r), int(st))
+        for o, p, v, s, r, st in zip(
+            d["offender"],
+            partner,
+            d["victim"],
+            d["severity"],
+            d["recorded"],
+            d["setting"],
+            strict=True,
         )
     }
 
 
+STATE = ("exposure", "trauma", "custody_until", "abuse_until", "group", "carrying", "arrests")
+
+
+def _state_differs(a, b):
+    n = min(len(a.people), len(b.people))
+    diff = np.zeros(n, bool)
+    for name in STATE:
+        diff |= getattr(a.state, name)[:n] != getattr(b.state, name)[:n]
+    return set(np.flatnonzero(diff).tolist())
+
+
 def test_one_persons_treatment_reaches_only_through_the_graphs(test_town):
     """Time-respecting check: every incident that differs between the two runs involves someone
-    already reachable from the treated person (through the peer, household or victim ties of
-    earlier differing incidents); the reachable set then grows by the people those incidents
-    touch and their peers and households. Demography and networks are identical."""
+    already reachable from the treated person, and every person whose state (exposure, trauma,
+    custody, abuse, group, carrying) differs is reachable or one tie from it; the reachable set
+    then grows by the people those incidents and states touch and everyone one tie from them
+    (peer, household, partner and group ties). Demography, partnerships and networks are
+    identical."""
     base = make_model(test_town, seed=5, years=2)
     age = base.people.age_years(base.burn_in_weeks)
     deg = np.diff(base.network.indptr)
@@ -86,18 +121,25 @@ def test_one_persons_treatment_reaches_only_through_the_graphs(test_town):
         treated.step()
         assert (base.network != treated.network).nnz == 0
         assert np.array_equal(base.people.death_week, treated.people.death_week)
+        assert np.array_equal(base.people.partner, treated.people.partner)
         if base.week <= base.burn_in_weeks:
             continue
         a, b = _week_table(base), _week_table(treated)
         touched = set()
-        for o in set(a) | set(b):
-            if a.get(o) == b.get(o):
+        for key in set(a) | set(b):
+            if a.get(key) == b.get(key):
                 continue
-            people = {o} | {x[0] for x in (a.get(o), b.get(o)) if x is not None}
-            assert people & reach, f"week {base.week}: incident of {o} differs, unreachable"
+            people = {key[0]} | {x[0] for x in (a.get(key), b.get(key)) if x is not None}
+            assert people & reach, f"week {base.week}: incident of {key[0]} differs, unreachable"
             touched |= people
             n_diff += 1
-        reach |= touched | _graph_neighbours(base, touched)
+        near = reach | _graph_neighbours((base, treated), reach)
+        changed = _state_differs(base, treated)
+        assert changed <= near | touched | _graph_neighbours((base, treated), touched), (
+            f"week {base.week}: state differs for unreachable people"
+        )
+        grown = touched | changed
+        reach |= grown | _graph_neighbours((base, treated), grown)
     assert n_diff > 0  # the treatment did change something
     assert len(reach) < len(base.people)  # and did not reach everyone
 

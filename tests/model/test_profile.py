@@ -7,7 +7,15 @@ import pytest
 from conftest import make_model
 from svsim.model import ParameterError, RunSettings
 
-PROCESSES = {"active", "propensity", "offending", "victim_choice", "severity", "consequences"}
+PROCESSES = {
+    "active",
+    "propensity",
+    "offending",
+    "victim_choice",
+    "partner_abuse",
+    "severity",
+    "consequences",
+}
 
 
 class Nudge:
