@@ -399,7 +399,13 @@ class FamilyParams:
         30.0, "years", "assumed: parents and adult children, a broad adult peak", 10.0, 70.0
     )
     rise_shape: float = param(3.0, "shape below the peak", "assumed", 0.0, 50.0)
-    fall_shape: float = param(3.0, "shape above the peak", "assumed", 0.0, 50.0)
+    fall_shape: float = param(
+        5.0,
+        "shape above the peak",
+        "assumed, so that family violence by people over 80 is a few percent of its peak",
+        0.0,
+        50.0,
+    )
     female_rr: float = param(
         0.6,
         "rate ratio, women to men",

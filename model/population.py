@@ -294,7 +294,8 @@ def update_partnerships(
     alive = people.death_week > week
     ids = np.arange(n)
     has = people.partner >= 0
-    widowed = has & ~alive[np.maximum(people.partner, 0)]
+    widowed = np.flatnonzero(has & ~alive[np.maximum(people.partner, 0)])
+    people.partner[people.partner[widowed]] = -1
     people.partner[widowed] = -1
     first = np.flatnonzero((people.partner > ids) & alive)
     ends = first[rng.random(len(first)) < p.separation_per_year]
