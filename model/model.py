@@ -40,6 +40,7 @@ from .violence import MAX_AGE, WeightedIndex
 LONG_AGO = -(10**6)
 BAND_OF_AGE = oc.age_band(np.arange(MAX_AGE))
 CLOSE_TRIES = 4  # household or peer candidates tried before an incident moves outdoors
+CANDIDATE_ROUND = 8  # far candidates drawn per round, for the incidents still without a victim
 ESCALATION_CAP = 6  # earlier incidents in a pair that raise its rate
 PARTNER_KEY = np.uint64(1 << 40)  # keyed draws of a partner incident: offender id + this
 # plain ints for the hot path (enum attribute access is slow)
@@ -356,11 +357,23 @@ class ViolenceModel(mesa.Model):
 
     # ---- demography -------------------------------------------------------------------------
     def _start_year(self) -> None:
-        """At the start of each model year: this year's natural deaths (in random weeks),
-        arrivals that keep the population on the area's projected path, and this year's peer
-        network. Homicides are left out of all three, so they are the same in every scenario
-        (common random numbers)."""
-        year = self.week // WEEKS_PER_YEAR
+        """At the start of each model year: demography, partnerships and this year's peer
+        network (homicides are left out of all three, so they are the same in every scenario:
+        common random numbers), the year's invariant tables, then the scenario-dependent yearly
+        updates. Each part is timed in the profile as year:<part>."""
+        t, year = self._timed, self.week // WEEKS_PER_YEAR
+        t("year:demography", self._demography, year)
+        t("year:partnerships", self._partnerships, year)
+        self.network = t("year:network", self._peer_network)
+        if self.people.age_years(self.week + WEEKS_PER_YEAR).max() >= MAX_AGE:
+            raise ParameterError(f"an age of {MAX_AGE}+ would be reached: shorten the run")
+        t("year:tables", self._year_tables)
+        self._yearly_state()
+        t("year:multipliers", self._multiplier)
+
+    def _demography(self, year: int) -> None:
+        """This year's natural deaths (in random weeks), and arrivals that keep the population
+        on the area's projected path."""
         pp, p = self.params.population, self.people
         alive = p.death_week > self.week
         age = p.age_years(self.week)
@@ -377,13 +390,16 @@ class ViolenceModel(mesa.Model):
             self._refresh_indexes()
             self._static_log_hazard = self._compute_static()
             self.levers.extend(len(p))
-        update_partnerships(p, self.week, pp, self.streams.generator(Process.DEMOGRAPHY, year, 2))
-        self.network = self._peer_network()
-        if self.people.age_years(self.week + WEEKS_PER_YEAR).max() >= MAX_AGE:
-            raise ParameterError(f"an age of {MAX_AGE}+ would be reached: shorten the run")
-        self._year_tables()
-        self._yearly_state()
-        self._multiplier()
+
+    def _partnerships(self, year: int) -> None:
+        """The year's partnerships (invariant); abuse is of one partner, so it ends when the
+        partnership does."""
+        p = self.people
+        before = p.partner.copy()
+        stream = self.streams.generator(Process.DEMOGRAPHY, year, 2)
+        update_partnerships(p, self.week, self.params.population, stream)
+        ended = (p.partner != before) & (self.state.abuse_until > self.week)
+        self.state.abuse_until[ended] = self.week
 
     def _year_tables(self) -> None:
         """Scenario-invariant lookups for the year, from ages at its start: where each person
@@ -404,11 +420,14 @@ class ViolenceModel(mesa.Model):
         partner = p.partner
         partner_home = (partner >= 0) & (p.household[np.maximum(partner, 0)] == p.household)
         self._has_family = (size[p.household] - 1 - partner_home) > 0
-        frail = vi.frailty(
-            self.streams.keyed(Process.FRAILTY, 0, np.arange(n)), self.params.victim.frailty_shape
-        )
         v = self.params.victim
-        base = frail * np.exp(v.overlap_log_rr * (self._risk_pct - 1)) * alive
+        old = len(getattr(self, "_frailty", ()))
+        if old < n:  # persistent: drawn once per person, keyed by id
+            new = vi.frailty(
+                self.streams.keyed(Process.FRAILTY, 0, np.arange(old, n)), v.frailty_shape
+            )
+            self._frailty = np.concatenate([getattr(self, "_frailty", new[:0]), new])
+        base = self._frailty * np.exp(v.overlap_log_rr * (self._risk_pct - 1)) * alive
         male = p.male.astype(np.int64)
         w_comm = base * self._curves["victim"][self._year_age, male]
         w_nte = base * self._curves["going_out"][self._year_age, male]
@@ -430,7 +449,10 @@ class ViolenceModel(mesa.Model):
         year, n, s, p = self.week // WEEKS_PER_YEAR, len(self.people), self.state, self.people
         age, alive = self._year_age, self.alive()
         st = self.streams
-        vi.update_groups(
+        t = self._timed
+        t(
+            "year:groups",
+            vi.update_groups,
             s.group,
             age,
             alive,
@@ -443,7 +465,9 @@ class ViolenceModel(mesa.Model):
             st.full(Process.GROUPS, year, n),
         )
         victimised = s.aggressor_week >= self.week - WEEKS_PER_YEAR
-        vi.update_carrying(
+        t(
+            "year:carrying",
+            vi.update_carrying,
             s.carrying,
             age,
             alive,
@@ -454,7 +478,7 @@ class ViolenceModel(mesa.Model):
             self.params.carrying,
             st.full(Process.CARRYING, year, n),
         )
-        self._onsets(year)
+        t("year:abuse_onsets", self._onsets, year)
         self._abusers = np.flatnonzero(s.abuse_until > self.week)
         members = np.flatnonzero(s.group >= 0)
         self._group_ptr, self._group_members = _group_index(
@@ -526,7 +550,7 @@ class ViolenceModel(mesa.Model):
     def step(self) -> None:
         t = self._timed
         if self.week % WEEKS_PER_YEAR == 0 and self.week > 0:
-            t("start_year", self._start_year)
+            self._start_year()
         w, s = self.week, self.state
         projecting = w >= self.burn_in_weeks
         active = t("active", lambda: self.alive() & (s.custody_until <= w))
@@ -652,27 +676,16 @@ class ViolenceModel(mesa.Model):
         at_day = community & (u[:, 4] < self.params.community.day_share)
         place[at_day] = self.day_place[offenders[at_day]]
 
+        # candidates in rounds of CANDIDATE_ROUND, each round only for incidents still open
         far = np.flatnonzero(victim < 0)
-        if len(far):
-            o = offenders[far]
-            k = np.arange(CLOSE_TRIES, CLOSE_TRIES + int(v.max_candidates))
-            uv = st.keyed(Process.VICTIM, w, o[:, None], k)
-            where = place[far][:, None]
-            cand = np.empty(uv.shape, dtype=np.int64)
-            f_night = setting[far] == NIGHT_TIME
-            f_day = at_day[far]
-            f_home = ~f_night & ~f_day
-            u2 = st.keyed(Process.VICTIM, w, o[f_night][:, None], k + 1024)
-            from_home = vi.draw_rows(self._venue_home, where[f_night], u2)
-            cand[f_night] = np.where(
-                from_home >= 0, self._victims_out.draw(np.maximum(from_home, 0), uv[f_night]), -1
+        for first in range(0, int(v.max_candidates), CANDIDATE_ROUND):
+            if not len(far):
+                break
+            k = CLOSE_TRIES + np.arange(first, min(first + CANDIDATE_ROUND, int(v.max_candidates)))
+            victim[far] = self._far_victims(
+                offenders[far], setting[far], place[far], at_day[far], active, k
             )
-            cand[f_day] = self._victims_day.draw(where[f_day], uv[f_day])
-            cand[f_home] = self._victims_home.draw(where[f_home], uv[f_home])
-            safe = np.maximum(cand, 0)
-            ok = (cand >= 0) & (cand != o[:, None]) & active[safe]
-            accept = st.keyed(Process.ACCEPT, w, o[:, None], k) < self._recent(safe)
-            victim[far] = self._first(cand, ok & accept)
+            far = far[victim[far] < 0]
         found = victim >= 0
         return Week(
             offender=offenders[found],
@@ -682,26 +695,62 @@ class ViolenceModel(mesa.Model):
             key=offenders[found].astype(np.uint64),
         )
 
+    def _far_victims(self, o, setting, place, at_day, active, k) -> np.ndarray:
+        """Community and night-time victims for offenders o: candidates k (slots) drawn from the
+        people at the place (night-time: out at the venue), the first accepted, or -1."""
+        st, w = self.streams, self.week
+        uv = st.keyed(Process.VICTIM, w, o[:, None], k)
+        where = place[:, None]
+        cand = np.empty(uv.shape, dtype=np.int64)
+        night = setting == NIGHT_TIME
+        home = ~night & ~at_day
+        u2 = st.keyed(Process.VICTIM, w, o[night][:, None], k + 1024)
+        from_home = vi.draw_rows(self._venue_home, where[night], u2)
+        cand[night] = np.where(
+            from_home >= 0, self._victims_out.draw(np.maximum(from_home, 0), uv[night]), -1
+        )
+        cand[at_day] = self._victims_day.draw(where[at_day], uv[at_day])
+        cand[home] = self._victims_home.draw(where[home], uv[home])
+        safe = np.maximum(cand, 0)
+        ok = (cand >= 0) & (cand != o[:, None]) & active[safe]
+        accept = st.keyed(Process.ACCEPT, w, o[:, None], k) < self._recent(safe)
+        return self._first(cand, ok & accept)
+
     def _partner_abuse(self, wk: Week, active: np.ndarray) -> Week:
         """3b. Incidents in abusive relationships this week, added to the week's incidents:
         rate incidents_per_week x (1 + escalation x earlier incidents, capped) x the abuser's
-        own dynamic terms and levers; the relationship ends when it runs out, when either is
-        dead or in custody, or when the partnership ends."""
-        pa, s, w, p = self.params.partner, self.state, self.week, self.people
-        a = self._abusers
+        own dynamic terms and levers (so static risk acts through onset only); it pauses while
+        either is dead or in custody, and ends when it runs out, at an arrest (arrest_exit_prob)
+        or when the partnership ends (checked at the year start, when partnerships change)."""
+        pa, s, w, p, o_par, lv = (
+            self.params.partner,
+            self.state,
+            self.week,
+            self.people,
+            self.params.offending,
+            self.levers,
+        )
+        # exact thinning: only abusers whose draw falls under the largest rate anyone could
+        # have this week are looked at; for them the draw is compared with their own rate
+        bound = o_par.exposure_log_rr + o_par.trauma_log_rr
+        if lv.active:
+            bound += float(lv.person_log_hazard.max()) + float(lv.community_log_hazard.max())
+        top = pa.incidents_per_week * (1 + pa.escalation * ESCALATION_CAP) * np.exp(bound)
+        u = self.streams.keyed(Process.PARTNER, w, self._abusers, 10)
+        near = u < -np.expm1(-top)
+        a, u = self._abusers[near], u[near]
         partner = p.partner[a]
         live = (s.abuse_from[a] <= w) & (s.abuse_until[a] > w) & (partner >= 0)
         live &= active[a] & active[np.maximum(partner, 0)]
-        over = a[(s.abuse_until[a] <= w) | (partner < 0)]
-        s.abuse_until[over] = np.minimum(s.abuse_until[over], w)
-        self._abusers = a[s.abuse_until[a] > w]
-        a = a[live]
+        a, u = a[live], u[live]
         if len(a) == 0:
             return wk
         esc = 1 + pa.escalation * np.minimum(s.abuse_incidents[a], ESCALATION_CAP)
-        static = self._static_log_hazard[a]
-        rate = pa.incidents_per_week * esc * np.exp(self._own_log_hazard(a) - static)
-        u = self.streams.keyed(Process.PARTNER, w, a, 10)
+        rate = (
+            pa.incidents_per_week
+            * esc
+            * np.exp(self._own_log_hazard(a) - self._static_log_hazard[a])
+        )
         o = a[u < -np.expm1(-rate)]
         s.abuse_incidents[o] += 1
         return Week(

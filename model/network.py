@@ -22,24 +22,34 @@ def _partners(
     group: np.ndarray,
     age_days: np.ndarray,
     senders: np.ndarray,
+    target: np.ndarray,
     sd_years: float,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """For each sender (a member), a partner in its group, close to it in age order."""
-    order = members[np.lexsort((age_days[members], group[members]))]
-    pos = np.empty(group.shape[0], dtype=np.int64)
+    """For each sender, a partner among the members of its target group, close to the sender
+    in age order (the sender's place in that group by age, moved a normal number of places);
+    the sender itself where the group is empty (such self-ties are dropped)."""
+    key = group[members].astype(np.int64) << 20 | age_days[members].astype(np.int64)
+    by_key = np.argsort(key, kind="stable")
+    order, key = members[by_key], key[by_key]
+    bounds = np.searchsorted(group[order], np.arange(int(group.max(initial=0)) + 2))
+    lo, hi = bounds[target], bounds[target + 1]
+    # people per year of age in the target group, from the group's size and age span
+    last = np.maximum(hi - 1, 0)
+    span = np.maximum(age_days[order][last] - age_days[order][np.minimum(lo, last)], 365) / 365
+    density = (hi - lo) / span
+    # the sender's place: its own where the target is its group, else found by age
+    pos = np.zeros(group.shape[0], dtype=np.int64)
     pos[order] = np.arange(len(order))
-    g_sorted = group[order]
-    starts = np.searchsorted(g_sorted, g_sorted, side="left")
-    ends = np.searchsorted(g_sorted, g_sorted, side="right")
-    # people per year of age in the sender's group, from the group's size and age span
-    span = np.maximum(age_days[order][ends - 1] - age_days[order][starts], 365) / 365.0
-    density = (ends - starts) / span
+    own = target == group[senders]
     p = pos[senders]
-    offset = np.rint(rng.standard_normal(len(senders)) * sd_years * density[p]).astype(np.int64)
+    p[~own] = np.searchsorted(
+        key, target[~own].astype(np.int64) << 20 | age_days[senders[~own]], side="left"
+    )
+    offset = np.rint(rng.standard_normal(len(senders)) * sd_years * density).astype(np.int64)
     offset[offset == 0] = np.where(rng.random(int((offset == 0).sum())) < 0.5, -1, 1)
-    q = np.clip(p + offset, starts[p], ends[p] - 1)
-    return order[q]
+    q = np.clip(p + offset, lo, np.maximum(hi - 1, lo))
+    return np.where(hi > lo, order[np.minimum(q, len(order) - 1)], senders)
 
 
 def build_peer_network(
@@ -68,19 +78,21 @@ def build_peer_network(
     targets = np.empty(len(senders), dtype=np.int64)
     area_group = np.zeros(n, dtype=np.int64)
     eligible_pupils = members[school[members] >= 0]
-    same_sex = np.zeros(len(senders), bool)
-    if male is not None:
-        same_sex = rng.random(len(senders)) < p.sex_homophily
     sex = np.zeros(n, np.int64) if male is None else male.astype(np.int64)
+    # a tie is held to the sender's sex with sex_homophily, else to a sex drawn at random
+    held = rng.random(len(senders)) < p.sex_homophily
+    random_sex = (rng.random(len(senders)) < 0.5).astype(np.int64)
+    target_sex = np.where(held, sex[senders], random_sex) if male is not None else 0
     for mask, pool, group in (
         (to_school, eligible_pupils, school.astype(np.int64)),
         (to_comm, members, community.astype(np.int64)),
         (to_area, members, area_group),
     ):
-        for held, key in ((False, group), (True, group * 2 + sex)):
-            sel = mask & (same_sex == held)
-            if sel.any():
-                targets[sel] = _partners(pool, key, age_days, senders[sel], p.age_sd, rng)
+        if mask.any():
+            key = group * 2 + sex
+            tsex = target_sex[mask] if male is not None else sex[senders[mask]]
+            target = group[senders[mask]] * 2 + tsex
+            targets[mask] = _partners(pool, key, age_days, senders[mask], target, p.age_sd, rng)
     keep = targets != senders
     rows = np.concatenate([senders[keep], targets[keep]])
     cols = np.concatenate([targets[keep], senders[keep]])

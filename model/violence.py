@@ -95,26 +95,26 @@ class WeightedIndex:
 
     order: np.ndarray  # people sorted by group
     ptr: np.ndarray  # group g's people are order[ptr[g]:ptr[g+1]]
-    cum: np.ndarray  # cumulative weight along order (float64)
+    cum: np.ndarray  # 0, then the cumulative weight along order (float64)
 
     @classmethod
     def build(cls, group: np.ndarray, weight: np.ndarray, n_groups: int) -> WeightedIndex:
         order = np.argsort(group, kind="stable")
         ptr = np.zeros(n_groups + 1, dtype=np.int64)
         np.cumsum(np.bincount(group, minlength=n_groups), out=ptr[1:])
-        return cls(order, ptr, np.cumsum(weight[order], dtype=np.float64))
+        cum = np.zeros(len(order) + 1)
+        np.cumsum(weight[order], dtype=np.float64, out=cum[1:])
+        return cls(order, ptr, cum)
 
     def totals(self) -> np.ndarray:
         """Each group's total weight."""
-        c = np.concatenate([[0.0], self.cum])
-        return c[self.ptr[1:]] - c[self.ptr[:-1]]
+        return self.cum[self.ptr[1:]] - self.cum[self.ptr[:-1]]
 
     def draw(self, groups: np.ndarray, u: np.ndarray) -> np.ndarray:
         """One person per (group, uniform), -1 where the group has no weight."""
         groups, u = np.broadcast_arrays(groups, u)
-        c = np.concatenate([[0.0], self.cum])
-        lo, hi = c[self.ptr[groups]], c[self.ptr[groups + 1]]
-        pos = np.searchsorted(self.cum, lo + u * (hi - lo), side="right")
+        lo, hi = self.cum[self.ptr[groups]], self.cum[self.ptr[groups + 1]]
+        pos = np.searchsorted(self.cum, lo + u * (hi - lo), side="right") - 1
         pos = np.clip(pos, self.ptr[groups], np.maximum(self.ptr[groups + 1] - 1, 0))
         out = self.order[np.minimum(pos, len(self.order) - 1)] if len(self.order) else pos
         return np.where(hi > lo, out, -1)
@@ -123,10 +123,14 @@ class WeightedIndex:
 def draw_rows(prob: np.ndarray, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
     """For each row index (broadcast against u), a column drawn from prob[row] (rows sum to 1
     or 0; -1 where 0)."""
+    n_rows, n_cols = prob.shape
     cdf = np.cumsum(prob, axis=1)
     rows, u = np.broadcast_arrays(rows, u)
-    col = (u[..., None] >= cdf[rows]).sum(axis=-1)
-    return np.where(cdf[rows, -1] > 0, np.minimum(col, prob.shape[1] - 1), -1)
+    # rows laid end to end (row r's cdf shifted by 2r, so the whole is increasing): one search
+    flat = (cdf + 2.0 * np.arange(n_rows)[:, None]).ravel()
+    pos = np.searchsorted(flat, 2.0 * rows + u, side="right")
+    col = np.minimum(pos - rows * n_cols, n_cols - 1)
+    return np.where(cdf[rows, -1] > 0, col, -1)
 
 
 def member_peers(network: sp.csr_array, flag: np.ndarray) -> np.ndarray:

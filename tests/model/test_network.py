@@ -55,3 +55,16 @@ def test_household_ties_are_not_peer_ties(model):
     hh = model.people.household
     same_household = (hh[adj.row] == hh[adj.col]).mean()
     assert same_household < 0.05
+
+
+def test_ties_are_mostly_same_sex_at_the_stated_homophily(test_town):
+    """With sex_homophily h a tie is held to the sender's sex, else falls to a random sex, so
+    the same-sex share is h + (1 - h) / 2 = 0.85 at h = 0.7 (tolerance: a few thousand ties,
+    SD of the share < 0.01; 0.03 allows for school and age groups with few of one sex)."""
+    from conftest import make_model
+
+    m = make_model(test_town, seed=2)
+    rows, cols = m.network.nonzero()
+    same = (m.people.male[rows] == m.people.male[cols]).mean()
+    h = m.params.network.sex_homophily
+    assert abs(same - (h + (1 - h) / 2)) < 0.03

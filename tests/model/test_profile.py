@@ -16,6 +16,19 @@ PROCESSES = {
     "severity",
     "consequences",
 }
+YEARLY = {
+    f"year:{k}"
+    for k in (
+        "demography",
+        "partnerships",
+        "network",
+        "tables",
+        "groups",
+        "carrying",
+        "abuse_onsets",
+        "multipliers",
+    )
+}
 
 
 class Nudge:
@@ -34,11 +47,11 @@ def test_profile_records_every_process_and_changes_nothing(test_town):
     assert off.profile is None
     weeks = on.total_weeks
     assert on.profile["weeks"] == weeks
-    expected = PROCESSES | {"start_year", "measurement", "collect", "intervention:nudge"}
+    expected = PROCESSES | YEARLY | {"measurement", "collect", "intervention:nudge"}
     assert set(on.profile) - {"weeks"} == expected
     assert all(on.profile[k] > 0 for k in expected)
     projection = on.settings.years * 52
-    calls = {"start_year": on.settings.years + on.settings.burn_in_years - 1}
+    calls = {k: on.settings.years + on.settings.burn_in_years for k in YEARLY}
     calls |= {k: projection for k in ("measurement", "collect", "intervention:nudge")}
     assert dict(on.profile_calls) == {k: calls.get(k, weeks) for k in expected}
     pd.testing.assert_frame_equal(r_on.weekly, r_off.weekly, check_exact=True)

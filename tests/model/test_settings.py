@@ -146,3 +146,39 @@ def test_scenario_invariant_tables_do_not_depend_on_interventions(test_town):
     assert np.array_equal(a._has_family, b._has_family)
     # and scenario-dependent state did change
     assert not np.array_equal(a.state.trauma, b.state.trauma)
+
+
+def test_partner_thinning_is_exact_even_under_a_harmful_lever(test_town):
+    """_partner_abuse looks only at abusers whose draw falls under the largest possible rate;
+    the abusers it returns must be exactly those a direct draw over every live relationship
+    gives, also when an intervention raises some hazards by 50% (the bound must cover it)."""
+    import copy
+
+    from svsim.model.model import ESCALATION_CAP, PARTNER, Week
+    from svsim.model.randomness import Process
+
+    m = make_model(test_town, seed=4, years=1, burn_in_years=1)
+    for _ in range(60):
+        m.step()
+    m.levers.reset(len(m.people))
+    m.levers.scale_hazard(np.arange(0, len(m.people), 3), 1.5)
+    empty = np.zeros(0, np.int64)
+    wk = Week(empty, empty, np.zeros(0, np.int8), empty, key=np.zeros(0, np.uint64))
+    seen = 0
+    for week in range(m.week, m.week + 30):
+        m.week = week
+        active = m.alive() & (m.state.custody_until <= week)
+        s, pa = m.state, m.params.partner
+        a = m._abusers
+        partner = m.people.partner[a]
+        live = (s.abuse_from[a] <= week) & (s.abuse_until[a] > week) & (partner >= 0)
+        live &= active[a] & active[np.maximum(partner, 0)]
+        a = a[live]
+        esc = 1 + pa.escalation * np.minimum(s.abuse_incidents[a], ESCALATION_CAP)
+        rate = pa.incidents_per_week * esc * np.exp(m._own_log_hazard(a) - m._static_log_hazard[a])
+        direct = a[m.streams.keyed(Process.PARTNER, week, a, 10) < -np.expm1(-rate)]
+        got = copy.deepcopy(m)._partner_abuse(wk, active)
+        assert (got.setting == PARTNER).all()
+        assert np.array_equal(np.sort(got.offender), np.sort(direct))
+        seen += len(direct)
+    assert seen > 0  # some weeks had partner incidents to compare
