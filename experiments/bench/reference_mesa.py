@@ -3,10 +3,10 @@
 It is a benchmark baseline (one Python object per person, one `step()` call per person per week)
 and a statistical cross-check of the vectorised `svsim.model.ViolenceModel`: run with
 `subset_params(params)` (and `subset_area(area)`), the fast model follows exactly these rules, so
-the two must give the same weekly numbers of offenders within sampling error. Nothing here comes
-from `svsim.model.model` or `svsim.model.violence`; the people, peer ties and persistent victim
-risks are made from the same functions or random streams, so for one seed both models hold the
-same people, the same ties and the same victim risks.
+the two must give the same weekly numbers of offenders within sampling error. No rule here comes
+from `svsim.model.model` or `svsim.model.violence` (the fast model is imported only to run it);
+the people, peer ties and persistent victim risks are made from the same functions or random
+streams, so for one seed both models hold the same people, ties and victim risks.
 
 The subset, week w = 0, 1, 2, ... (counted from 0 as in the fast model, no burn-in), model year
 y = w // 52:
@@ -37,9 +37,9 @@ y = w // 52:
 5. Victim. Youth: a uniformly random peer (a neighbour in this year's peer network); an offender
    with no peers offends in the community instead. Community: a resident (any age) of the
    offender's home community drawn in proportion to persistent victim risk - gamma(frailty_shape)
-   with mean 1, the quantile of the person's uniform in the fast model's FRAILTY stream; a draw
-   of the offender is drawn again, up to victim.max_candidates draws in all, and an offence with
-   no victim after those is dropped (no incident, not counted).
+   with mean 1, the quantile of the person's keyed uniform of the FRAILTY stream (week 0); a
+   draw that is the offender is repeated, up to victim.max_candidates draws in all, and an
+   offence with no victim after those is dropped (no incident, not counted).
 6. Exposure: at the start of its step each person senses last week's peers (networkx
    neighbours): its exposure decays by the factor exp(-1 / exposure_mean_weeks) and gains +1 for
    each incident a peer was involved in last week (as offender or victim; once per incident per
@@ -52,8 +52,9 @@ y = w // 52:
 Left out (switched off in the fast model by `subset_params` and `subset_area`): partner abuse,
 family and night-time violence, street groups (no effect on rates or victims) and rival-group
 victims, retaliation, trauma, household exposure, victim age, sex, overlap and repeat terms
-(every youth peer is accepted), the day place of community incidents (all at home), severity and
-deaths, recording, arrest and custody, mortality and arrivals, interventions.
+(every youth peer is accepted), the day place of community incidents (all at home), knife
+carrying, severity and deaths, recording, arrest and custody, mortality and arrivals,
+interventions.
 """
 
 from __future__ import annotations
