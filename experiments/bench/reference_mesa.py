@@ -3,40 +3,57 @@
 It is a benchmark baseline (one Python object per person, one `step()` call per person per week)
 and a statistical cross-check of the vectorised `svsim.model.ViolenceModel`: run with
 `subset_params(params)` (and `subset_area(area)`), the fast model follows exactly these rules, so
-the two must give the same weekly numbers of offenders within sampling error. Nothing here comes
-from `svsim.model.model`; the people and peer ties are made by the same functions with the same
-random streams, so for one seed both models hold the same people and the same ties.
+the two must give the same weekly numbers of offenders within sampling error. No rule here comes
+from `svsim.model.model` or `svsim.model.violence` (the fast model is imported only to run it);
+the people, peer ties and persistent victim risks are made from the same functions or random
+streams, so for one seed both models hold the same people, ties and victim risks.
 
-The subset, week w = 0, 1, 2, ... (counted from 0 as in the fast model, no burn-in):
+The subset, week w = 0, 1, 2, ... (counted from 0 as in the fast model, no burn-in), model year
+y = w // 52:
 
-1. Age. A person's age in whole years is (w - birth_week) // 52.
+1. Age. A person's age in whole years is (w - birth_week) // 52; the settings' rate ratios use
+   the age at the start of the model year, a = (52 y - birth_week) // 52.
 2. Hazard. Each person's weekly hazard is
-       h = exp(static + age_curve(age) + exposure_log_rr * (1 - exp(-exposure)))
+       h = base_hazard * (youth + community) * exp(static - exposure_log_rr * expm1(-exposure))
    with, in the parameters of `params.offending`,
-       static = log(base_hazard * csp.hazard_multiplier)        (-inf if that product is 0)
+       static = log(csp.hazard_multiplier)                  (h = 0 if the multiplier is 0)
                 + deprivation_log_rr * deprivation + urban_log_rr * urban
                 + drug_market_log_rr * drug_market + night_time_economy_log_rr * night_time_economy
                 - cohesion_log_rr * cohesion + society_log_rr         (the person's community)
-                + male_log_rr * male
                 + individual_risk_log_rr * individual_risk
                 - individual_protective_log_rr * individual_protective
                 + family_risk_log_rr * family_risk - family_protective_log_rr * family_protective
-       age_curve(a) = -inf if a < min_age, else
-                      age_peak_log_rr * exp(-(a - age_peak)^2 / (2 sd^2)),
-                      sd = age_rise_sd if a < age_peak else age_fall_sd,
+       youth = youth.rate_ratio * rr(a; youth.peak_age, youth.rise_shape, youth.fall_shape,
+                                       youth.female_rr)
+       community = rr(a; community.peak_age, community.rise_shape, community.fall_shape,
+                         community.female_rr)
+       rr(a; peak, rise, fall, female_rr) = 0 if a < offending.min_age, else
+           exp(shape * (ln(x) + 1 - x)), x = max(a, 0.5) / peak, shape = rise if a < peak else
+           fall, times female_rr for women,
    and `exposure` as it stood at the end of last week.
 3. Offending. Each person offends with probability 1 - exp(-h), at most once a week.
-4. Victim. The victim is a uniformly random peer (a neighbour in the peer network); if the
-   offender has no peers, a uniformly random other resident (any age) of the offender's community.
-5. Exposure: at the start of its step each person senses its peers (networkx neighbours): its
-   exposure decays by the factor exp(-1 / exposure_mean_weeks) and gains +1 for each incident a
-   peer was involved in last week (as offender or victim; once per incident per tie, so a person
-   can get several). This is the fast model's rule (exposure pushed along ties at the end of the
-   week), written the way a per-agent model senses its neighbourhood.
+4. Setting. The offence is a youth one with probability youth / (youth + community), else a
+   community one.
+5. Victim. Youth: a uniformly random peer (a neighbour in this year's peer network); an offender
+   with no peers offends in the community instead. Community: a resident (any age) of the
+   offender's home community drawn in proportion to persistent victim risk - gamma(frailty_shape)
+   with mean 1, the quantile of the person's keyed uniform of the FRAILTY stream (week 0); a
+   draw that is the offender is repeated, up to victim.max_candidates draws in all, and an
+   offence with no victim after those is dropped (no incident, not counted).
+6. Exposure: at the start of its step each person senses last week's peers (networkx
+   neighbours): its exposure decays by the factor exp(-1 / exposure_mean_weeks) and gains +1 for
+   each incident a peer was involved in last week (as offender or victim; once per incident per
+   tie, so a person can get several). This is the fast model's rule (exposure pushed along the
+   week's ties at the end of the week), written the way a per-agent model senses its
+   neighbourhood.
+7. Peer ties are rebuilt at the start of each model year (week 52 y, y > 0) by the fast model's
+   network function and stream, from that week's ages and schools.
 
-Left out (switched off in the fast model by `subset_params` and `subset_area`): trauma, household
-exposure, domestic, community, night-time and retaliation settings, victim vulnerability
-(acceptance is 1), severity and deaths, recording, arrest and custody, mortality and arrivals,
+Left out (switched off in the fast model by `subset_params` and `subset_area`): partner abuse,
+family and night-time violence, street groups (no effect on rates or victims) and rival-group
+victims, retaliation, trauma, household exposure, victim age, sex, overlap and repeat terms
+(every youth peer is accepted), the day place of community incidents (all at home), knife
+carrying, severity and deaths, recording, arrest and custody, mortality and arrivals,
 interventions.
 """
 
@@ -44,10 +61,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from itertools import accumulate
 
 import mesa
 import networkx as nx
 import numpy as np
+from scipy.stats import gamma
 from svsim.model.area import Area
 from svsim.model.model import ViolenceModel
 from svsim.model.network import build_peer_network
@@ -64,18 +83,25 @@ def subset_params(params: Params) -> Params:
     return replace(
         params,
         offending=replace(params.offending, trauma_log_rr=0.0, household_exposure_weight=0.0),
+        partner=replace(params.partner, onset_per_year=0.0),
+        family=replace(params.family, rate_ratio=0.0),
+        night_time=replace(params.night_time, rate_ratio=0.0),
+        youth=replace(params.youth, group_rr=1.0, rival_prob=0.0),
+        community=replace(params.community, day_share=0.0),
+        groups=replace(params.groups, join_log_odds=-20.0),
         victim=replace(
             params.victim,
-            domestic_share=0.0,
-            peer_share=1.0,
+            rise_shape=0.0,
+            fall_shape=0.0,
+            female_rr=1.0,
+            youth_female_rr=1.0,
             retaliation_prob=0.0,
-            victim_age_log_rr=0.0,
             overlap_log_rr=0.0,
             repeat_log_rr=0.0,
         ),
         justice=replace(params.justice, arrest_prob=0.0, homicide_arrest_prob=0.0),
         severity=replace(params.severity, knife_death_prob=0.0, other_death_prob=0.0),
-        population=replace(params.population, mortality_log_base=-20.0),
+        population=replace(params.population, mortality_log_base=-20.0, mortality_log_slope=0.0),
     )
 
 
@@ -83,6 +109,18 @@ def subset_area(area: Area) -> Area:
     """The area without population growth: with no deaths, the fast model then adds no arrivals
     (it adds a year's arrivals at the start of each model year, week 0 included)."""
     return replace(area, population_growth_per_year=0.0)
+
+
+def age_sex_rr(
+    age: int, male: bool, peak: float, rise: float, fall: float, female_rr: float, min_age: float
+) -> float:
+    """A setting's rate ratio at a whole year of age: 1 for a man at the peak age, 0 below
+    min_age, log RR = shape * (ln(x) + 1 - x) with x = age / peak (rise below, fall above)."""
+    if age < min_age:
+        return 0.0
+    x = max(age, 0.5) / peak
+    rr = math.exp((rise if age < peak else fall) * (math.log(x) + 1 - x))
+    return rr if male else rr * female_rr
 
 
 class ReferencePerson(mesa.Agent):
@@ -117,56 +155,86 @@ class ReferencePerson(mesa.Agent):
     def age(self) -> int:
         return (self.model.week - self.birth_week) // WEEKS_PER_YEAR
 
+    def age_at_year_start(self) -> int:
+        year_start = self.model.week // WEEKS_PER_YEAR * WEEKS_PER_YEAR
+        return (year_start - self.birth_week) // WEEKS_PER_YEAR
+
     def static_part(self) -> float:
-        """Log hazard from the person's factors, sex and community (all four levels)."""
+        """Log rate ratio from the person's factors and community (all four levels)."""
         o, c = self.model.params.offending, self.community
-        base = o.base_hazard * self.model.csp_multiplier[c.csp]
-        if base <= 0:
+        csp = self.model.csp_multiplier[c.csp]
+        if csp <= 0:
             return -math.inf
         return (
-            math.log(base)
+            math.log(csp)
             + o.deprivation_log_rr * c.deprivation
             + o.urban_log_rr * c.urban
             + o.drug_market_log_rr * c.drug_market
             + o.night_time_economy_log_rr * c.night_time_economy
             - o.cohesion_log_rr * c.cohesion
             + o.society_log_rr
-            + o.male_log_rr * self.male
             + o.individual_risk_log_rr * self.individual_risk
             - o.individual_protective_log_rr * self.individual_protective
             + o.family_risk_log_rr * self.family_risk
             - o.family_protective_log_rr * self.family_protective
         )
 
+    def setting_rates(self) -> tuple[float, float]:
+        """Youth and community rate ratios at the age at the start of the model year."""
+        p, age = self.model.params, self.age_at_year_start()
+        y, c = p.youth, p.community
+        min_age = p.offending.min_age
+        youth = y.rate_ratio * age_sex_rr(
+            age, self.male, y.peak_age, y.rise_shape, y.fall_shape, y.female_rr, min_age
+        )
+        community = age_sex_rr(
+            age, self.male, c.peak_age, c.rise_shape, c.fall_shape, c.female_rr, min_age
+        )
+        return youth, community
+
     def hazard(self) -> float:
-        age_term = self.model.age_log_rr(self.age())
-        if age_term == -math.inf:
-            return 0.0
+        youth, community = self.setting_rates()
         static = self.static_log_hazard if self.model.cache_static else self.static_part()
-        if static == -math.inf:
+        if youth + community <= 0.0 or static == -math.inf:
             return 0.0
         o = self.model.params.offending
-        return math.exp(static + age_term - o.exposure_log_rr * math.expm1(-self.exposure))
+        return (
+            o.base_hazard
+            * (youth + community)
+            * math.exp(static - o.exposure_log_rr * math.expm1(-self.exposure))
+        )
 
     def step(self) -> None:
-        """Sense last week's violence among peers; decide whether to offend this week; if so,
-        pick a victim and record the incident."""
+        """Sense last week's violence among last week's peers; decide whether to offend this
+        week; if so, choose the setting and a victim and record the incident."""
         involved = self.model.involved_last_week
         self.exposure = self.exposure * self.model.exposure_decay + sum(
-            involved.get(peer, 0) for peer in self.model.network.neighbors(self.person)
+            involved.get(peer, 0) for peer in self.model.ties_last_week.neighbors(self.person)
         )
         h = self.hazard()
         if h <= 0.0 or self.random.random() >= -math.expm1(-h):
             return
-        peers = list(self.model.network.neighbors(self.person))
-        if peers:
-            victim = self.random.choice(peers)
-        else:
-            residents = self.model.residents[self.model.community_index[self.community.name]]
-            victim = self.person
-            while victim == self.person:  # uniform over the other residents
-                victim = self.random.choice(residents)
-        self.model.record_incident(self.person, victim)
+        youth, community = self.setting_rates()
+        victim = None
+        if self.random.random() * (youth + community) < youth:
+            peers = list(self.model.network.neighbors(self.person))
+            if peers:
+                victim = self.random.choice(peers)
+        if victim is None:
+            victim = self.community_victim()
+        if victim is not None:
+            self.model.record_incident(self.person, victim)
+
+    def community_victim(self) -> int | None:
+        """A resident of the home community in proportion to persistent victim risk, not
+        oneself; None if every one of max_candidates draws is oneself."""
+        c = self.model.community_index[self.community.name]
+        residents, cum = self.model.residents[c], self.model.residents_cum_risk[c]
+        for _ in range(int(self.model.params.victim.max_candidates)):
+            victim = self.random.choices(residents, cum_weights=cum)[0]
+            if victim != self.person:
+                return victim
+        return None
 
 
 class ReferenceModel(mesa.Model):
@@ -184,40 +252,24 @@ class ReferenceModel(mesa.Model):
         self.area, self.params, self.settings = area, params, settings
         self.cache_static = cache_static
         self.week = 0
-        streams = Streams(settings.seed)
-        people = synthesise(
+        self.streams = Streams(settings.seed)
+        self.people = synthesise(
             area,
             params.population,
             settings.population_scale,
-            streams.generator(Process.POPULATION),
-            streams.generator(Process.SAMPLING),
+            self.streams.generator(Process.POPULATION),
+            self.streams.generator(Process.SAMPLING),
         )
-        n = len(people)
-        age = people.age_years(0)
-        school = np.where(
-            (age >= PRIMARY_AGES[0]) & (age < PRIMARY_AGES[1]),
-            people.primary_school,
-            np.where(
-                (age >= SECONDARY_AGES[0]) & (age < SECONDARY_AGES[1]), people.secondary_school, -1
-            ),
-        )
-        adjacency = build_peer_network(
-            age,
-            people.community,
-            school,
-            people.death_week > 0,
-            params.network,
-            streams.generator(Process.NETWORK, 0),
-        )
-        rows = np.repeat(np.arange(n), np.diff(adjacency.indptr))  # CSR -> edge list
-        cols = adjacency.indices.astype(np.int64)
-        upper = rows < cols
-        self.network = nx.Graph()
-        self.network.add_nodes_from(range(n))
-        self.network.add_edges_from(zip(rows[upper].tolist(), cols[upper].tolist(), strict=True))
+        people, n = self.people, len(self.people)
+        self.network = self.peer_ties(0)
+        self.ties_last_week = self.network
 
         self.csp_multiplier = {s.name: s.hazard_multiplier for s in area.csps}
         self.community_index = {c.name: i for i, c in enumerate(area.communities)}
+        # persistent victim risk: gamma(shape), mean 1, the quantile of each person's uniform
+        shape = params.victim.frailty_shape
+        u = self.streams.keyed(Process.FRAILTY, 0, np.arange(n))
+        victim_risk = gamma.ppf(u, shape, scale=1.0 / shape).tolist()
         self.persons: list[ReferencePerson] = []
         self.residents: list[list[int]] = [[] for _ in area.communities]
         for i in range(n):
@@ -234,6 +286,9 @@ class ReferenceModel(mesa.Model):
                 )
             )
             self.residents[c].append(i)
+        self.residents_cum_risk = [
+            list(accumulate(victim_risk[i] for i in residents)) for residents in self.residents
+        ]
 
         self.exposure_decay = math.exp(-1.0 / params.offending.exposure_mean_weeks)
         self.week_incidents: list[tuple[int, int]] = []
@@ -243,19 +298,41 @@ class ReferenceModel(mesa.Model):
             model_reporters={"offenders": lambda m: len(m.week_incidents)}
         )
 
-    def age_log_rr(self, age: int) -> float:
-        """Log rate ratio of offending at a whole year of age: an asymmetric bell."""
-        o = self.params.offending
-        if age < o.min_age:
-            return -math.inf
-        sd = o.age_rise_sd if age < o.age_peak else o.age_fall_sd
-        return o.age_peak_log_rr * math.exp(-0.5 * ((age - o.age_peak) / sd) ** 2)
+    def peer_ties(self, year: int) -> nx.Graph:
+        """The peer graph of a model year, from the ages and schools at its first week."""
+        people, week = self.people, year * WEEKS_PER_YEAR
+        age = people.age_years(week)
+        school = np.where(
+            (age >= PRIMARY_AGES[0]) & (age < PRIMARY_AGES[1]),
+            people.primary_school,
+            np.where(
+                (age >= SECONDARY_AGES[0]) & (age < SECONDARY_AGES[1]), people.secondary_school, -1
+            ),
+        )
+        adjacency = build_peer_network(
+            age,
+            people.community,
+            school,
+            people.death_week > week,
+            self.params.network,
+            self.streams.generator(Process.NETWORK, year),
+        )
+        n = len(people)
+        rows = np.repeat(np.arange(n), np.diff(adjacency.indptr))  # CSR -> edge list
+        cols = adjacency.indices.astype(np.int64)
+        upper = rows < cols
+        graph = nx.Graph()
+        graph.add_nodes_from(range(n))
+        graph.add_edges_from(zip(rows[upper].tolist(), cols[upper].tolist(), strict=True))
+        return graph
 
     def record_incident(self, offender: int, victim: int) -> None:
         self.week_incidents.append((offender, victim))
         self.incidents.append((self.week, offender, victim))
 
     def step(self) -> None:
+        if self.week % WEEKS_PER_YEAR == 0 and self.week > 0:
+            self.network = self.peer_ties(self.week // WEEKS_PER_YEAR)
         self.week_incidents = []
         self.agents.shuffle_do("step")
         self.datacollector.collect(self)
@@ -263,6 +340,7 @@ class ReferenceModel(mesa.Model):
         for offender, victim in self.week_incidents:
             for person in (offender, victim):
                 self.involved_last_week[person] = self.involved_last_week.get(person, 0) + 1
+        self.ties_last_week = self.network
         self.week += 1
 
     def weekly_offenders(self) -> np.ndarray:
