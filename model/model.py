@@ -410,9 +410,12 @@ class ViolenceModel(mesa.Model):
         self._year_age = np.minimum(age, MAX_AGE - 1)
         home = p.community.astype(np.int64)
         u = self.streams.full(Process.DAY, year, 2 * n).reshape(2, -1)
-        work = vi.draw_rows(self._catchment, home, u[1])
-        commutes = (age >= 18) & (age < 65) & (u[0] < self.params.community.commute_share)
-        day = np.where(commutes & (work >= 0), work, home)
+        commutes = np.flatnonzero(
+            (age >= 18) & (age < 65) & (u[0] < self.params.community.commute_share)
+        )
+        work = vi.draw_rows(self._catchment, home[commutes], u[1][commutes])
+        day = home.copy()
+        day[commutes] = np.where(work >= 0, work, home[commutes])
         school = self.current_school()
         self.day_place = np.where(school >= 0, self._school_community[school], day)
         alive = p.death_week > self.week
@@ -432,9 +435,10 @@ class ViolenceModel(mesa.Model):
         w_comm = base * self._curves["victim"][self._year_age, male]
         w_nte = base * self._curves["going_out"][self._year_age, male]
         nc = self.n_communities
-        self._victims_home = WeightedIndex.build(home, w_comm, nc)
+        by_home = self._comm_members  # people sorted by home community (stable)
+        self._victims_home = WeightedIndex.build(home, w_comm, nc, by_home)
         self._victims_day = WeightedIndex.build(self.day_place, w_comm, nc)
-        self._victims_out = WeightedIndex.build(home, w_nte, nc)
+        self._victims_out = WeightedIndex.build(home, w_nte, nc, by_home)
         # P(victim's home community | venue): catchment x the people going out there
         out = self._catchment * self._victims_out.totals()[:, None]
         total = out.sum(axis=0)

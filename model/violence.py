@@ -98,8 +98,11 @@ class WeightedIndex:
     cum: np.ndarray  # 0, then the cumulative weight along order (float64)
 
     @classmethod
-    def build(cls, group: np.ndarray, weight: np.ndarray, n_groups: int) -> WeightedIndex:
-        order = np.argsort(group, kind="stable")
+    def build(
+        cls, group: np.ndarray, weight: np.ndarray, n_groups: int, order: np.ndarray | None = None
+    ) -> WeightedIndex:
+        """order: people already sorted by group, if the caller has it (saves a sort)."""
+        order = np.argsort(group, kind="stable") if order is None else order
         ptr = np.zeros(n_groups + 1, dtype=np.int64)
         np.cumsum(np.bincount(group, minlength=n_groups), out=ptr[1:])
         cum = np.zeros(len(order) + 1)
@@ -186,7 +189,7 @@ def update_carrying(
     lowered for girls
     (c: CarryingParams; u: one uniform per person)."""
     in_age = alive & (age >= c.min_age) & (age < c.max_age)
-    degree = np.asarray(network.sum(axis=1)).ravel()
+    degree = np.diff(network.indptr)
     share = np.divide(
         member_peers(network, carrying),
         degree,

@@ -37,7 +37,10 @@ y = w // 52:
 5. Victim. Youth: a uniformly random peer (a neighbour in this year's peer network); an offender
    with no peers offends in the community instead. Community: a resident (any age) of the
    offender's home community drawn in proportion to persistent victim risk - gamma(frailty_shape)
-   with mean 1, the quantile of the person's keyed uniform of the FRAILTY stream (week 0); a
+   with mean 1, the quantile of the person's keyed uniform of the FRAILTY stream (week 0) - times
+   the CSEW stranger-plus-acquaintance weight of their sex and age at the start of the model year
+   (the table `svsim.model.violence.CSEW_NON_DOMESTIC` over men 16-24; ages 10-15 at
+   victim.child_rr and under 10 at victim.young_child_rr of their sex's 16-24 value); a
    draw that is the offender is repeated, up to victim.max_candidates draws in all, and an
    offence with no victim after those is dropped (no incident, not counted).
 6. Exposure: at the start of its step each person senses last week's peers (networkx
@@ -73,6 +76,7 @@ from svsim.model.network import build_peer_network
 from svsim.model.params import Params, RunSettings
 from svsim.model.population import FACTORS, WEEKS_PER_YEAR, synthesise
 from svsim.model.randomness import Process, Streams
+from svsim.model.violence import CSEW_BAND_STARTS, CSEW_NON_DOMESTIC  # data, not rules
 
 PRIMARY_AGES = (4, 11)  # school phases, as in svsim.model.area.PHASE_AGES
 SECONDARY_AGES = (11, 18)
@@ -91,9 +95,6 @@ def subset_params(params: Params) -> Params:
         groups=replace(params.groups, join_log_odds=-20.0),
         victim=replace(
             params.victim,
-            rise_shape=0.0,
-            fall_shape=0.0,
-            female_rr=1.0,
             youth_female_rr=1.0,
             retaliation_prob=0.0,
             overlap_log_rr=0.0,
@@ -269,7 +270,7 @@ class ReferenceModel(mesa.Model):
         # persistent victim risk: gamma(shape), mean 1, the quantile of each person's uniform
         shape = params.victim.frailty_shape
         u = self.streams.keyed(Process.FRAILTY, 0, np.arange(n))
-        victim_risk = gamma.ppf(u, shape, scale=1.0 / shape).tolist()
+        self.victim_risk = gamma.ppf(u, shape, scale=1.0 / shape).tolist()
         self.persons: list[ReferencePerson] = []
         self.residents: list[list[int]] = [[] for _ in area.communities]
         for i in range(n):
@@ -286,9 +287,7 @@ class ReferenceModel(mesa.Model):
                 )
             )
             self.residents[c].append(i)
-        self.residents_cum_risk = [
-            list(accumulate(victim_risk[i] for i in residents)) for residents in self.residents
-        ]
+        self.residents_cum_risk = self.community_victim_weights(0)
 
         self.exposure_decay = math.exp(-1.0 / params.offending.exposure_mean_weeks)
         self.week_incidents: list[tuple[int, int]] = []
@@ -297,6 +296,26 @@ class ReferenceModel(mesa.Model):
         self.datacollector = mesa.DataCollector(
             model_reporters={"offenders": lambda m: len(m.week_incidents)}
         )
+
+    def community_victim_weights(self, year: int) -> list[list[float]]:
+        """Per community, the running sum over its residents of persistent victim risk times the
+        CSEW stranger-plus-acquaintance weight of their age (at the year's start) and sex."""
+        v, week = self.params.victim, year * WEEKS_PER_YEAR
+        top = CSEW_NON_DOMESTIC["male"][0]
+
+        def csew(person: int) -> float:
+            age = (week - int(self.people.birth_week[person])) // WEEKS_PER_YEAR
+            sex = "male" if self.people.male[person] else "female"
+            band = max(i for i, start in enumerate((0, *CSEW_BAND_STARTS[1:])) if age >= start)
+            value = CSEW_NON_DOMESTIC[sex][band] / top
+            if age < 10:
+                return CSEW_NON_DOMESTIC[sex][0] / top * v.young_child_rr
+            return value * v.child_rr if age < 16 else value
+
+        return [
+            list(accumulate(self.victim_risk[i] * csew(i) for i in residents))
+            for residents in self.residents
+        ]
 
     def peer_ties(self, year: int) -> nx.Graph:
         """The peer graph of a model year, from the ages and schools at its first week."""
@@ -316,6 +335,7 @@ class ReferenceModel(mesa.Model):
             people.death_week > week,
             self.params.network,
             self.streams.generator(Process.NETWORK, year),
+            male=people.male,
         )
         n = len(people)
         rows = np.repeat(np.arange(n), np.diff(adjacency.indptr))  # CSR -> edge list
@@ -333,6 +353,7 @@ class ReferenceModel(mesa.Model):
     def step(self) -> None:
         if self.week % WEEKS_PER_YEAR == 0 and self.week > 0:
             self.network = self.peer_ties(self.week // WEEKS_PER_YEAR)
+            self.residents_cum_risk = self.community_victim_weights(self.week // WEEKS_PER_YEAR)
         self.week_incidents = []
         self.agents.shuffle_do("step")
         self.datacollector.collect(self)
