@@ -48,7 +48,7 @@ Jobs:
 Every other word is a Hydra override, e.g.
   svsim run area=test_town years=3 seed=7
   svsim run area=wiltshire_swindon population_scale=0.25 out=results/my-run
-  svsim run params.offending.base_hazard=4e-5
+  svsim run params.partner.onset_per_year=0.3
 Configuration lives in conf/ (see README.md); model parameters in model/ODD.md.
 """
 

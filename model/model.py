@@ -436,8 +436,9 @@ class ViolenceModel(mesa.Model):
         w_nte = base * self._curves["going_out"][self._year_age, male]
         nc = self.n_communities
         by_home = self._comm_members  # people sorted by home community (stable)
+        by_day = np.argsort(self.day_place.astype(np.int16), kind="stable")  # a radix sort
         self._victims_home = WeightedIndex.build(home, w_comm, nc, by_home)
-        self._victims_day = WeightedIndex.build(self.day_place, w_comm, nc)
+        self._victims_day = WeightedIndex.build(self.day_place, w_comm, nc, by_day)
         self._victims_out = WeightedIndex.build(home, w_nte, nc, by_home)
         # P(victim's home community | venue): catchment x the people going out there
         out = self._catchment * self._victims_out.totals()[:, None]

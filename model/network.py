@@ -30,13 +30,14 @@ def _partners(
     in age order (the sender's place in that group by age, moved a normal number of places);
     the sender itself where the group is empty (such self-ties are dropped)."""
     key = group[members].astype(np.int64) << 20 | age_days[members].astype(np.int64)
-    by_key = np.argsort(key, kind="stable")
+    by_key = np.argsort(key)  # ties (same group and birth day) in a fixed, arbitrary order
     order, key = members[by_key], key[by_key]
     bounds = np.searchsorted(group[order], np.arange(int(group.max(initial=0)) + 2))
     lo, hi = bounds[target], bounds[target + 1]
     # people per year of age in the target group, from the group's size and age span
     last = np.maximum(hi - 1, 0)
-    span = np.maximum(age_days[order][last] - age_days[order][np.minimum(lo, last)], 365) / 365
+    age_sorted = age_days[order]
+    span = np.maximum(age_sorted[last] - age_sorted[np.minimum(lo, last)], 365) / 365
     density = (hi - lo) / span
     # the sender's place: its own where the target is its group, else found by age
     pos = np.zeros(group.shape[0], dtype=np.int64)
@@ -46,7 +47,9 @@ def _partners(
     p[~own] = np.searchsorted(
         key, target[~own].astype(np.int64) << 20 | age_days[senders[~own]], side="left"
     )
-    offset = np.rint(rng.standard_normal(len(senders)) * sd_years * density).astype(np.int64)
+    offset = np.rint(
+        rng.standard_normal(len(senders), dtype=np.float32) * sd_years * density
+    ).astype(np.int64)
     offset[offset == 0] = np.where(rng.random(int((offset == 0).sum())) < 0.5, -1, 1)
     q = np.clip(p + offset, lo, np.maximum(hi - 1, lo))
     return np.where(hi > lo, order[np.minimum(q, len(order) - 1)], senders)
@@ -69,10 +72,10 @@ def build_peer_network(
     members = np.flatnonzero(alive & (age_years >= p.min_age))
     stubs = rng.poisson(p.mean_degree / 2, len(members))
     senders = np.repeat(members, stubs)
-    u = rng.random(len(senders))
+    u = rng.random(len(senders), dtype=np.float32)
     pupil = school[senders] >= 0
     to_school = pupil & (u < p.school_homophily)
-    u2 = rng.random(len(senders))
+    u2 = rng.random(len(senders), dtype=np.float32)
     to_comm = ~to_school & (u2 < p.community_homophily)
     to_area = ~to_school & ~to_comm
     targets = np.empty(len(senders), dtype=np.int64)
@@ -80,8 +83,8 @@ def build_peer_network(
     eligible_pupils = members[school[members] >= 0]
     sex = np.zeros(n, np.int64) if male is None else male.astype(np.int64)
     # a tie is held to the sender's sex with sex_homophily, else to a sex drawn at random
-    held = rng.random(len(senders)) < p.sex_homophily
-    random_sex = (rng.random(len(senders)) < 0.5).astype(np.int64)
+    held = rng.random(len(senders), dtype=np.float32) < p.sex_homophily
+    random_sex = rng.integers(0, 2, len(senders), dtype=np.int8)
     target_sex = np.where(held, sex[senders], random_sex) if male is not None else 0
     for mask, pool, group in (
         (to_school, eligible_pupils, school.astype(np.int64)),

@@ -1,0 +1,59 @@
+"""The patterns table (model/patterns.py): complete on a small town; and, in the slow tier, the
+whole area at a quarter scale produces the patterns the setting processes are built for."""
+
+import math
+
+import pytest
+from conftest import load_area, make_model
+from svsim.model.patterns import patterns, table
+
+
+def test_every_pattern_row_is_computed_in_its_scope(test_town):
+    m = make_model(test_town, seed=2, years=2)
+    rows = patterns(m, m.run())
+    names = [r.name for r in rows]
+    assert len(names) == len(set(names))
+    for r in rows:
+        assert r.scope and r.published and r.moved_by, r.name
+        if not r.name.startswith("median km"):  # test_town may have no night-time incident
+            assert math.isfinite(r.value), r.name
+    assert set(table(rows).columns) >= {"pattern", "scope", "model", "published", "met"}
+
+
+# the patterns the processes are built to produce, at the hand-set defaults (model/ODD.md 7.13);
+# one seed of the whole area at scale 0.25 over 3 years: the ranges are the published figures'
+# (survey rows within 2 SE), so a process that lost its pattern fails
+BUILT_FOR = (
+    "domestic share of recorded violence against the person (crimes)",
+    "female share of recorded domestic-abuse victims",
+    "survey domestic-abuse prevalence, women 16+",
+    "survey domestic-abuse prevalence, men 16+",
+    "domestic-abuse victims with more than one incident within a year",
+    "survey prevalence 25-34 relative to 16-24",
+    "survey prevalence, male 16+",
+    "share of survey-counted incidents experienced by repeat victims",
+    "male share of homicide victims (expected)",
+    "under-16 share of recorded violence victims",
+    "knife carrying among pupils aged 11-16 (end of run)",
+    "street-group members among 10-17s (end of run)",
+    "knife used in survey-counted incidents",
+    "offenders aged 65+, share of recorded incidents",
+)
+
+
+@pytest.mark.slow
+def test_the_whole_area_produces_the_patterns_it_is_built_for():
+    m = make_model(
+        load_area("wiltshire_swindon"), seed=3, years=3, burn_in_years=3, population_scale=0.25
+    )
+    rows = {r.name: r for r in patterns(m, m.run())}
+    missed = [
+        f"{n}: {rows[n].value:.4f} not in [{rows[n].low}, {rows[n].high}]"
+        for n in BUILT_FOR
+        if not rows[n].met
+    ]
+    assert not missed, missed
+    # sharp-object admissions: mostly male (published ~92%; the model is short of it, 7.13)
+    assert rows["male share of sharp-object admissions (expected)"].value > 0.8
+    # night-time victims come from nearby: a local catchment, not the whole CSP
+    assert rows["median km from a night-time victim's home to the venue"].value < 15
