@@ -44,7 +44,7 @@ class OffendingParams:
     """Weekly offending hazard: log-linear in factors of the four ecological levels."""
 
     base_hazard: float = param(
-        0.00036,
+        0.00033,
         "offences per person-week",
         "the community setting's weekly hazard for a man at its peak age with average "
         "factors; every other non-partner setting is a rate ratio to it. Assumed, hand-set "
@@ -314,7 +314,7 @@ class PartnerParams:
     """Partner abuse: abusive relationships with onset, escalation and exit (model/ODD.md 7.3)."""
 
     onset_per_year: float = param(
-        0.35,
+        0.18,
         "abusive-relationship onsets per partnered man-year at the peak age, average factors",
         "assumed, hand-set so self-completion partner-abuse prevalence is near 4.0% of women "
         "and 2.1% of men a year (CSEW YE Mar 2023, " + EVIDENCE + " 7.2, S18) with mean_weeks",
@@ -333,7 +333,7 @@ class PartnerParams:
         8.0, "shape (log curve, below the peak)", "assumed: few abusers under 18", 0.0, 50.0
     )
     fall_shape: float = param(
-        3.0,
+        2.7,
         "shape (log curve, above the peak)",
         "assumed, because partner-abuse prevalence falls slowly with age, to about half by "
         "55-59 (" + EVIDENCE + " 7.2, S22)",
@@ -350,7 +350,7 @@ class PartnerParams:
         5.0,
     )
     incidents_per_week: float = param(
-        0.007,
+        0.013,
         "violent incidents per week in an abusive relationship, before escalation",
         "assumed: more than 30% of domestic-abuse victims have a repeat incident within a year "
         "(review 2019, " + EVIDENCE + " 7.2, S26); hand-set with base_hazard so domestic abuse "
@@ -423,7 +423,7 @@ class YouthParams:
     """Peer and group violence among young people (model/ODD.md 7.3)."""
 
     rate_ratio: float = param(
-        2.6,
+        2.9,
         "rate ratio to base_hazard at the peak",
         "assumed, hand-set so under-16s are about 13% of recorded violence victims (ONS YE Mar "
         "2018, " + EVIDENCE + " 7.3, S27)",
@@ -443,7 +443,7 @@ class YouthParams:
         12.0, "shape below the peak", "assumed: steep rise from 10", 0.0, 80.0
     )
     fall_shape: float = param(
-        8.0,
+        12.0,
         "shape above the peak",
         "assumed, because peer violence gives way to adult settings in the early 20s "
         "(peak 18, falling after 21 as men leave violence; " + EVIDENCE + " 7.3, S34)",
@@ -501,9 +501,10 @@ class NightTimeParams:
     )
     rise_shape: float = param(20.0, "shape below the peak", "assumed", 0.0, 80.0)
     fall_shape: float = param(
-        5.0,
+        3.0,
         "shape above the peak",
-        "assumed, because going out falls steeply with age after the early 20s",
+        "assumed, because going out falls with age after the early 20s; hand-set with the "
+        "other curves so that survey victims' ages follow the CSEW gradient (S5)",
         0.0,
         80.0,
     )
@@ -797,21 +798,21 @@ class SeverityParams:
         **PROB,
     )
     carrier_knife_prob: float = param(
-        0.55,
+        0.6,
         "probability a knife carrier uses it in a non-domestic incident",
         "assumed, hand-set so a knife is used in about 5% of survey-counted incidents "
         "(BCS 2009/10, " + EVIDENCE + " 7.1, S7) and sharp-object admissions are ~92% male (S41)",
         **PROB,
     )
     female_victim_knife_rr: float = param(
-        0.15,
+        0.08,
         "rate ratio of a carrier using the knife when the victim is a woman or girl",
         "assumed, hand-set toward sharp-object admissions ~92% male (S41): knife fights are "
         "overwhelmingly between young men",
         **PROB,
     )
     domestic_knife_prob: float = param(
-        0.003,
+        0.002,
         "probability a knife or sharp object is used in a partner or family incident",
         "assumed, because weapons are used in a minority of domestic incidents (no source)",
         **PROB,
@@ -875,7 +876,7 @@ class JusticeParams:
         0.50, "P(recorded | serious, no injury)", "CSEW 52% reported (" + EVIDENCE + " 5.2)", **PROB
     )
     record_injury: float = param(
-        0.44,
+        0.42,
         "P(recorded | violence with injury)",
         "assumed, hand-set so recorded violence with injury is near the SNA's 5,961 a year "
         "(DOMAIN.md); the retired calibration of the old process put it at 0.43",
@@ -899,7 +900,7 @@ class JusticeParams:
         **PROB,
     )
     domestic_record_factor: float = param(
-        0.35,
+        0.3,
         "multiplier on recording for domestic incidents",
         "hand-set so domestic abuse is ~33% of recorded VAP (S21, S23): only 18.9% of "
         "partner-abuse victims told the police (CSEW YE Mar 2023, " + EVIDENCE + " 7.2, S18)",
@@ -965,11 +966,11 @@ class MeasurementParams:
         **PROB,
     )
     survey_domestic_capture: float = param(
-        0.10,
+        0.06,
         "P(a survey-scope domestic incident is counted face to face)",
-        "assumed, because domestic violence is seldom disclosed face to face: the "
-        "self-completion module finds far more (partner abuse 3.0% a year against domestic "
-        "violence 0.23% face to face; " + EVIDENCE + " 7.1, 7.2)",
+        "derived: domestic violence is seldom disclosed face to face: 0.23% of adults a year "
+        "face to face against partner abuse 4.0% in self-completion (" + EVIDENCE + " 7.1, "
+        "7.2), so about 0.23/4.0 = 0.06",
         **PROB,
     )
     self_completion_capture: float = param(

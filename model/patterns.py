@@ -152,7 +152,7 @@ def patterns(model: ViolenceModel, results: Results) -> list[Row]:
             f"{r:.2f} (+-{se:.2f} SE); CSEW YE Dec 2018, EVIDENCE 7.1 S5",
             r - 2 * se,
             r + 2 * se,
-            "victim.peak_age, victim.fall_shape, night_time.fall_shape, community.fall_shape",
+            "community.fall_shape, night_time.fall_shape, youth.fall_shape, partner.fall_shape",
         )
     for sex, (pct, se) in CSEW_SEX.items():
         n = (adult & (male == (sex == "male"))).sum() * years
@@ -164,7 +164,7 @@ def patterns(model: ViolenceModel, results: Results) -> list[Row]:
             f"{pct}% (+-{se} SE); CSEW YE Dec 2018, EVIDENCE 7.1 S5",
             (pct - 2 * se) / 100,
             (pct + 2 * se) / 100,
-            "offending.base_hazard, victim.female_rr, partner.female_rr",
+            "offending.base_hazard, night_time.victim_female_rr, partner.female_rr",
         )
     # ---- repeats
     per_victim_year = survey.groupby([survey.victim, survey.week // 52]).size()

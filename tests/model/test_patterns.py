@@ -5,6 +5,7 @@ import math
 
 import pytest
 from conftest import load_area, make_model
+from svsim.model.params import Params
 from svsim.model.patterns import patterns, table
 
 
@@ -18,6 +19,15 @@ def test_every_pattern_row_is_computed_in_its_scope(test_town):
         if not r.name.startswith("median km"):  # test_town may have no night-time incident
             assert math.isfinite(r.value), r.name
     assert set(table(rows).columns) >= {"pattern", "scope", "model", "published", "met"}
+    # every parameter a row names exists (a wildcard names a whole group)
+    for r in rows:
+        for name in (x.strip() for x in r.moved_by.split(",")):
+            if "." not in name or name.startswith("*"):
+                continue
+            group, _, field = name.partition(".")
+            section = getattr(Params(), group)
+            if "*" not in field:
+                assert hasattr(section, field), (r.name, name)
 
 
 # the patterns the processes are built to produce, at the hand-set defaults (model/ODD.md 7.13);
