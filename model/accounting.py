@@ -142,7 +142,7 @@ def tally(model: ViolenceModel, results) -> dict:
     t["survey_victims:16-24"] = (victim_years.victim_age <= 24).sum() * wt
     rec = inc[inc.recorded]
     t["under16_share_recorded"] = _ratio((rec.victim_age < 16).sum(), len(rec))
-    dom = rec[rec.setting == "domestic"]
+    dom = rec[rec.domestic]
     t["domestic_share_vap"] = _ratio(dom.crimes.sum(), rec.crimes.sum())
     t["domestic_arrest_rate"] = _ratio((dom.disposal != "none").sum(), len(dom))
     t["knife_recorded"] = (rec.weapon == "knife").sum() * wt

@@ -792,7 +792,9 @@ class ViolenceModel(mesa.Model):
             ),
         )
         wk.knife = u_knife < p_knife
-        injured = u_injury < np.where(wk.knife, sv.knife_injury_prob, sv.injury_prob)
+        # partner abuse injures less often than violence at large (S18)
+        bare = np.where(wk.setting == PARTNER, self.params.partner.injury_prob, sv.injury_prob)
+        injured = u_injury < np.where(wk.knife, sv.knife_injury_prob, bare)
         serious = wk.knife | (u_serious < sv.serious_no_injury_prob)
         fatality = self.levers.community_fatality[wk.place]
         knife_death, other_death = sv.knife_death_prob * fatality, sv.other_death_prob * fatality
@@ -801,7 +803,7 @@ class ViolenceModel(mesa.Model):
         # expected measures average over the weapon and injury draws too, so that every
         # incident averted moves them a little, not only the rare knife injuries
         knife_injured = p_knife * sv.knife_injury_prob
-        wk.p_death = knife_injured * knife_death + (1 - p_knife) * sv.injury_prob * other_death
+        wk.p_death = knife_injured * knife_death + (1 - p_knife) * bare * other_death
         wk.p_admission = knife_injured * (1 - knife_death) * sv.admission_prob
         admitted = knife_injury & (u_admit < sv.admission_prob)
         sev = np.full(len(o), MINOR, dtype=np.int8)

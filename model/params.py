@@ -44,7 +44,7 @@ class OffendingParams:
     """Weekly offending hazard: log-linear in factors of the four ecological levels."""
 
     base_hazard: float = param(
-        0.00033,
+        0.00040,
         "offences per person-week",
         "the community setting's weekly hazard for a man at its peak age with average "
         "factors; every other non-partner setting is a rate ratio to it. Assumed, hand-set "
@@ -371,6 +371,14 @@ class PartnerParams:
         "assumed, because most partner abuse stops within a few years (no local source)",
         1.0,
         2080.0,
+    )
+    injury_prob: float = param(
+        0.25,
+        "probability a partner-abuse incident without a knife injures",
+        "assumed: 16.4% of all partner-abuse victims, violent abuse or not, were injured (CSEW "
+        "YE Mar 2023, " + EVIDENCE + " 7.2, S18); a violent incident injures more often than "
+        "that, and less often than violence at large (injury_prob)",
+        **PROB,
     )
     arrest_exit_prob: float = param(
         0.30,
@@ -900,7 +908,7 @@ class JusticeParams:
         **PROB,
     )
     domestic_record_factor: float = param(
-        0.3,
+        0.27,
         "multiplier on recording for domestic incidents",
         "hand-set so domestic abuse is ~33% of recorded VAP (S21, S23): only 18.9% of "
         "partner-abuse victims told the police (CSEW YE Mar 2023, " + EVIDENCE + " 7.2, S18)",

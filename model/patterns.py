@@ -152,7 +152,7 @@ def patterns(model: ViolenceModel, results: Results) -> list[Row]:
             f"{r:.2f} (+-{se:.2f} SE); CSEW YE Dec 2018, EVIDENCE 7.1 S5",
             r - 2 * se,
             r + 2 * se,
-            "community.fall_shape, night_time.fall_shape, youth.fall_shape, partner.fall_shape",
+            "night_time.rate_ratio, youth.rate_ratio, community.fall_shape, partner.fall_shape",
         )
     for sex, (pct, se) in CSEW_SEX.items():
         n = (adult & (male == (sex == "male"))).sum() * years
