@@ -289,8 +289,9 @@ FIGURES = (
         362,
         lambda t: t["knife_recorded"],
         "EVIDENCE.md 5.1; the model's recorded incidents with a knife used",
-        "consistent with the admissions band: knife_prob lowered to meet 254-362 scales "
-        "expected admissions down alike and keeps them inside 15-60; for the recalibration",
+        "carriers' knife use (severity.carrier_knife_prob) is hand-set toward the survey's 5% "
+        "knife share and ~92% male admissions, which puts recorded knife incidents above the "
+        "local count; the survey share and this count pull apart: for the joint calibration",
     ),
     Figure(
         "partnership_harm",
@@ -495,6 +496,9 @@ FIGURES = (
         18,
         lambda t: t["offending_peak_band_start"],
         "YEF Key Facts (EVIDENCE.md 4.3); pattern",
+        "true offenders include partner abusers (their curve peaks at 22, and most of their "
+        "incidents are never recorded), while the published curve is of recorded or proven "
+        "offending: to be re-scoped to recorded offenders (the calibration issue)",
     ),
     Figure(
         "male_female_offender_ratio",
@@ -505,7 +509,9 @@ FIGURES = (
         8.0,
         lambda t: _ratio(t["offenders:male"], t["offenders:female"]),
         "Long et al. 2016, Bellis et al. 2008 (EVIDENCE.md 4.3); pattern",
-        RECAL,
+        "true offenders include women's partner and family abuse (men are about a third of "
+        "domestic-abuse victims, S17), while the published ratios are of admissions and "
+        "recorded offenders: to be re-scoped to recorded offenders (the calibration issue)",
     ),
     Figure(
         "top4_victims_share",
