@@ -328,7 +328,9 @@ class ViolenceModel(mesa.Model):
         csp = self.community_csp[p.community].astype(np.int64)
         self._csp_ptr, self._csp_members = _group_index(csp, len(self.area.csps))
         risk = p.individual_risk
-        self._risk_pct = (np.argsort(np.argsort(risk)) / max(len(risk) - 1, 1)).astype(np.float32)
+        rank = np.empty(len(risk), np.float32)
+        rank[np.argsort(risk)] = np.arange(len(risk), dtype=np.float32) / max(len(risk) - 1, 1)
+        self._risk_pct = rank
 
     def _peer_network(self):
         """This year's peer ties among the living (natural deaths only, so that the network is

@@ -34,11 +34,14 @@ def _partners(
     order, key = members[by_key], key[by_key]
     bounds = np.searchsorted(group[order], np.arange(int(group.max(initial=0)) + 2))
     lo, hi = bounds[target], bounds[target + 1]
-    # people per year of age in the target group, from the group's size and age span
-    last = np.maximum(hi - 1, 0)
-    age_sorted = age_days[order]
-    span = np.maximum(age_sorted[last] - age_sorted[np.minimum(lo, last)], 365) / 365
-    density = (hi - lo) / span
+    # people per year of age in each group, from its size and age span (per group, then looked
+    # up per sender: the groups are few)
+    first, last = bounds[:-1], np.maximum(bounds[1:] - 1, 0)
+    age_sorted = age_days[order] if len(order) else np.zeros(1, np.int64)
+    first = np.minimum(first, len(age_sorted) - 1)
+    last = np.minimum(last, len(age_sorted) - 1)
+    span = np.maximum(age_sorted[last] - age_sorted[np.minimum(first, last)], 365) / 365
+    density = (np.diff(bounds) / span).astype(np.float32)[target]
     # the sender's place: its own where the target is its group, else found by age
     pos = np.zeros(group.shape[0], dtype=np.int64)
     pos[order] = np.arange(len(order))
@@ -51,7 +54,7 @@ def _partners(
         rng.standard_normal(len(senders), dtype=np.float32) * sd_years * density
     ).astype(np.int64)
     offset[offset == 0] = np.where(rng.random(int((offset == 0).sum())) < 0.5, -1, 1)
-    q = np.clip(p + offset, lo, np.maximum(hi - 1, lo))
+    q = np.minimum(np.maximum(p + offset, lo), np.maximum(hi - 1, lo))  # np.clip is slower
     return np.where(hi > lo, order[np.minimum(q, len(order) - 1)], senders)
 
 
@@ -97,8 +100,8 @@ def build_peer_network(
             target = group[senders[mask]] * 2 + tsex
             targets[mask] = _partners(pool, key, age_days, senders[mask], target, p.age_sd, rng)
     keep = targets != senders
-    rows = np.concatenate([senders[keep], targets[keep]])
-    cols = np.concatenate([targets[keep], senders[keep]])
+    rows = np.concatenate([senders[keep], targets[keep]]).astype(np.int32)
+    cols = np.concatenate([targets[keep], senders[keep]]).astype(np.int32)
     adj = sp.csr_array((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
     adj.sum_duplicates()
     adj.data[:] = 1
