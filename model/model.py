@@ -427,10 +427,9 @@ class ViolenceModel(mesa.Model):
         self._has_family = (size[p.household] - 1 - partner_home) > 0
         v = self.params.victim
         old = len(getattr(self, "_frailty", ()))
-        if old < n:  # persistent: drawn once per person, keyed by id
-            new = vi.frailty(
-                self.streams.keyed(Process.FRAILTY, 0, np.arange(old, n)), v.frailty_shape
-            )
+        if old < n:  # persistent: drawn once, for each year's newcomers from that year's stream
+            rng = self.streams.generator(Process.FRAILTY, year)
+            new = rng.gamma(v.frailty_shape, 1 / v.frailty_shape, n - old).astype(np.float32)
             self._frailty = np.concatenate([getattr(self, "_frailty", new[:0]), new])
         base = self._frailty * np.exp(v.overlap_log_rr * (self._risk_pct - 1)) * alive
         male = p.male.astype(np.int64)

@@ -23,7 +23,7 @@ class Process(IntEnum):
     SAMPLING = 3
     DEMOGRAPHY = 4  # keys: year, then 0 deaths / 1 arrivals / 2 partnerships
     DAY = 5  # keyed by year: where each person spends the day
-    FRAILTY = 6  # keyed by person: persistent victim risk
+    FRAILTY = 6  # keyed by year: persistent victim risk of that year's newcomers
     GROUPS = 7  # keyed by year: street-group joining and leaving
     CARRYING = 8  # keyed by year: starting and stopping knife carrying
     PARTNER = 9  # keyed by year (onset, start week, duration) or week (incident, exit)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, gammaincinv
+from scipy.special import expit
 
 from .area import Area
 
@@ -55,12 +55,6 @@ def community_victim_table(child_rr: float, young_child_rr: float) -> np.ndarray
         out[a < 16, col] *= child_rr
         out[a < 10, col] = values[0] * young_child_rr
     return out
-
-
-def frailty(u: np.ndarray, shape: float) -> np.ndarray:
-    """Persistent victim risk, gamma(shape) with mean 1, from uniforms (so it can be keyed by
-    person and is the same in every scenario)."""
-    return (gammaincinv(shape, np.clip(u, 1e-12, 1 - 1e-12)) / shape).astype(np.float32)
 
 
 def catchment(area: Area, km: float, centres: int) -> tuple[np.ndarray, np.ndarray]:

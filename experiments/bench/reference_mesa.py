@@ -37,7 +37,7 @@ y = w // 52:
 5. Victim. Youth: a uniformly random peer (a neighbour in this year's peer network); an offender
    with no peers offends in the community instead. Community: a resident (any age) of the
    offender's home community drawn in proportion to persistent victim risk - gamma(frailty_shape)
-   with mean 1, the quantile of the person's keyed uniform of the FRAILTY stream (week 0) - times
+   with mean 1, drawn for everyone from the FRAILTY stream of year 0 (numpy's gamma) - times
    the CSEW stranger-plus-acquaintance weight of their sex and age at the start of the model year
    (the table `svsim.model.violence.CSEW_NON_DOMESTIC` over men 16-24; ages 10-15 at
    victim.child_rr and under 10 at victim.young_child_rr of their sex's 16-24 value); a
@@ -69,7 +69,6 @@ from itertools import accumulate
 import mesa
 import networkx as nx
 import numpy as np
-from scipy.stats import gamma
 from svsim.model.area import Area
 from svsim.model.model import ViolenceModel
 from svsim.model.network import build_peer_network
@@ -269,8 +268,8 @@ class ReferenceModel(mesa.Model):
         self.community_index = {c.name: i for i, c in enumerate(area.communities)}
         # persistent victim risk: gamma(shape), mean 1, the quantile of each person's uniform
         shape = params.victim.frailty_shape
-        u = self.streams.keyed(Process.FRAILTY, 0, np.arange(n))
-        self.victim_risk = gamma.ppf(u, shape, scale=1.0 / shape).tolist()
+        rng = self.streams.generator(Process.FRAILTY, 0)  # everyone is there from week 0
+        self.victim_risk = rng.gamma(shape, 1.0 / shape, n).astype(np.float32).tolist()
         self.persons: list[ReferencePerson] = []
         self.residents: list[list[int]] = [[] for _ in area.communities]
         for i in range(n):
