@@ -34,7 +34,7 @@ BASE = [
 PLACES = {"Old Town", "Riverside", "Hillcrest", "Market Square", "Meadows"}
 CSPS = {"Northside", "Southside"}
 TRUE = {
-    "params.offending.base_hazard": 5e-5,
+    "params.offending.base_hazard": 4e-4,
     "params.offending.exposure_log_rr": 0.3,
     "params.offending.deprivation_log_rr": 0.3,
     "params.offending.society_log_rr": 0.0,
