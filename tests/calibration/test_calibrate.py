@@ -125,6 +125,14 @@ def _synthetic_targets(setup: Setup, seeds: range) -> list:
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    reason="the free set of conf/calibrate.yaml was chosen for the violence process before the "
+    "setting processes: on them only other_death_prob is identified (knife_prob acts through "
+    "non-carriers only; society_log_rr also scales abuse onsets, so it no longer pairs exactly "
+    "with base_hazard). The joint calibration (issue 14) chooses the new free set and its "
+    "recovery test",
+    strict=False,
+)
 def test_recovers_known_parameters_and_flags_the_redundant_pair(tmp_path):
     """Recovery on test_town with the real calibration's free set plus society_log_rr, which
     with base_hazard is a deliberately redundant pair (only their product matters).
