@@ -17,20 +17,42 @@ import pandas as pd
 from .model import Results, ViolenceModel
 
 SURVEY_BANDS = ((16, 24), (25, 34), (35, 44), (45, 54), (55, 64), (65, 200))
-# CSEW violence prevalence (%, SE) by band, all adults, YE Dec 2018 (EVIDENCE.md 7.1, S5;
-# ../shared/data/csew_violence_prevalence_ye_dec2018.csv); 65+ pooled from 65-74 and 75+ by
-# unweighted n (5,511 and 4,543)
-CSEW_BANDS = (
-    (3.986, 0.482),
-    (2.194, 0.244),
-    (1.762, 0.187),
-    (1.820, 0.203),
-    (1.303, 0.162),
-    (
-        (0.434 * 5511 + 0.232 * 4543) / 10054,
-        math.hypot(0.102 * 5511, 0.086 * 4543) / 10054,
+# CSEW violence prevalence (%, SE) by band, all adults and by sex, YE Dec 2018 (EVIDENCE.md 7.1,
+# S5; ../shared/data/csew_violence_prevalence_ye_dec2018.csv); 65+ pooled from 65-74 and 75+ by
+# unweighted n
+
+
+def _pool(a: tuple[float, float, int], b: tuple[float, float, int]) -> tuple[float, float]:
+    n = a[2] + b[2]
+    return (a[0] * a[2] + b[0] * b[2]) / n, math.hypot(a[1] * a[2], b[1] * b[2]) / n
+
+
+CSEW_BANDS = {
+    "all": (
+        (3.986, 0.482),
+        (2.194, 0.244),
+        (1.762, 0.187),
+        (1.820, 0.203),
+        (1.303, 0.162),
+        _pool((0.434, 0.102, 5511), (0.232, 0.086, 4543)),
     ),
-)
+    "male": (
+        (5.187, 0.779),
+        (3.063, 0.432),
+        (2.250, 0.316),
+        (2.051, 0.299),
+        (1.763, 0.289),
+        _pool((0.533, 0.164, 2642), (0.168, 0.094, 2047)),
+    ),
+    "female": (
+        (2.725, 0.530),
+        (1.318, 0.212),
+        (1.283, 0.205),
+        (1.597, 0.280),
+        (0.858, 0.155),
+        _pool((0.341, 0.127, 2869), (0.282, 0.135, 2496)),
+    ),
+}
 CSEW_SEX = {"male": (2.287, 0.156), "female": (1.230, 0.102)}
 NTE_CENTRE = 0.5  # a community whose night-time economy is at least this is a town centre
 
@@ -138,22 +160,26 @@ def patterns(model: ViolenceModel, results: Results) -> list[Row]:
         )
     # ---- survey victimisation by age and sex (face-to-face, all violence)
     vy = survey.assign(year=survey.week // 52).drop_duplicates(["victim", "year"])
-    band_v = np.bincount(_band(vy.victim_age.to_numpy()) + 1, minlength=8)[1:7]
-    band_n = np.bincount(_band(age[adult]) + 1, minlength=8)[1:7] * years
-    prev = band_v / np.maximum(band_n, 1)
-    for i, (lo, hi) in enumerate(SURVEY_BANDS[1:], start=1):
-        r, se = _ratio_se(CSEW_BANDS[i], CSEW_BANDS[0])
-        label = f"{lo}+" if hi > 150 else f"{lo}-{hi}"
-        add(
-            "all",
-            f"survey prevalence {label} relative to 16-24",
-            "survey_face_to_face",
-            _share(prev[i], prev[0]),
-            f"{r:.2f} (+-{se:.2f} SE); CSEW YE Dec 2018, EVIDENCE 7.1 S5",
-            r - 2 * se,
-            r + 2 * se,
-            "night_time.rate_ratio, youth.rate_ratio, community.fall_shape, partner.fall_shape",
-        )
+    for who, bands in CSEW_BANDS.items():
+        is_who = np.ones(len(vy), bool) if who == "all" else (vy.victim_sex == who).to_numpy()
+        pop = adult if who == "all" else adult & (male == (who == "male"))
+        band_v = np.bincount(_band(vy.victim_age.to_numpy()[is_who]) + 1, minlength=8)[1:7]
+        band_n = np.bincount(_band(age[pop]) + 1, minlength=8)[1:7] * years
+        prev = band_v / np.maximum(band_n, 1)
+        suffix = "" if who == "all" else f", {'men' if who == 'male' else 'women'}"
+        for i, (lo, hi) in enumerate(SURVEY_BANDS[1:], start=1):
+            r, se = _ratio_se(bands[i], bands[0])
+            label = f"{lo}+" if hi > 150 else f"{lo}-{hi}"
+            add(
+                "all",
+                f"survey prevalence {label} relative to 16-24{suffix}",
+                "survey_face_to_face",
+                _share(prev[i], prev[0]),
+                f"{r:.2f} (+-{se:.2f} SE); CSEW YE Dec 2018, EVIDENCE 7.1 S5",
+                r - 2 * se,
+                r + 2 * se,
+                "night_time.rate_ratio, youth.rate_ratio, community.fall_shape, partner.fall_shape",
+            )
     for sex, (pct, se) in CSEW_SEX.items():
         n = (adult & (male == (sex == "male"))).sum() * years
         add(
