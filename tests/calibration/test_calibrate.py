@@ -235,7 +235,7 @@ def test_interrupted_calibration_continues_from_stored_trials(tmp_path):
         "~free.csp_hazard_multiplier",
         "~free.params.severity",
         "~free.params.justice",
-        "~free.params.victim",
+        "~free.params.night_time",
     ]
     proc = subprocess.Popen(
         [*args, "trials=200", f"out={tmp_path / 'never'}"],
