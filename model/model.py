@@ -35,7 +35,7 @@ from .population import (
 )
 from .randomness import Process, Streams
 from .scopes import MEASURE_SCOPE, SCOPES
-from .violence import MAX_AGE, WeightedIndex
+from .violence import MAX_AGE, WeightedIndex, group_index
 
 LONG_AGO = -(10**6)
 BAND_OF_AGE = oc.age_band(np.arange(MAX_AGE))
@@ -158,14 +158,6 @@ def _csr_rows(
     lens = indptr[rows + 1] - start
     offsets = np.repeat(start - np.cumsum(lens) + lens, lens) + np.arange(lens.sum())
     return indices[offsets], np.repeat(np.arange(len(rows)), lens)
-
-
-def _group_index(values: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """CSR-style grouping: (indptr, members sorted by group)."""
-    order = np.argsort(values, kind="stable")
-    indptr = np.zeros(n_groups + 1, dtype=np.int64)
-    np.cumsum(np.bincount(values, minlength=n_groups), out=indptr[1:])
-    return indptr, order
 
 
 def check_fits(area: Area, params: Params, settings: RunSettings) -> None:
@@ -321,12 +313,12 @@ class ViolenceModel(mesa.Model):
     def _refresh_indexes(self) -> None:
         """Lookups that change only when people arrive: households, communities, CSPs."""
         p = self.people
-        self._hh_ptr, self._hh_members = _group_index(p.household, int(p.household.max()) + 1)
-        self._comm_ptr, self._comm_members = _group_index(
+        self._hh_ptr, self._hh_members = group_index(p.household, int(p.household.max()) + 1)
+        self._comm_ptr, self._comm_members = group_index(
             p.community.astype(np.int64), self.n_communities
         )
         csp = self.community_csp[p.community].astype(np.int64)
-        self._csp_ptr, self._csp_members = _group_index(csp, len(self.area.csps))
+        self._csp_ptr, self._csp_members = group_index(csp, len(self.area.csps))
         risk = p.individual_risk
         rank = np.empty(len(risk), np.float32)
         rank[np.argsort(risk)] = np.arange(len(risk), dtype=np.float32) / max(len(risk) - 1, 1)
@@ -436,10 +428,11 @@ class ViolenceModel(mesa.Model):
         w_comm = base * self._curves["victim"][self._year_age, male]
         w_nte = base * self._curves["going_out"][self._year_age, male]
         nc = self.n_communities
-        by_home = self._comm_members  # people sorted by home community (stable)
-        by_day = np.argsort(self.day_place.astype(np.int16), kind="stable")  # a radix sort
+        by_home = (self._comm_ptr, self._comm_members)
+        day = self.day_place.astype(np.int16)  # int16: a radix sort
+        by_day = group_index(day, nc)
         self._victims_home = WeightedIndex.build(home, w_comm, nc, by_home)
-        self._victims_day = WeightedIndex.build(self.day_place, w_comm, nc, by_day)
+        self._victims_day = WeightedIndex.build(day, w_comm, nc, by_day)
         self._victims_out = WeightedIndex.build(home, w_nte, nc, by_home)
         # P(victim's home community | venue): catchment x the people going out there
         out = self._catchment * self._victims_out.totals()[:, None]
@@ -487,7 +480,7 @@ class ViolenceModel(mesa.Model):
         t("year:abuse_onsets", self._onsets, year)
         self._abusers = np.flatnonzero(s.abuse_until > self.week)
         members = np.flatnonzero(s.group >= 0)
-        self._group_ptr, self._group_members = _group_index(
+        self._group_ptr, self._group_members = group_index(
             s.group[members].astype(np.int64), self.n_communities
         )
         self._group_members = members[self._group_members]
@@ -519,27 +512,23 @@ class ViolenceModel(mesa.Model):
         s.abuse_incidents[new] = 0
 
     def _multiplier(self) -> None:
-        """Each person's weekly non-partner hazard before their own log terms: the sum of the
-        family, youth, night-time and community settings' rate ratios (competing risks), times
-        base_hazard. Recomputed each year (ages, groups, households change yearly)."""
-        self._components = self._setting_components(np.arange(len(self.people)))
-        self._mult = (self.params.offending.base_hazard * self._components.sum(axis=1)).astype(
-            np.float32
-        )
-
-    def _setting_components(self, ids: np.ndarray) -> np.ndarray:
-        """Rate ratios (n x 4: family, youth, night-time, community) of the given people."""
+        """Each person's setting rate ratios (n x 4: family, youth, night-time, community) and
+        their sum times base_hazard, the weekly non-partner hazard before their own log terms
+        (competing risks). Recomputed each year (ages, groups, households change yearly)."""
         c, p = self._curves, self.people
-        age, male = self._year_age[ids], p.male[ids].astype(np.int64)
-        group = self.state.group[ids] >= 0
-        return np.stack(
+        age, male = self._year_age, p.male.astype(np.int64)
+        group = self.state.group >= 0
+        self._components = np.stack(
             [
-                c["family"][age, male] * self._has_family[ids],
+                c["family"][age, male] * self._has_family,
                 c["youth"][age, male] * (1 + (self.params.youth.group_rr - 1) * group),
-                c["night_time"][age, male] * self._nte_access[p.community[ids]],
+                c["night_time"][age, male] * self._nte_access[p.community],
                 c["community"][age, male],
             ],
             axis=1,
+        )
+        self._mult = (self.params.offending.base_hazard * self._components.sum(axis=1)).astype(
+            np.float32
         )
 
     # ---- the weekly process -----------------------------------------------------------------

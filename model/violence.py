@@ -83,6 +83,14 @@ def school_community(area: Area) -> np.ndarray:
     return np.array([names.index(s.communities[0]) for s in area.schools] + [-1], np.int64)
 
 
+def group_index(values: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR-style grouping: (indptr, members sorted by group, stably)."""
+    order = np.argsort(values, kind="stable")
+    indptr = np.zeros(n_groups + 1, dtype=np.int64)
+    np.cumsum(np.bincount(values, minlength=n_groups), out=indptr[1:])
+    return indptr, order
+
+
 @dataclass
 class WeightedIndex:
     """People grouped (by community), drawn within a group in proportion to a weight."""
@@ -93,12 +101,14 @@ class WeightedIndex:
 
     @classmethod
     def build(
-        cls, group: np.ndarray, weight: np.ndarray, n_groups: int, order: np.ndarray | None = None
+        cls,
+        group: np.ndarray,
+        weight: np.ndarray,
+        n_groups: int,
+        grouped: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> WeightedIndex:
-        """order: people already sorted by group, if the caller has it (saves a sort)."""
-        order = np.argsort(group, kind="stable") if order is None else order
-        ptr = np.zeros(n_groups + 1, dtype=np.int64)
-        np.cumsum(np.bincount(group, minlength=n_groups), out=ptr[1:])
+        """grouped: group_index(group, n_groups), if the caller has it (saves a sort)."""
+        ptr, order = group_index(group, n_groups) if grouped is None else grouped
         cum = np.zeros(len(order) + 1)
         np.cumsum(weight[order], dtype=np.float64, out=cum[1:])
         return cls(order, ptr, cum)
