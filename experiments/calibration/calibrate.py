@@ -1,61 +1,59 @@
-"""`svsim calibrate`: fit the free parameters to the Strategic Needs Assessment with Optuna.
+"""`svsim calibrate`: history matching of the free parameters to the fitted rows, in waves of
+chunked, resumable Hydra jobs (the same machinery as sensitivity analysis: experiments/chunks.py).
 
-Resumable: the study lives in an SQLite file (storage_dir/<study>.db) that later runs continue;
-a trial left running by a killed process is marked failed on restart. Trials are asked in
-batches and evaluated in parallel processes; each scores the mean of `replicates` runs. At the
-end the best few trials are re-scored on fresh seeds and the choice is made on those; trials
-close to the chosen one form the plausible set (kept for compare's uncertainty and for
-sensitivity analysis). Identification is judged at the chosen point (identification.py); what
-one trial runs is in trial.py, shared by both.
+    svsim calibrate                                   # waves on this machine's cores
+    svsim calibrate hydra/launcher=submitit_slurm hydra.launcher.partition=compute   # on SLURM
+
+Each wave's design is written once to <out>/wave-N (a chunk folder) and never recomputed, so a
+re-run continues where a killed one stopped. After the last wave: the plausible set (simulated
+points no fitted row rules out), each parameter's plausible range and whether it is identified,
+the rows that are structural misfit, a recovery check at known points, and best.yaml (the
+plausible set, which compare, the page and sensitivity analysis sample per replicate).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
-from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ..config import CONF_DIR, ConfigError, compose, flatten, load_yaml, run_config
-from ..runfolder import default_out, run_folder, write_manifest
-from . import identification
-from .targets import evaluate, targets_from_dict
-from .trial import Free, Setup, one_run
+from .. import chunks as ch
+from ..config import CONF_DIR, ConfigError, compose, load_yaml, run_config
+from ..runfolder import run_folder, write_manifest
+from . import history as hm
+from .targets import observation, rows_from_dict, run_values, table
 
 log = logging.getLogger("svsim.calibrate")
 RUN_KEYS = ("years", "burn_in_years", "population_scale", "start_year")
 
 
-def load_targets(name: str, area) -> list:
+def load_rows(name: str, area) -> list:
     path = Path(name) if name.endswith((".yaml", ".yml")) else CONF_DIR / "targets" / f"{name}.yaml"
     if not path.is_file():
         raise ConfigError(f"targets_file={name!r}: no such targets file")
-    places = {c.name for c in area.communities}
-    return targets_from_dict(load_yaml(path, "targets"), places, {c.name for c in area.csps})
+    return rows_from_dict(load_yaml(path, "targets"), {c.name for c in area.communities})
 
 
-def _leaves(spec: Any, prefix: str = "") -> dict:
+def _leaves(spec, prefix: str = "") -> dict:
     """Flatten the nested free set to {dotted path: bounds}; a leaf is a mapping with 'low'."""
     if isinstance(spec, dict) and ("low" in spec or "high" in spec):
         return {prefix: spec}
     if not isinstance(spec, dict) or not spec:
-        raise ConfigError(
-            f"free.{prefix}={spec!r}: must be bounds {{low, high}} or a mapping".replace(
-                "free.=", "free="
-            )
-        )
+        where = f"free.{prefix}" if prefix else "free"
+        raise ConfigError(f"{where}={spec!r}: must be bounds {{low, high}} or a mapping")
     out = {}
     for k, v in spec.items():
         out.update(_leaves(v, f"{prefix}.{k}" if prefix else str(k)))
     return out
 
 
-def free_parameters(spec: Any, check_overrides: list[str]) -> tuple:
-    """Validate the free set: bounds in order, and every path a real configuration key."""
+def free_parameters(spec, check_overrides: list[str]) -> tuple:
+    """Validate the free set: bounds in order, a source for each, every path a real key."""
     out = []
     for path, b in _leaves(spec).items():
         if "low" not in b or "high" not in b:
@@ -64,8 +62,8 @@ def free_parameters(spec: Any, check_overrides: list[str]) -> tuple:
         for k, v in (("low", lo), ("high", hi)):
             if isinstance(v, bool) or not isinstance(v, int | float):
                 raise ConfigError(f"free.{path}.{k}={v!r}: must be a number")
-        if lo > hi:
-            raise ConfigError(f"free.{path}: lower bound {lo} is above upper bound {hi}")
+        if lo >= hi:
+            raise ConfigError(f"free.{path}: lower bound {lo} is not below upper bound {hi}")
         if b.get("log") and lo <= 0:
             raise ConfigError(f"free.{path}.low={lo}: a log-scale bound must be positive")
         if not path.startswith(("params.", "csp_hazard_multiplier.")):
@@ -73,248 +71,314 @@ def free_parameters(spec: Any, check_overrides: list[str]) -> tuple:
                 f"free.{path}: unknown parameter (free parameters are params.* "
                 "or csp_hazard_multiplier.<CSP>)"
             )
-        out.append(Free(str(path), float(lo), float(hi), bool(b.get("log", False))))
-    # an unknown name is refused by composing the configuration with the lower bounds
-    try:
-        run_config(
-            [*check_overrides, *(f"{f.path}={f.low}" for f in out if f.path.startswith("params."))]
-            + [f"++{f.path}={f.low}" for f in out if not f.path.startswith("params.")]
+        out.append(
+            hm.Free(path, float(lo), float(hi), bool(b.get("log")), str(b.get("source", "")))
         )
+    try:  # an unknown name or a bound outside a parameter's range is refused here
+        for end in ("low", "high"):
+            run_config(
+                [*check_overrides]
+                + [f"{f.path}={getattr(f, end)}" for f in out if f.path.startswith("params.")]
+                + [f"++{f.path}={getattr(f, end)}" for f in out if not f.path.startswith("params.")]
+            )
     except ConfigError as exc:
         raise ConfigError(f"free: {exc}") from None
     return tuple(out)
 
 
-def evaluate_point(setup: Setup, values: dict, seed: int, replicates: int) -> tuple:
-    """Loss and fit rows for one parameter set: the mean of `replicates` model runs."""
-    return evaluate(setup.targets, [one_run(setup, values, seed + r) for r in range(replicates)])
+def point_overrides(base: list[str], values: dict) -> list[str]:
+    return [*base, *(f"++{k}={v!r}" for k, v in values.items())]
 
 
-def start_from_shipped(study, free: tuple, area: str) -> None:
-    """Make the shipped calibrated set (where its values lie inside the bounds) the new
-    study's first trial, so a refit after a model change starts from the last good fit."""
-    path = CONF_DIR / "calibrated" / f"{area}.yaml"
-    if not path.is_file():
-        return
-    shipped = flatten(load_yaml(path, "calibrated"))
-    values = {}
-    for f in free:
-        v = shipped.get(f.path)
-        if isinstance(v, int | float) and f.low <= v <= f.high:
-            values[f.path] = float(v)
-        else:
-            log.warning("start_from_shipped: %s=%r is not inside its bounds; sampled", f.path, v)
-    study.enqueue_trial(values)
+def run_point(base: list[str], values: dict, seed: int) -> dict:
+    """One model run at a parameter set, measured for the rows."""
+    from svsim.model import ViolenceModel
+
+    from .targets import statistics
+
+    cfg = run_config(point_overrides(base, values))
+    model = ViolenceModel(cfg.area, cfg.params, replace(cfg.settings, seed=seed))
+    return statistics(model, model.run())
 
 
-def _distributions(free: tuple) -> dict:
-    import optuna
-
-    return {f.path: optuna.distributions.FloatDistribution(f.low, f.high, log=f.log) for f in free}
-
-
-def open_study(name: str, storage_dir: Path, seed: int):
-    """Create or continue a study; trials left running by a killed process become failed."""
-    import optuna
-    from optuna.trial import TrialState
-
-    storage_dir.mkdir(parents=True, exist_ok=True)
-    storage = optuna.storages.RDBStorage(f"sqlite:///{storage_dir / (name + '.db')}")
-    study = optuna.create_study(
-        study_name=name,
-        storage=storage,
-        load_if_exists=True,
-        direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=16, multivariate=True),
-    )
-    stale = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.RUNNING]
-    for t in stale:
-        storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-    if stale:
-        log.warning("marked %d trial(s) left running by an earlier process as failed", len(stale))
-    return study
-
-
-def run_trials(study, setup: Setup, n_trials: int, jobs: int) -> None:
-    """Ask, evaluate in parallel, tell, until the study has n_trials complete trials."""
-    from optuna.trial import TrialState
-    from tqdm import tqdm
-
-    dists = _distributions(setup.free)
-
-    def complete() -> int:
-        return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-
-    bar = tqdm(total=n_trials, initial=min(complete(), n_trials), desc="calibration trials")
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        while complete() < n_trials:
-            batch = [study.ask(dists) for _ in range(min(jobs, n_trials - complete()))]
-            futures = [
-                pool.submit(evaluate_point, setup, t.params, setup.seed, setup.replicates)
-                for t in batch
-            ]
-            for trial, fut in zip(batch, futures, strict=True):
-                try:
-                    loss, rows = fut.result()
-                except Exception as exc:  # a failed model run fails its trial, not the study
-                    log.warning("trial %d failed: %s", trial.number, exc)
-                    study.tell(trial, state=TrialState.FAIL)
-                    continue
-                trial.set_user_attr("fit", _jsonable(rows))
-                study.tell(trial, loss)
-                bar.update()
-            bar.set_postfix(best=f"{study.best_value:.3g}")
-    bar.close()
-
-
-def _jsonable(rows: list[dict]) -> list[dict]:
-    return json.loads(
-        json.dumps(rows, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
-    )
-
-
-def plausible_ranges(plausible, free: tuple) -> list[float]:
-    """Per parameter: the plausible set's range as a share of the prior range (descriptive)."""
+def evaluate_chunk(design: dict, rows: np.ndarray, folder: Path, tmp: Path) -> None:
+    """A chunk of a wave: each row of the sample is (point index, unit coordinates...)."""
+    free = tuple(hm.Free(**f) for f in design["free"])
     out = []
-    for f in free:
-        col = plausible[f"params_{f.path}"]
-        tr = np.log if f.log else (lambda x: x)
-        out.append(float((tr(col.max()) - tr(col.min())) / (tr(f.high) - tr(f.low))))
-    return out
+    for row in rows:
+        i = int(row[0])
+        values = hm.values_at(free, row[1:])
+        seed = int(design["seed"]) + i
+        out.append({"point": i, "seed": seed, **run_point(design["base"], values, seed)})
+    (tmp / "runs.json").write_text(json.dumps(out))
 
 
-def _nested(values: dict) -> dict:
-    out: dict = {}
-    for path, v in values.items():
-        node = out
-        parts = path.split(".")
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-        node[parts[-1]] = float(v)
-    return out
+def gather(folder: Path) -> list[dict]:
+    design, _ = ch.load_design(folder)
+    n = len(design["chunks"])
+    _done, failed, missing = ch.status(folder, n)
+    if missing:
+        raise ConfigError(ch.describe_missing(folder, missing, failed))
+    runs = []
+    for i in range(n):
+        runs += json.loads((ch.chunk_dir(folder, i) / "runs.json").read_text())
+    return sorted(runs, key=lambda r: r["point"])
+
+
+def run_wave(
+    folder: Path, design: dict, x: np.ndarray, first: int, n_chunks: int, hyd, jobs
+) -> list[dict]:
+    """Write the wave's design (once), run its missing chunks, gather its runs."""
+    sample = np.column_stack([np.arange(first, first + len(x)), x])
+    if not (folder / "design.json").is_file():
+        design = {**design, "chunks": ch.cut(len(sample), n_chunks)}
+        ch.prepare(folder, design, sample)
+    if ch.execute(
+        folder, len(json.loads((folder / "design.json").read_text())["chunks"]), hyd, jobs
+    ):
+        design_now = json.loads((folder / "design.json").read_text())
+        _d, failed, missing = ch.status(folder, len(design_now["chunks"]))
+        raise ConfigError(
+            ch.describe_missing(folder, missing, failed) + "; re-run the same command"
+        )
+    return gather(folder)
+
+
+def outputs(rows: list, runs: list[dict]) -> np.ndarray:
+    """runs x fitted rows: each fitted (non-rank) row's statistic."""
+    return np.array([[run_values(r, [run])[0] for r in rows] for run in runs], float)
+
+
+def observations(rows: list) -> tuple:
+    obs = [observation(r) for r in rows]
+    return tuple(np.array(v) for v in zip(*obs, strict=True))
+
+
+def configure(overrides: list[str]) -> dict:
+    from omegaconf import OmegaConf
+
+    r = OmegaConf.to_container(compose("calibrate", overrides), resolve=True)
+    waves = r["waves"]
+    if (
+        not isinstance(waves, list)
+        or not waves
+        or not all(isinstance(w, int) and not isinstance(w, bool) and w >= 10 for w in waves)
+    ):
+        raise ConfigError(f"waves={waves!r}: must be a list of whole numbers >= 10 (runs a wave)")
+    for key, lo in (("chunks", 1), ("jobs", 1), ("plausible_max", 2), ("recovery_truths", 0)):
+        if isinstance(r[key], bool) or not isinstance(r[key], int) or r[key] < lo:
+            raise ConfigError(f"{key}={r[key]!r}: must be a whole number >= {lo}")
+    return r
 
 
 def main(overrides: list[str]) -> int:
-    import pandas as pd
-
-    cfg = compose("calibrate", overrides)
-    from omegaconf import OmegaConf
-
-    r = OmegaConf.to_container(cfg, resolve=True)
-    for key, lo in (("trials", 1), ("jobs", 1), ("replicates", 1)):
-        if isinstance(r[key], bool) or not isinstance(r[key], int) or r[key] < lo:
-            raise ConfigError(f"{key}={r[key]!r}: must be a whole number >= {lo}")
-    area_override = [o for o in overrides if o.startswith("area=")]
-    base = [*area_override, *(f"{k}={r[k]}" for k in RUN_KEYS), "write_incidents=true"]
-    base += [o for o in overrides if o.startswith(("params.", "csp_hazard_multiplier."))]
+    job_ov, hyd = ch.split_hydra(overrides)
+    r = configure(job_ov)
+    passed = ch.passed_overrides(job_ov)
+    base = [*passed, *(f"{k}={r[k]}" for k in RUN_KEYS), "write_incidents=true"]
     run = run_config(base)
-    targets = load_targets(str(r["targets_file"]), run.area)
+    rows = load_rows(str(r["targets_file"]), run.area)
     free = free_parameters(r["free"], base)
-    setup = Setup(
-        base=base, free=free, targets=targets, seed=int(r["seed"]), replicates=r["replicates"]
-    )
-    name = r["study"] or run.area.name
-    out = Path(r["out"]) if r["out"] else default_out("calibrate", name)
-    with run_folder(out) as folder:  # claimed before the trials, not after them
-        study = open_study(name, Path(r["storage_dir"]), setup.seed)
-        if r["start_from_shipped"] and not study.trials:
-            start_from_shipped(study, free, run.area.name)
-        start = time.perf_counter()
-        run_trials(study, setup, r["trials"], r["jobs"])
-        summary = finish(study, setup, r, folder)
-        write_manifest(
-            folder,
-            job="calibrate",
-            overrides=overrides,
-            study=name,
-            wall_seconds=round(time.perf_counter() - start, 1),
-            **summary,
+    fitted = [x for x in rows if x.fitted and x.kind != "rank"]
+    key = hashlib.sha256(
+        json.dumps(
+            [base, [f.__dict__ for f in free], r["waves"], r["seed"], [x.name for x in fitted]],
+            default=str,
+        ).encode()
+    ).hexdigest()[:8]
+    out = Path(r["out"] or Path.cwd() / "results" / f"calibration-{run.area.name}-{key}").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    handler = ch.file_logger(out, "calibrate")
+    start = time.perf_counter()
+    try:
+        design = {
+            "job": "calibrate",
+            "evaluator": "svsim.experiments.calibration.calibrate:evaluate_chunk",
+            "free": [f.__dict__ for f in free],
+            "base": base,
+            "seed": int(r["seed"]),
+        }
+        obs = observations(fitted)
+        d, rng = len(free), np.random.default_rng(int(r["seed"]))
+        runs, xs, emulators, waves_info, keep = [], [], [], [], np.ones(len(fitted), bool)
+        for w, n in enumerate(r["waves"], start=1):
+            if w == 1:
+                x, info = hm.latin_hypercube(n, d, int(r["seed"])), {"design": "Latin hypercube"}
+            else:
+                x, info = hm.sample_space(emulators, obs, keep, d, n, rng)
+            new = run_wave(out / f"wave-{w}", design, x, len(runs), r["chunks"], hyd, r["jobs"])
+            x = np.load(out / f"wave-{w}" / "sample.npy")[:, 1:]  # as written (a resumed wave)
+            y_new = outputs(fitted, new)
+            if emulators:  # how well the last wave's emulators predicted this wave's runs
+                mean, ve, vr = emulators[-1].predict(x)
+                e = (y_new - mean) / np.sqrt(ve + vr)
+                info["emulator_within_3sd"] = float(np.nanmean(np.abs(e) <= 3))
+            runs += new
+            xs.append(x)
+            xall = np.vstack(xs)
+            em = hm.Emulator.fit(xall, outputs(fitted, runs), [f.name for f in fitted], seed=w)
+            emulators.append(em)
+            probe = rng.random((20_000, d))
+            mean, ve, vr = em.predict(probe)
+            imp = hm.implausibility(mean, ve + vr, *obs)
+            if w == 1:
+                keep = ~hm.structural_misfits(imp)
+            info |= {"wave": w, "runs": n, "rows_kept": int(keep.sum())}
+            waves_info.append(info)
+            log.info("wave %d: %s", w, info)
+        summary = finish(
+            out, r, free, fitted, rows, runs, np.vstack(xs), emulators, obs, keep, waves_info, hyd
         )
-        if r["promote"]:
-            promote(folder, run.area.name)
+        summary["wall_seconds"] = round(time.perf_counter() - start, 1)
+        (out / "analysis" / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    finally:
+        logging.getLogger("svsim").removeHandler(handler)
+        handler.close()
+    if r["promote"]:
+        promote(out / "analysis", run.area.name)
     print(f"calibration folder: {out}")
-    print(
-        pd.read_csv(out / "fit.csv")[["target", "model", "target_value", "met"]].to_string(
-            index=False
-        )
-    )
     return 0
 
 
-def finish(study, setup: Setup, r: dict, folder: Path) -> dict:
-    """Re-score the best trials on fresh seeds, choose, keep the plausible set, report."""
+def _nested(values: dict) -> dict:
+    """{'params': {...}, 'csp_hazard_multiplier': {...}} from dotted free-parameter paths."""
+    out: dict = {"params": {}, "csp_hazard_multiplier": {}}
+    for path, v in values.items():
+        head, rest = path.split(".", 1)
+        node = out[head]
+        *parents, leaf = rest.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = float(v)
+    return out
+
+
+def finish(out, r, free, fitted, rows, runs, x, emulators, obs, keep, waves_info, hyd) -> dict:
+    """The plausible set, parameter ranges, misfits, recovery, fit table and best.yaml."""
     import pandas as pd
     import yaml
-    from optuna.trial import TrialState
 
-    trials = study.trials_dataframe(
-        attrs=("number", "value", "state", "params", "datetime_start", "datetime_complete")
+    y = outputs(fitted, runs)
+    _mean, _ve, var_run = emulators[-1].predict(x)
+    imp = hm.implausibility(y, var_run, *obs)  # simulated values: no emulator variance
+    worst = np.nanmax(np.where(keep, imp, 0.0), axis=1)
+    ok = np.flatnonzero(worst <= hm.CUTOFF)
+    rng = np.random.default_rng(int(r["seed"]) + 1)
+    fallback = len(ok) < 10
+    chosen = np.argsort(worst)[:20] if fallback else rng.permutation(ok)[: r["plausible_max"]]
+    chosen = chosen[np.argsort(worst[chosen])]
+    plaus_x = x[chosen]
+    ranges = pd.DataFrame(hm.parameter_ranges(free, plaus_x))
+    relevance = emulators[-1].relevance()
+    pulls = []
+    for k in range(len(free)):
+        top = np.argsort(relevance[:, k])[::-1][:3]
+        pulls.append(", ".join(fitted[j].name for j in top if relevance[j, k] > 0.05))
+    ranges["rows_that_move_it"] = pulls
+    ranges.loc[ranges.on_bound != "", "note"] = (
+        "structural misfit: the plausible set presses on this bound (rows that pull it: see "
+        "rows_that_move_it); widen it to the source's range and refit"
     )
-    trials.to_csv(folder / "trials.csv", index=False)
-    done = trials[trials.state == TrialState.COMPLETE.name].sort_values("value")
-    rs = r["rescore"]
-    rescored = []
-    for _, row in done.head(int(rs["top"])).iterrows():
-        values = {f.path: row[f"params_{f.path}"] for f in setup.free}
-        loss, fit = evaluate_point(setup, values, int(rs["seed"]), int(rs["replicates"]))
-        rescored.append(
-            {
-                "trial": int(row["number"]),
-                "calibration_loss": row["value"],
-                "fresh_seed_loss": loss,
-                "values": values,
-                "fit": fit,
-            }
-        )
-    chosen = min(rescored, key=lambda x: x["fresh_seed_loss"])
-    pd.DataFrame(
-        [{k: v for k, v in x.items() if k not in ("fit", "values")} for x in rescored]
-    ).to_csv(folder / "rescored.csv", index=False)
-    fit = pd.DataFrame(chosen["fit"])
-    fit.to_csv(folder / "fit.csv", index=False)
-    limit = float(r["plausible_factor"]) * chosen["fresh_seed_loss"] + 1.0
-    plausible = done[done.value <= limit].head(50)
-    if len(plausible) < 20:  # too few to judge identification: the best 20 trials
-        plausible = done.head(20)
-    idr = r["identify"]
-    ident = identification.analyse(
-        setup, chosen["values"], int(idr["seed"]), int(idr["replicates"]), int(r["jobs"])
-    )
-    ident["plausible_set_share_of_prior_range"] = plausible_ranges(plausible, setup.free)
-    ident.to_csv(folder / "identification.csv", index=False)
-    best = {
-        "params": _nested(
-            {k: v for k, v in chosen["values"].items() if k.startswith("params.")}
-        ).get("params", {}),
-        "csp_hazard_multiplier": {
-            k.split(".", 1)[1]: float(v)
-            for k, v in chosen["values"].items()
-            if k.startswith("csp_hazard_multiplier.")
-        },
-        "calibration": {
-            "study": study.study_name,
-            "chosen_trial": chosen["trial"],
-            "fresh_seed_loss": float(chosen["fresh_seed_loss"]),
-            "trials": len(done),
-            "targets": str(r["targets_file"]),
-            "population_scale": r["population_scale"],
-            "replicates": r["replicates"],
-            "plausible_set": [
-                _nested({f.path: row[f"params_{f.path}"] for f in setup.free})
-                for _, row in plausible.iterrows()
+    misfit = pd.DataFrame(
+        {
+            "row": [f.name for f in fitted],
+            "structural_misfit": ~keep,
+            "min_implausibility_in_design": np.nanmin(imp, axis=0),
+            "moved_by": [
+                ", ".join(
+                    free[k].path
+                    for k in np.argsort(relevance[j])[::-1][:3]
+                    if relevance[j, k] > 0.05
+                )
+                for j in range(len(fitted))
             ],
-        },
-    }
-    (folder / "best.yaml").write_text(
-        "# @package _global_\n" + yaml.safe_dump(best, sort_keys=False)
+        }
     )
-    report(folder, done, fit, ident)
+    members = [_nested(hm.values_at(free, xi)) for xi in plaus_x]
+    recovery = recover(out, r, free, fitted, emulators, obs, keep, plaus_x, ranges, hyd)
+    fit_rows = pd.DataFrame(table(rows, [runs[i] for i in chosen]))
+    target = out / "analysis"
+    with run_folder(target, replace=True) as tmp:
+        ranges.to_csv(tmp / "parameters.csv", index=False)
+        misfit.to_csv(tmp / "misfit.csv", index=False)
+        recovery.to_csv(tmp / "recovery.csv", index=False)
+        fit_rows.drop(columns=["places"], errors="ignore").to_csv(tmp / "rows.csv", index=False)
+        pd.DataFrame(waves_info).to_csv(tmp / "waves.csv", index=False)
+        best = {
+            **members[0],
+            "calibration": {
+                "method": "history matching with Gaussian-process emulators (history.py)",
+                "targets": str(r["targets_file"]),
+                "waves": r["waves"],
+                "runs": len(runs),
+                "population_scale": r["population_scale"],
+                "years": r["years"],
+                "seed": r["seed"],
+                "structural_misfit_rows": [
+                    f.name for f, k in zip(fitted, keep, strict=True) if not k
+                ],
+                "plausible_set_is_least_implausible_fallback": bool(fallback),
+                "plausible_set": members,
+            },
+        }
+        (tmp / "best.yaml").write_text(
+            "# @package _global_\n" + yaml.safe_dump(best, sort_keys=False)
+        )
+        write_manifest(tmp, job="calibrate", stage="analyze", runs=len(runs), waves=r["waves"])
     return {
-        "chosen_trial": chosen["trial"],
-        "chosen_loss": chosen["fresh_seed_loss"],
-        "trials_complete": len(done),
-        "plausible_set_size": len(plausible),
+        "runs": len(runs),
+        "plausible": len(chosen),
+        "plausible_from_fallback": bool(fallback),
+        "simulated_points_not_ruled_out": len(ok),
+        "structural_misfit_rows": [f.name for f, k in zip(fitted, keep, strict=True) if not k],
+        "identified": ranges.loc[ranges.identified, "parameter"].tolist(),
+        "on_bound": ranges.loc[ranges.on_bound != "", "parameter"].tolist(),
+        "waves": waves_info,
     }
+
+
+def recover(out, r, free, fitted, emulators, obs, keep, plaus_x, ranges, hyd):
+    """Synthetic targets from fresh runs at known plausible points: history-match them with
+    the same emulators and tolerances; a parameter is recovered when its truth lies in the
+    5-95% range of the points not ruled out."""
+    import pandas as pd
+
+    n = min(int(r["recovery_truths"]), len(plaus_x))
+    if n == 0:
+        return pd.DataFrame()
+    truths = plaus_x[:: max(1, len(plaus_x) // n)][:n]
+    design = {
+        "job": "calibrate-recovery",
+        "evaluator": "svsim.experiments.calibration.calibrate:evaluate_chunk",
+        "free": [f.__dict__ for f in free],
+        "base": json.loads((out / "wave-1" / "design.json").read_text())["base"],
+        "seed": int(r["seed"]) + 500_000,  # seeds no wave used
+    }
+    runs = run_wave(out / "recovery", design, truths, 0, min(n, r["chunks"]), hyd, r["jobs"])
+    y = outputs(fitted, runs)
+    rng = np.random.default_rng(int(r["seed"]) + 2)
+    lines = []
+    for t, (xt, yt) in enumerate(zip(truths, y, strict=True)):
+        synth = (yt, obs[1], obs[2])
+        pts, info = hm.sample_space(
+            emulators[-1:], synth, keep & np.isfinite(yt), len(free), 400, rng
+        )
+        for k, f in enumerate(free):
+            lo, hi = np.quantile(pts[:, k], [0.05, 0.95])
+            lines.append(
+                {
+                    "truth": t,
+                    "parameter": f.path,
+                    "true_value": hm.from_unit(f, xt[k]),
+                    "low_90": hm.from_unit(f, lo),
+                    "high_90": hm.from_unit(f, hi),
+                    "recovered": bool(lo <= xt[k] <= hi),
+                    "share_of_prior_range": float(hi - lo),
+                    "identified_in_fit": bool(ranges.loc[k, "identified"]),
+                    "points_not_ruled_out": info["not_ruled_out"],
+                }
+            )
+    return pd.DataFrame(lines)
 
 
 def promote(folder: Path, area: str) -> Path:
@@ -323,67 +387,3 @@ def promote(folder: Path, area: str) -> Path:
     target.write_text((folder / "best.yaml").read_text())
     print(f"promoted: {target}")
     return target
-
-
-def report(folder: Path, done, fit, ident) -> None:
-    """fit_report.html with the fit table, wards side by side, convergence, identification."""
-    import base64
-    import html
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    figs = []
-    fig = Figure(figsize=(8, 4), layout="constrained")
-    ax = fig.subplots()
-    ax.plot(
-        done.sort_values("number").number,
-        done.sort_values("number").value.cummin(),
-        color="#0072B2",
-        lw=2,
-    )
-    ax.set_xlabel("trial")
-    ax.set_ylabel("best loss so far")
-    ax.set_yscale("log")
-    ax.set_title("Optimiser convergence")
-    figs.append(("Convergence: the best loss after each trial.", fig))
-    for _, row in fit.iterrows():
-        if row["kind"] == "rank" and isinstance(row.get("places"), dict):
-            fig = Figure(figsize=(7, 5), layout="constrained")
-            ax = fig.subplots()
-            places = row["places"]
-            rec = [v["recorded"] for v in places.values()]
-            mod = [v["model"] for v in places.values()]
-            ax.scatter(rec, mod, color="#D55E00", s=40)
-            for name, x, y in zip(places, rec, mod, strict=True):
-                ax.annotate(name, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points")
-            ax.set_xlabel("recorded per year")
-            ax.set_ylabel("model per year")
-            ax.set_title(f"{row['target']}: Spearman {row['model']:.2f}")
-            figs.append((f"{row['target']}: places side by side, model against recorded.", fig))
-    blocks = []
-    for caption, f in figs:
-        buf = io.BytesIO()
-        f.savefig(buf, format="png", dpi=100)
-        data = base64.b64encode(buf.getvalue()).decode()
-        blocks.append(
-            f'<figure><img src="data:image/png;base64,{data}" alt="">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-        )
-    cols = ["target", "kind", "model", "target_value", "met", "weight", "period", "source"]
-    table = fit[[c for c in cols if c in fit.columns]].to_html(index=False, escape=True)
-    page = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Calibration fit</title>"
-        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px}</style>"
-        "</head><body><h1>Calibration fit</h1><h2>Targets</h2>"
-        + table
-        + "<h2>Identification</h2>"
-        + ident.to_html(index=False)
-        + "".join(blocks)
-        + "</body></html>"
-    )
-    (folder / "fit_report.html").write_text(page)
