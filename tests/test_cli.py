@@ -122,8 +122,8 @@ def test_bad_area_files_are_refused(tmp_path, edit, names):
     [
         ["run", "area=test_town", "years=1"],
         # jobs that run long before they write: refused first, or these would take hours
-        ["validate", "years=1", "replicates=100000"],
-        ["calibrate", "years=1", "trials=100000", "storage_dir={tmp}/studies"],
+        ["validate", "years=1", "members=100000"],
+        ["calibrate", "years=1", "waves=[100000]"],
     ],
     ids=lambda job: job[0],
 )
@@ -137,4 +137,4 @@ def test_existing_out_folder_is_refused_before_any_work(tmp_path, job):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "already exists" in lines[0], r.stderr
     assert (out / "keep.txt").read_text() == "mine"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]  # no study, no temporary
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]  # no temporary left

@@ -1,3 +1,3 @@
-"""`svsim calibrate` and `svsim validate`: the Strategic Needs Assessment's targets (targets),
-what one trial runs (trial), the Optuna fit (calibrate), which parameters the targets pin down
-(identification), and a re-run of the calibrated baseline on fresh seeds (validate)."""
+"""`svsim calibrate` and `svsim validate`: the rows marked fit or held out (targets), history
+matching with Gaussian-process emulators (history), its waves as chunked Hydra jobs (calibrate),
+and every row on the plausible set with fresh seeds (validate)."""

@@ -86,6 +86,23 @@ def free_parameters(spec, check_overrides: list[str]) -> tuple:
     return tuple(out)
 
 
+def claim(out: Path, key: str) -> None:
+    """Make `out` this calibration's folder, or continue it; refuse a folder of anything else."""
+    mark = out / "calibration.json"
+    if mark.is_file():
+        held = json.loads(mark.read_text()).get("key")
+        if held != key:
+            raise ConfigError(
+                f"out={str(out)!r}: holds a calibration of another set-up ({held}, this one "
+                f"is {key}); choose another out"
+            )
+        return
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"out={str(out)!r}: already exists and is not a calibration folder")
+    out.mkdir(parents=True, exist_ok=True)
+    mark.write_text(json.dumps({"key": key}) + "\n")
+
+
 def point_overrides(base: list[str], values: dict) -> list[str]:
     return [*base, *(f"++{k}={v!r}" for k, v in values.items())]
 
@@ -130,17 +147,20 @@ def run_wave(
 ) -> list[dict]:
     """Write the wave's design (once), run its missing chunks, gather its runs."""
     sample = np.column_stack([np.arange(first, first + len(x)), x])
-    if not (folder / "design.json").is_file():
+    if (folder / "sample.npy").is_file():
+        held = np.load(folder / "sample.npy")
+        if len(held) != len(x) or held[0, 0] != first:
+            raise ConfigError(
+                f"waves: {folder.name} already holds {len(held)} runs from point {held[0, 0]:.0f} "
+                f"(asked {len(x)} from {first}); keep the earlier waves as they were"
+            )
+    else:
         design = {**design, "chunks": ch.cut(len(sample), n_chunks)}
         ch.prepare(folder, design, sample)
-    if ch.execute(
-        folder, len(json.loads((folder / "design.json").read_text())["chunks"]), hyd, jobs
-    ):
-        design_now = json.loads((folder / "design.json").read_text())
-        _d, failed, missing = ch.status(folder, len(design_now["chunks"]))
-        raise ConfigError(
-            ch.describe_missing(folder, missing, failed) + "; re-run the same command"
-        )
+    n = len(json.loads((folder / "design.json").read_text())["chunks"])
+    if ch.execute(folder, n, hyd, jobs):
+        _done, failed, missing = ch.status(folder, n)
+        raise ConfigError(ch.describe_missing(folder, missing, failed) + "; re-run the command")
     return gather(folder)
 
 
@@ -152,6 +172,15 @@ def outputs(rows: list, runs: list[dict]) -> np.ndarray:
 def observations(rows: list) -> tuple:
     obs = [observation(r) for r in rows]
     return tuple(np.array(v) for v in zip(*obs, strict=True))
+
+
+def setup_key(base: list[str], free: tuple, seed: int, fitted: list) -> str:
+    """What makes two calibrations the same (and a folder continuable): the run, free set,
+    seed and fitted rows; not the wave sizes, so that a wave can be added."""
+    text = json.dumps(
+        [base, [f.__dict__ for f in free], seed, [x.name for x in fitted]], default=str
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def configure(overrides: list[str]) -> dict:
@@ -180,14 +209,9 @@ def main(overrides: list[str]) -> int:
     rows = load_rows(str(r["targets_file"]), run.area)
     free = free_parameters(r["free"], base)
     fitted = [x for x in rows if x.fitted and x.kind != "rank"]
-    key = hashlib.sha256(
-        json.dumps(
-            [base, [f.__dict__ for f in free], r["waves"], r["seed"], [x.name for x in fitted]],
-            default=str,
-        ).encode()
-    ).hexdigest()[:8]
+    key = setup_key(base, free, r["seed"], fitted)
     out = Path(r["out"] or Path.cwd() / "results" / f"calibration-{run.area.name}-{key}").resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    claim(out, key)
     handler = ch.file_logger(out, "calibrate")
     start = time.perf_counter()
     try:
@@ -198,9 +222,10 @@ def main(overrides: list[str]) -> int:
             "base": base,
             "seed": int(r["seed"]),
         }
-        obs = observations(fitted)
+        raw_obs = observations(fitted)
         d, rng = len(free), np.random.default_rng(int(r["seed"]))
         runs, xs, emulators, waves_info, keep = [], [], [], [], np.ones(len(fitted), bool)
+        scale, obs = None, None  # chosen on the first wave
         for w, n in enumerate(r["waves"], start=1):
             if w == 1:
                 x, info = hm.latin_hypercube(n, d, int(r["seed"])), {"design": "Latin hypercube"}
@@ -208,18 +233,20 @@ def main(overrides: list[str]) -> int:
                 x, info = hm.sample_space(emulators, obs, keep, d, n, rng)
             new = run_wave(out / f"wave-{w}", design, x, len(runs), r["chunks"], hyd, r["jobs"])
             x = np.load(out / f"wave-{w}" / "sample.npy")[:, 1:]  # as written (a resumed wave)
-            y_new = outputs(fitted, new)
+            if w == 1:
+                scale = choose_scale(out, fitted, outputs(fitted, new), raw_obs)
+                obs = scale.observations(raw_obs)
+            y_new = scale.outputs(outputs(fitted, new))
             if emulators:  # how well the last wave's emulators predicted this wave's runs
                 mean, ve, vr = emulators[-1].predict(x)
                 e = (y_new - mean) / np.sqrt(ve + vr)
                 info["emulator_within_3sd"] = float(np.nanmean(np.abs(e) <= 3))
             runs += new
             xs.append(x)
-            xall = np.vstack(xs)
-            em = hm.Emulator.fit(xall, outputs(fitted, runs), [f.name for f in fitted], seed=w)
+            y = scale.outputs(outputs(fitted, runs))
+            em = hm.Emulator.fit(np.vstack(xs), y, [f.name for f in fitted], seed=w, jobs=r["jobs"])
             emulators.append(em)
-            probe = rng.random((20_000, d))
-            mean, ve, vr = em.predict(probe)
+            mean, ve, vr = em.predict(rng.random((20_000, d)))
             imp = hm.implausibility(mean, ve + vr, *obs)
             if w == 1:
                 keep = ~hm.structural_misfits(imp)
@@ -227,7 +254,7 @@ def main(overrides: list[str]) -> int:
             waves_info.append(info)
             log.info("wave %d: %s", w, info)
         summary = finish(
-            out, r, free, fitted, rows, runs, np.vstack(xs), emulators, obs, keep, waves_info, hyd
+            out, r, free, fitted, rows, runs, np.vstack(xs), emulators, scale, keep, waves_info, hyd
         )
         summary["wall_seconds"] = round(time.perf_counter() - start, 1)
         (out / "analysis" / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
@@ -253,12 +280,26 @@ def _nested(values: dict) -> dict:
     return out
 
 
-def finish(out, r, free, fitted, rows, runs, x, emulators, obs, keep, waves_info, hyd) -> dict:
+def choose_scale(out: Path, fitted: list, y: np.ndarray, obs: tuple) -> hm.Scale:
+    """The rows emulated on the log scale, chosen on the first wave and kept in scale.json."""
+    path = out / "scale.json"
+    if path.is_file():
+        held = json.loads(path.read_text())
+        return hm.Scale(np.array([bool(held.get(f.name, False)) for f in fitted]))
+    scale = hm.Scale.choose(y, obs)
+    path.write_text(
+        json.dumps(dict(zip([f.name for f in fitted], scale.log.tolist(), strict=True)))
+    )
+    return scale
+
+
+def finish(out, r, free, fitted, rows, runs, x, emulators, scale, keep, waves_info, hyd) -> dict:
     """The plausible set, parameter ranges, misfits, recovery, fit table and best.yaml."""
     import pandas as pd
     import yaml
 
-    y = outputs(fitted, runs)
+    obs = scale.observations(observations(fitted))
+    y = scale.outputs(outputs(fitted, runs))
     _mean, _ve, var_run = emulators[-1].predict(x)
     imp = hm.implausibility(y, var_run, *obs)  # simulated values: no emulator variance
     worst = np.nanmax(np.where(keep, imp, 0.0), axis=1)
@@ -295,7 +336,7 @@ def finish(out, r, free, fitted, rows, runs, x, emulators, obs, keep, waves_info
         }
     )
     members = [_nested(hm.values_at(free, xi)) for xi in plaus_x]
-    recovery = recover(out, r, free, fitted, emulators, obs, keep, plaus_x, ranges, hyd)
+    recovery = recover(out, r, free, fitted, emulators, scale, obs, keep, plaus_x, ranges, hyd)
     fit_rows = pd.DataFrame(table(rows, [runs[i] for i in chosen]))
     target = out / "analysis"
     with run_folder(target, replace=True) as tmp:
@@ -337,7 +378,7 @@ def finish(out, r, free, fitted, rows, runs, x, emulators, obs, keep, waves_info
     }
 
 
-def recover(out, r, free, fitted, emulators, obs, keep, plaus_x, ranges, hyd):
+def recover(out, r, free, fitted, emulators, scale, obs, keep, plaus_x, ranges, hyd):
     """Synthetic targets from fresh runs at known plausible points: history-match them with
     the same emulators and tolerances; a parameter is recovered when its truth lies in the
     5-95% range of the points not ruled out."""
@@ -355,7 +396,7 @@ def recover(out, r, free, fitted, emulators, obs, keep, plaus_x, ranges, hyd):
         "seed": int(r["seed"]) + 500_000,  # seeds no wave used
     }
     runs = run_wave(out / "recovery", design, truths, 0, min(n, r["chunks"]), hyd, r["jobs"])
-    y = outputs(fitted, runs)
+    y = scale.outputs(outputs(fitted, runs))
     rng = np.random.default_rng(int(r["seed"]) + 2)
     lines = []
     for t, (xt, yt) in enumerate(zip(truths, y, strict=True)):

@@ -54,6 +54,30 @@ def values_at(free: tuple, x: np.ndarray) -> dict:
     return {f.path: from_unit(f, x[k]) for k, f in enumerate(free)}
 
 
+@dataclass(frozen=True)
+class Scale:
+    """Which rows are emulated on the log scale: positive two-sided rows whose first-wave
+    outputs span more than a factor of 4 (counts from a few thousand to tens of thousands are
+    far from a stationary Gaussian process on their own scale). The observation moves with
+    them: log of the centre, and its SD relative to the centre (the delta method)."""
+
+    log: np.ndarray
+
+    @classmethod
+    def choose(cls, y: np.ndarray, obs: tuple) -> Scale:
+        lo, hi = np.nanmin(y, axis=0), np.nanmax(y, axis=0)
+        positive = (lo > 0) & (obs[0] > 0) & ~obs[2]
+        return cls(positive & (hi > 4 * np.where(positive, lo, 1.0)))
+
+    def outputs(self, y: np.ndarray) -> np.ndarray:
+        return np.where(self.log, np.log(np.maximum(y, 1e-12)), y)
+
+    def observations(self, obs: tuple) -> tuple:
+        centre, sd, one_sided = obs
+        c = np.where(self.log, centre, 1.0)
+        return np.where(self.log, np.log(c), centre), np.where(self.log, sd / c, sd), one_sided
+
+
 def latin_hypercube(n: int, d: int, seed: int) -> np.ndarray:
     """A space-filling design on the unit cube (scipy's optimised Latin hypercube)."""
     from scipy.stats import qmc
@@ -71,30 +95,15 @@ class Emulator:
     names: list[str]
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, names: list[str], seed: int = 0) -> Emulator:
-        """Fit on finite outputs; a column with no spread gets a constant emulator."""
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.gaussian_process import GaussianProcessRegressor
-        from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+    def fit(
+        cls, x: np.ndarray, y: np.ndarray, names: list[str], seed: int = 0, jobs: int = 1
+    ) -> Emulator:
+        """Fit on finite outputs, rows in parallel; a row with no spread gets a constant."""
+        from joblib import Parallel, delayed
 
-        d = x.shape[1]
-        gps = []
-        for j in range(y.shape[1]):
-            ok = np.isfinite(y[:, j])
-            col = y[ok, j]
-            if ok.sum() < 5 or np.ptp(col) == 0:
-                gps.append(("const", float(np.nanmean(y[:, j])) if ok.any() else math.nan))
-                continue
-            kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(
-                np.full(d, 0.5), (0.05, 100.0)
-            ) + WhiteKernel(0.1, (1e-6, 1.0))
-            gp = GaussianProcessRegressor(
-                kernel, normalize_y=True, n_restarts_optimizer=1, random_state=seed + j
-            )
-            with warnings.catch_warnings():  # a parameter that does not move a row hits the
-                warnings.simplefilter("ignore", ConvergenceWarning)  # length-scale bound
-                gp.fit(x[ok], col)
-            gps.append(("gp", gp))
+        gps = Parallel(n_jobs=jobs)(
+            delayed(_fit_one)(x, y[:, j], seed + j) for j in range(y.shape[1])
+        )
         return cls(gps, list(names))
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -123,6 +132,27 @@ class Emulator:
             out.append(inv / inv.sum())
         d = next((len(r) for r in out if r is not None), 0)
         return np.array([r if r is not None else np.zeros(d) for r in out])
+
+
+def _fit_one(x: np.ndarray, y: np.ndarray, seed: int) -> tuple:
+    """A GP with a constant times an anisotropic RBF kernel plus a nugget (run-to-run noise)."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+    ok = np.isfinite(y)
+    if ok.sum() < 5 or np.ptp(y[ok]) == 0:
+        return ("const", float(np.mean(y[ok])) if ok.any() else math.nan)
+    kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(
+        np.full(x.shape[1], 0.5), (0.05, 100.0)
+    ) + WhiteKernel(0.1, (1e-6, 1.0))
+    gp = GaussianProcessRegressor(
+        kernel, normalize_y=True, n_restarts_optimizer=1, random_state=seed
+    )
+    with warnings.catch_warnings():  # a parameter that does not move a row hits the
+        warnings.simplefilter("ignore", ConvergenceWarning)  # length-scale bound
+        gp.fit(x[ok], y[ok])
+    return ("gp", gp)
 
 
 def implausibility(

@@ -20,6 +20,7 @@ from scipy import stats
 from svsim.model.accounting import FIGURES, tally
 from svsim.model.outcomes import MEASURE_INDEX, MEASURES
 from svsim.model.patterns import patterns
+from svsim.model.scopes import SCOPE
 
 from ..config import ConfigError
 
@@ -144,6 +145,8 @@ def rows_from_dict(data: Any, places: set[str]) -> list[Row]:
         for key in ("name", "source", "scope", "statistic", *NEEDS[kind]):
             if t.get(key) in (None, ""):
                 raise ConfigError(f"{w}.{key}: missing (a {kind} row needs it)")
+        if t["scope"] not in SCOPE:
+            raise ConfigError(f"{w}.scope={t['scope']!r}: not a scope (model/scopes.py)")
         if t["name"] in {r.name for r in out}:
             raise ConfigError(f"{w}.name={t['name']!r}: used twice")
         kw: dict = {k: str(t[k]) for k in ("name", "use", "scope", "kind", "statistic", "source")}

@@ -3,15 +3,13 @@ order independence, and refusal of bad input."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, SLOW, manifests, require_tool, svsim, town_plan
+from conftest import manifests, require_slurm, svsim, town_plan
 from svsim.experiments import chunks as ch
 from svsim.experiments.analysis import sensitivity as sa
 
@@ -226,35 +224,9 @@ def test_a_calibrated_input_picks_members_of_the_plausible_set(tmp_path):
         sa.build_inputs(exp, base, {})
 
 
-def _slurm_up() -> bool:
-    try:
-        r = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return r.returncode == 0 and any(s in r.stdout for s in ("idle", "mix", "alloc"))
-
-
-def start_slurm() -> None:
-    """Start the one-node cluster through the shared script if sinfo is missing or down."""
-    if shutil.which("sinfo") and _slurm_up():
-        return
-    script = REPO.parent / "shared" / "slurm" / "start-local-slurm.sh"
-    if not script.is_file():
-        script = Path("/work/shared/slurm/start-local-slurm.sh")
-    if not script.is_file() or os.geteuid() != 0:
-        return  # require_tool below skips (or fails under SVSIM_SLOW=1)
-    subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=900)
-
-
 @pytest.mark.slow
 def test_the_slurm_launcher_gives_identical_indices_and_records_job_ids(local_run):
-    start_slurm()
-    require_tool("sbatch")
-    if not _slurm_up():
-        message = "the local SLURM cluster is not up"
-        if SLOW:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_slurm()
     tmp, out = local_run
     slurm_out = tmp / "slurm"
     r = svsim(

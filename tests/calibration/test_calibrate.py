@@ -1,382 +1,282 @@
-"""Calibration: targets and free sets validated, resumable studies, and parameter recovery."""
+"""Calibration: rows marked and validated, their tests, history matching on a known function, and
+`svsim calibrate` end to end (resuming a wave whose chunk was lost)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import sqlite3
+import json
+import math
 import subprocess
-import sys
-import time
-from contextlib import closing
 
 import numpy as np
 import pytest
 import yaml
-from svsim.experiments.calibration.calibrate import (
-    finish,
-    free_parameters,
-    open_study,
-    run_trials,
-)
-from svsim.experiments.calibration.targets import evaluate, targets_from_dict
-from svsim.experiments.calibration.trial import Setup
-from svsim.experiments.config import ConfigError
+from conftest import SVSIM, require_slurm
+from svsim.experiments.calibration import history as hm
+from svsim.experiments.calibration.calibrate import free_parameters, load_rows
+from svsim.experiments.calibration.targets import Row, passes, rows_from_dict, table
+from svsim.experiments.config import CONF_DIR, ConfigError, run_config
 
-BASE = [
-    "area=test_town",
-    "years=2",
-    "burn_in_years=1",
-    "population_scale=1.0",
-    "start_year=2021",
-    "write_incidents=true",
-]
 PLACES = {"Old Town", "Riverside", "Hillcrest", "Market Square", "Meadows"}
-CSPS = {"Northside", "Southside"}
-TRUE = {
-    "params.offending.base_hazard": 4e-4,
-    "params.offending.exposure_log_rr": 0.3,
-    "params.offending.deprivation_log_rr": 0.3,
-    "params.offending.society_log_rr": 0.0,
-    "params.severity.serious_no_injury_prob": 0.6,
-    "params.severity.knife_prob": 0.012,
-    "params.severity.other_death_prob": 1.5e-4,
-    "params.justice.record_injury": 0.6,
-    "params.night_time.rate_ratio": 0.5,
-    "csp_hazard_multiplier.Northside": 1.2,
+SMALL = ["years=1", "burn_in_years=1", "population_scale=0.02", "start_year=2021"]
+# the held-out rows issue 14 names (victim sex of admissions and homicides, under-16 share,
+# A&E per admission, knife carrying, offenders 65+, ward ranks)
+MUST_HOLD_OUT = {
+    "male_share_of_admissions",
+    "male_share_of_homicide_victims",
+    "under16_share_of_recorded_victims",
+    "ae_attendances_per_admission",
+    "knife_carrying_pupils",
+    "offenders_65_plus",
+    "wards_serious_violence",
+    "towns_violent_offences",
+    "named_places",
 }
 
 
-def _recovery_free() -> dict:
-    """The real calibration's free set (conf/calibrate.yaml) on test_town, its Northside CSP in
-    Swindon's place, plus society_log_rr: with base_hazard a deliberately redundant pair."""
-    from svsim.experiments.config import CONF_DIR
-
-    spec = yaml.safe_load((CONF_DIR / "calibrate.yaml").read_text())["free"]
-    spec["csp_hazard_multiplier"] = {"Northside": spec["csp_hazard_multiplier"].pop("Swindon")}
-    spec["params"]["offending"]["society_log_rr"] = {"low": -0.7, "high": 0.7}
-    return spec
+def _row(**kw) -> dict:
+    return {"name": "r", "use": "fit", "scope": "model_true", "statistic": "s", "source": "x", **kw}
 
 
-def test_bad_targets_and_free_sets_are_refused_in_one_line():
-    good = {
-        "name": "x",
-        "kind": "count",
-        "measure": "incidents_recorded",
-        "value": 10,
-        "tolerance": 0.1,
-        "source": "s",
-    }
-    bad_target = {"targets": [{k: v for k, v in good.items() if k != "value"}]}
-    with pytest.raises(ConfigError, match=r"^targets\[x\]\.value: missing"):
-        targets_from_dict(bad_target, PLACES, CSPS)
-    with pytest.raises(ConfigError, match="lower bound 2 is above upper bound 1"):
-        free_parameters({"params": {"offending": {"base_hazard": {"low": 2, "high": 1}}}}, BASE)
-    with pytest.raises(ConfigError, match=r"params\.offending\.no_such: unknown"):
-        free_parameters({"params": {"offending": {"no_such": {"low": 0, "high": 1}}}}, BASE)
-    for call in (
-        lambda: targets_from_dict(bad_target, PLACES, CSPS),
-        lambda: free_parameters(
-            {"params": {"offending": {"no_such": {"low": 0, "high": 1}}}}, BASE
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"rows": [_row(kind="ratio", value=1)]}, "rows[r].kind='ratio'"),
+        ({"rows": [_row(kind="band", low=1, high=2, use="maybe")]}, "rows[r].use='maybe'"),
+        ({"rows": [_row(kind="z", value=0.5)]}, "rows[r].se: missing"),
+        ({"rows": [_row(kind="z", value=0.5, se=-1)]}, "rows[r].se=-1"),
+        ({"rows": [_row(kind="band", low=3, high=2)]}, "rows[r].low=3.0: above high=2.0"),
+        ({"rows": [_row(kind="band", low=1, high=2, sd=1)]}, "rows[r]: unknown field(s) sd"),
+        ({"rows": [_row(kind="count", value=5, tolerance=0.1)] * 2}, "rows[r].name='r': used"),
+        (
+            {"rows": [_row(kind="rank", statistic="incidents_recorded", places={"Nowhere": 1})]},
+            "rows[r].places: must name three",
         ),
-    ):
-        with pytest.raises(ConfigError) as info:
-            call()
-        assert "\n" not in str(info.value)
-
-
-def test_shipped_targets_and_free_set_are_valid():
-    from svsim.experiments.calibration.calibrate import load_targets
-    from svsim.experiments.config import CONF_DIR, run_config
-
-    area = run_config([]).area
-    targets = load_targets("wiltshire_swindon", area)
-    assert {t.kind for t in targets} >= {"count", "poisson", "band", "ratio_above", "rank"}
-    spec = yaml.safe_load((CONF_DIR / "calibrate.yaml").read_text())["free"]
-    assert len(free_parameters(spec, [])) >= 8
-
-
-def _synthetic_targets(setup: Setup, seeds: range) -> list:
-    """Targets of the real kinds made by the model itself at TRUE (seeds calibration never
-    uses): recorded violence with injury per CSP, serious violence, all violence, expected
-    admissions and homicides (10% tolerance), and the rank of the communities."""
-    from svsim.experiments.calibration.trial import one_run
-
-    runs = [one_run(setup, TRUE, s) for s in seeds]
-
-    def mean(get):
-        return float(np.mean([get(r) for r in runs]))
-
-    def count(name, measure, get, where=None):
-        value = mean(get)
-        return {"name": name, "kind": "count", "measure": measure, "where": where or {},
-                "value": value, "tolerance": 0.10, "source": "synthetic"}  # fmt: skip
-
-    vwi = "violence_with_injury_recorded"
-    t = [count(f"vwi_{c}", vwi, lambda r, c=c: r["by_csp"][vwi][c], {"csp": c}) for c in CSPS]
-    for m in ("serious_violence_recorded", "incidents_recorded"):
-        t.append(count(m, m, lambda r, m=m: r["area"][m]))
-    for m in ("admissions_expected", "homicides_expected"):
-        t.append(count(m, m, lambda r, m=m: r["area"][m]))
-    inc = "incidents_recorded"
-    places = {p: mean(lambda r, p=p: r["by_community"][inc][p]) for p in sorted(PLACES)}
-    t.append({"name": "places", "kind": "rank", "measure": inc, "places": places, "source": "s"})
-    return targets_from_dict({"targets": t}, PLACES, CSPS)
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(
-    reason="the free set of conf/calibrate.yaml was chosen for the violence process before the "
-    "setting processes: on them only other_death_prob is identified (knife_prob acts through "
-    "non-carriers only; society_log_rr also scales abuse onsets, so it no longer pairs exactly "
-    "with base_hazard). The joint calibration (issue 14) chooses the new free set and its "
-    "recovery test",
-    strict=False,
+        ({"rows": [_row(kind="band", low=1, high=2, scope="gossip")]}, "rows[r].scope='gossip'"),
+        ({"targets": []}, "rows: the targets file must have a 'rows' list"),
+    ],
 )
-def test_recovers_known_parameters_and_flags_the_redundant_pair(tmp_path):
-    """Recovery on test_town with the real calibration's free set plus society_log_rr, which
-    with base_hazard is a deliberately redundant pair (only their product matters).
-
-    Stated tolerance: every parameter the analysis reports identified has its true value inside
-    its reported 90% interval, which spans at most half its prior range; at least two are
-    identified, so the check is not empty. The redundant pair is reported not identified and
-    as trading off with each other. 5 projection years and 4 replicates keep the replicate
-    noise of a 6,000-person town (CV about 5% on the counts) below the 10% tolerance."""
-    import pandas as pd
-
-    base = [*BASE[:1], "years=5", *BASE[2:]]
-    free = free_parameters(_recovery_free(), base)
-    targets = _synthetic_targets(Setup(base, free, [], 0, 1), range(900, 906))
-    setup = Setup(base=base, free=free, targets=targets, seed=1000, replicates=4)
-    study = open_study("recovery", tmp_path / "studies", 1000)
-    run_trials(study, setup, 200, 2)
-    folder = tmp_path / "out"
-    folder.mkdir()
-    r = {
-        "rescore": {"top": 5, "replicates": 4, "seed": 3000},
-        "identify": {"replicates": 3, "seed": 4000},
-        "jobs": 2,
-        "plausible_factor": 2.0,
-        "targets_file": "synthetic",
-        "population_scale": 1.0,
-        "replicates": 4,
-    }
-    finish(study, setup, r, folder)
-    ident = pd.read_csv(folder / "identification.csv").set_index("parameter")
-    ident["true"] = pd.Series(TRUE)
-    print(ident.to_string())  # the figures behind the closing note
-    found = ident[ident.identified]
-    assert len(found) >= 2, ident
-    assert ((found.low_90 <= found.true) & (found.true <= found.high_90)).all(), found
-    pair = ("params.offending.base_hazard", "params.offending.society_log_rr")
-    assert not ident.loc[list(pair), "identified"].any()
-    assert pair[1] in str(ident.loc[pair[0], "trades_off_with"])
-    assert pair[0] in str(ident.loc[pair[1], "trades_off_with"])
+def test_bad_rows_are_refused_in_one_line(bad, message):
+    with pytest.raises(ConfigError) as err:
+        rows_from_dict(bad, PLACES)
+    assert message in str(err.value) and "\n" not in str(err.value)
 
 
-def _complete(db, name):
-    """Trials per state, read-only: an observer must not create the schema that the running
-    `svsim calibrate` is creating (opening it with Optuna raced the subprocess's own set-up)."""
-    from optuna.trial import TrialState
-
-    states = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.FAIL)
-    counts = dict.fromkeys(states, 0)
-    try:
-        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as con:
-            rows = con.execute(
-                "SELECT t.state, COUNT(*) FROM trials t JOIN studies s USING (study_id)"
-                " WHERE s.study_name = ? GROUP BY t.state",
-                (name,),
-            ).fetchall()
-    except sqlite3.OperationalError:  # no file or no tables yet: the study is still being made
-        return counts
-    for state, n in rows:
-        counts[TrialState[state]] = n
-    return counts
+@pytest.mark.parametrize(
+    ("free", "message"),
+    [
+        ({"params": {"offending": {"base_hazard": {"low": 5e-4, "high": 1e-4}}}}, "not below"),
+        (
+            {"params": {"offending": {"base_hazard": {"low": 0.0, "high": 1e-4, "log": True}}}},
+            "log",
+        ),
+        ({"params": {"offending": {"no_such": {"low": 0.1, "high": 0.2}}}}, "free:"),
+        ({"params": {"justice": {"record_injury": {"low": 0.5, "high": 1.5}}}}, "free:"),
+        ({"speed": {"low": 1, "high": 2}}, "free.speed: unknown parameter"),
+    ],
+)
+def test_bad_free_sets_are_refused_in_one_line(free, message):
+    with pytest.raises(ConfigError) as err:
+        free_parameters(free, ["area=test_town", *SMALL])
+    assert message in str(err.value) and "\n" not in str(err.value)
 
 
-@pytest.mark.slow
-def test_interrupted_calibration_continues_from_stored_trials(tmp_path):
-    """Kill `svsim calibrate` (SIGKILL) once it has stored trials, start it again: the trials
-    it had are kept, the ones it was running are marked failed, and it continues."""
-    from optuna.trial import TrialState
+def test_shipped_rows_are_marked_and_every_statistic_is_reported():
+    """Every row is marked; the rows issue 14 names are held out; one small run reports every
+    row's statistic (so no row can silently measure nothing)."""
+    from dataclasses import replace
 
-    targets = tmp_path / "targets.yaml"
-    targets.write_text(
-        yaml.safe_dump(
-            {
-                "targets": [
-                    {
-                        "name": "incidents",
-                        "kind": "count",
-                        "measure": "incidents_recorded",
-                        "value": 100,
-                        "tolerance": 0.1,
-                        "source": "test",
-                    }
-                ]
-            }
-        )
-    )
-    studies = tmp_path / "studies"
-    args = [
-        sys.executable,
-        "-m",
-        "svsim.experiments.cli",
-        "calibrate",
-        "area=test_town",
-        "years=1",
-        "burn_in_years=1",
-        f"targets_file={targets}",
-        "replicates=1",
-        "jobs=1",
-        f"storage_dir={studies}",
-        "study=resume",
-        "~free.csp_hazard_multiplier",
-        "~free.params.severity",
-        "~free.params.justice",
-        "~free.params.night_time",
+    from svsim.experiments.calibration.targets import statistics
+    from svsim.model import ViolenceModel
+
+    cfg = run_config([*SMALL, "write_incidents=true"])
+    rows = load_rows("wiltshire_swindon", cfg.area)
+    use = {r.name: r.use for r in rows}
+    assert {n for n, u in use.items() if u == "held_out"} >= MUST_HOLD_OUT
+    assert sum(u == "fit" for u in use.values()) >= 20
+    model = ViolenceModel(cfg.area, cfg.params, replace(cfg.settings, seed=3))
+    lines = table(rows, [statistics(model, model.run())])
+    assert len(lines) == len(rows)
+    assert all(math.isfinite(line["model"]) for line in lines), [
+        line["row"] for line in lines if not math.isfinite(line["model"])
     ]
-    proc = subprocess.Popen(
-        [*args, "trials=200", f"out={tmp_path / 'never'}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    db = studies / "resume.db"
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        if db.exists() and _complete(db, "resume")[TrialState.COMPLETE] >= 3:
-            break
-        time.sleep(0.5)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    before = _complete(db, "resume")
-    assert before[TrialState.COMPLETE] >= 3
-    assert not (tmp_path / "never").exists()
-    r = subprocess.run(
-        [*args, f"trials={before[TrialState.COMPLETE] + 2}", f"out={tmp_path / 'done'}"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert r.returncode == 0, r.stderr[-2000:]
-    after = _complete(db, "resume")
-    assert after[TrialState.COMPLETE] == before[TrialState.COMPLETE] + 2
-    assert after[TrialState.RUNNING] == 0
-    assert after[TrialState.FAIL] == before[TrialState.FAIL] + before[TrialState.RUNNING]
-    assert (tmp_path / "done" / "fit_report.html").exists()
+    spec = yaml.safe_load((CONF_DIR / "calibrate.yaml").read_text())
+    free = free_parameters(spec["free"], [*SMALL])
+    assert len(free) >= 20 and all(f.source for f in free)
 
 
-def test_loss_is_scored_on_the_mean_of_replicates():
-    t = targets_from_dict(
-        {
-            "targets": [
-                {
-                    "name": "x",
-                    "kind": "count",
-                    "measure": "incidents_recorded",
-                    "value": 100,
-                    "tolerance": 0.1,
-                    "source": "s",
-                }
-            ]
-        },
-        PLACES,
-        CSPS,
-    )
-    runs = [{"area": {"incidents_recorded": v}} for v in (80.0, 120.0)]
-    loss, rows = evaluate(t, runs)
-    assert loss == 0.0 and rows[0]["model"] == 100.0 and rows[0]["met"]
+def test_each_kind_of_row_passes_and_fails_where_it_should():
+    z = Row("z", "fit", "survey", "z", "s", "x", value=0.02, se=0.001)
+    assert passes(z, 0.0219)[0] and not passes(z, 0.0221)[0]  # |z| < 2 with no model noise
+    assert passes(z, 0.0221, model_se=0.001)[0]  # the model's own SE widens it
+    count = Row("c", "fit", "police", "count", "s", "x", value=1000, tolerance=0.1)
+    assert passes(count, 1099)[0] and not passes(count, 1101)[0]
+    poisson = Row("h", "fit", "homicide_index", "poisson", "s", "x", value=6, years=2)
+    lo, hi = poisson.interval()
+    assert lo == pytest.approx(1.3065, abs=1e-3) and hi == pytest.approx(5.9212, abs=1e-3)
+    assert passes(poisson, 5.9)[0] and not passes(poisson, 6.0)[0]
+    above = Row("a", "fit", "x", "above", "s", "x", value=1.2)
+    assert passes(above, 1.21)[0] and not passes(above, 1.19)[0]
+    assert not passes(above, math.nan)[0]
 
 
-def _rank(name, measure, places):
-    return {"name": name, "kind": "rank", "measure": measure, "places": places, "source": "s"}
-
-
-def test_union_of_place_lists_ranks_each_place_on_its_own_lists_measure():
-    lists = [
-        _rank("a", "serious_violence_recorded", {"Old Town": 30, "Riverside": 20}),
-        _rank("b", "incidents_recorded", {"Riverside": 50, "Meadows": 10}),
-    ]
-    union = {"name": "u", "kind": "rank", "union": ["a", "b"], "overlap": "b", "source": "s"}
-    t = targets_from_dict({"targets": [*lists, union]}, PLACES, CSPS)[-1]
-    assert t.places == {"Old Town": 30, "Riverside": 50, "Meadows": 10}
-    assert t.place_measures == {
-        "Old Town": "serious_violence_recorded",
-        "Riverside": "incidents_recorded",
-        "Meadows": "incidents_recorded",
-    }
-    by = {"Old Town": 3.0, "Riverside": 1.0, "Meadows": 0.0}
+def test_rank_rows_use_each_places_own_measure():
     runs = [
         {
+            "scalars": {},
             "by_community": {
-                "serious_violence_recorded": {**by, "Old Town": 3.0},
-                "incidents_recorded": {**by, "Old Town": 0.0, "Riverside": 4.0},
-            }
+                "incidents_recorded": {
+                    "Old Town": 3.0,
+                    "Riverside": 2.0,
+                    "Hillcrest": 1.0,
+                    "Meadows": 9.0,
+                },
+                "admissions": {"Old Town": 0.0, "Riverside": 0.0, "Hillcrest": 0.0, "Meadows": 0.5},
+            },
         }
     ]
-    _, rows = evaluate([t], runs)
-    assert rows[0]["model"] == pytest.approx(1.0)  # 4 > 3 > 0 on the right measures
-    for bad, msg in (
-        ({**union, "union": ["a", "nope"]}, r"^targets\[u\]\.union: 'nope' is not an earlier"),
-        ({**union, "overlap": "c"}, r"^targets\[u\]\.overlap='c': must be one of"),
-    ):
-        with pytest.raises(ConfigError, match=msg):
-            targets_from_dict({"targets": [*lists, bad]}, PLACES, CSPS)
-
-
-def test_local_identification_flags_a_redundant_pair_and_identifies_a_lone_parameter():
-    """base_hazard and society_log_rr only act through their product: with a tight target on
-    the level, each is unidentified and they trade off (posterior correlation near -1), while
-    base_hazard alone is identified and its interval holds the value that made the target."""
-    from svsim.experiments.calibration import identification
-    from svsim.experiments.calibration.trial import one_run
-
-    base = ["area=test_town", "years=1", "burn_in_years=1", "start_year=2021"]
-    pair = free_parameters(
-        {
-            "params": {
-                "offending": {
-                    "base_hazard": {"low": 1.5e-4, "high": 8e-4, "log": True},
-                    "society_log_rr": {"low": -0.7, "high": 0.7},
-                }
-            }
-        },
-        base,
-    )
-    truth = {"params.offending.base_hazard": 4e-4, "params.offending.society_log_rr": 0.0}
-    level = np.mean(
-        [one_run(Setup(base, pair, [], 0, 1), truth, s)["area"]["incidents_true"] for s in (7, 8)]
-    )
-    target = {
-        "name": "level",
-        "kind": "count",
-        "measure": "incidents_true",
-        "value": float(level),
-        "tolerance": 0.01,
-        "source": "s",
+    lists = [
+        _row(
+            name="one",
+            kind="rank",
+            statistic="incidents_recorded",
+            places={"Old Town": 3, "Riverside": 2, "Hillcrest": 1},
+        ),
+        _row(
+            name="two",
+            kind="rank",
+            statistic="admissions",
+            places={"Meadows": 0.5, "Riverside": 9, "Hillcrest": 0.1},
+        ),
+    ]
+    union = _row(name="u", kind="rank", union=["one", "two"], overlap="two", minimum=0.9)
+    rows = rows_from_dict({"rows": [*lists, union]}, PLACES)
+    u = rows[-1]
+    assert u.place_statistics == {
+        "Old Town": "incidents_recorded",
+        "Riverside": "admissions",
+        "Hillcrest": "admissions",
+        "Meadows": "admissions",
     }
-    targets = targets_from_dict({"targets": [target]}, PLACES, CSPS)
-    ident = identification.analyse(Setup(base, pair, targets, 0, 2), truth, 7, 2, 2)
-    assert not ident.identified.any()
-    assert "society_log_rr" in ident.trades_off_with[0]
-    assert "base_hazard" in ident.trades_off_with[1]
-    alone = Setup(base, pair[:1], targets, 0, 2)
-    one = identification.analyse(alone, {pair[0].path: 4e-4}, 7, 2, 2).iloc[0]
-    assert one.identified and one.low_90 < 4e-4 < one.high_90
+    line = table([u], runs)[0]
+    assert line["places"]["Old Town"]["model"] == 3.0 and line["places"]["Meadows"]["model"] == 0.5
 
 
-def test_a_new_study_starts_from_the_shipped_calibration(tmp_path, shipped_calibration):
-    """start_from_shipped enqueues conf/calibrated/<area>.yaml's free values as trial 0."""
-    from svsim.experiments.calibration.calibrate import start_from_shipped
-    from svsim.experiments.config import CONF_DIR, flatten
+def _toy(x: np.ndarray, rng) -> np.ndarray:
+    """Three rows of a noisy known function: x0 and x1 identified, x2 never matters."""
+    y = np.column_stack([x[:, 0] + 0.5 * x[:, 1], x[:, 0] - x[:, 1], np.sin(3 * x[:, 0])])
+    return y + rng.normal(0, 0.01, y.shape)
 
-    spec = yaml.safe_load((CONF_DIR / "calibrate.yaml").read_text())["free"]
-    free = free_parameters(spec, [])
-    study = open_study("shipped", tmp_path, 1)
-    start_from_shipped(study, free, "wiltshire_swindon")
-    shipped = flatten(
-        yaml.safe_load((CONF_DIR / "calibrated" / "wiltshire_swindon.yaml").read_text())
+
+def test_history_matching_recovers_a_known_point_and_names_a_structural_misfit():
+    """Two waves on a known function: the truth is not ruled out, x0 and x1 are identified
+    and contain the truth, x2 (which moves nothing) is not identified, and a row no point can
+    meet is called structural misfit instead of ruling out everything."""
+    rng = np.random.default_rng(0)
+    truth = np.array([0.3, 0.6, 0.5])
+    centre = np.append(_toy(truth[None], np.random.default_rng(1))[0], 5.0)  # row 4: impossible
+    sd = np.array([0.02, 0.02, 0.02, 0.02])
+    obs = (centre, sd, np.zeros(4, bool))
+
+    def outputs(x):
+        return np.column_stack([_toy(x, rng), x[:, 0]])
+
+    x1 = hm.latin_hypercube(60, 3, seed=2)
+    em1 = hm.Emulator.fit(x1, outputs(x1), list("abcd"))
+    probe = rng.random((20_000, 3))
+    mean, ve, vr = em1.predict(probe)
+    keep = ~hm.structural_misfits(hm.implausibility(mean, ve + vr, *obs))
+    assert keep.tolist() == [True, True, True, False]
+    x2, info = hm.sample_space([em1], obs, keep, 3, 40, rng)
+    assert not info["design_from_least_implausible"]
+    x = np.vstack([x1, x2])
+    em2 = hm.Emulator.fit(x, outputs(x), list("abcd"))
+    pts, _ = hm.sample_space([em1, em2], obs, keep, 3, 400, rng)
+    ranges = {r["parameter"]: r for r in hm.parameter_ranges(_free3(), pts)}
+    for k, name in enumerate(("x0", "x1")):
+        r = ranges[name]
+        assert r["identified"] and r["low_90"] <= truth[k] <= r["high_90"], r
+    assert not ranges["x2"]["identified"]
+    assert (em2.relevance()[0, :2] > 0.2).all() and em2.relevance()[0, 2] < 0.2
+
+
+def _free3():
+    return tuple(hm.Free(f"x{k}", 0.0, 1.0, False) for k in range(3))
+
+
+def test_unit_scale_round_trips_on_log_and_linear_priors():
+    f = hm.Free("p", 1e-4, 1e-2, True)
+    assert hm.from_unit(f, 0.5) == pytest.approx(1e-3)
+    assert hm.to_unit(f, hm.from_unit(f, 0.3)) == pytest.approx(0.3)
+    g = hm.Free("q", 2.0, 4.0, False)
+    assert hm.from_unit(g, 0.25) == 2.5 and hm.from_unit(g, 1.7) == 4.0
+
+
+def _small_calibration(out, *extra) -> list[str]:
+    """Two free parameters, two small waves, one recovery truth, at population scale 0.02."""
+    return [
+        *SVSIM,
+        "calibrate",
+        *SMALL,
+        "~free",
+        "+free={params:{offending:{base_hazard:{low:2e-4,high:8e-4,log:true}},"
+        "justice:{record_injury:{low:0.3,high:0.6}}}}",
+        "waves=[12,10]",
+        "chunks=2",
+        "recovery_truths=1",
+        f"out={out}",
+        *extra,
+    ]
+
+
+def test_calibrate_runs_waves_as_chunks_and_resumes_a_lost_chunk(tmp_path):
+    """`svsim calibrate` with two free parameters at a small scale: waves written as chunk
+    folders, the analysis files, and a second run that recomputes only a deleted chunk."""
+    out = tmp_path / "cal"
+    args = _small_calibration(out)
+    r = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    analysis = out / "analysis"
+    for name in ("parameters.csv", "misfit.csv", "recovery.csv", "rows.csv", "best.yaml"):
+        assert (analysis / name).is_file(), name
+    best = yaml.safe_load((analysis / "best.yaml").read_text())
+    members = best["calibration"]["plausible_set"]
+    assert members and set(members[0]["params"]) == {"offending", "justice"}
+    summary = json.loads((analysis / "summary.json").read_text())
+    assert summary["runs"] == 22
+    lost = out / "wave-2" / "chunks" / "chunk-0001"
+    kept = json.loads((out / "wave-2" / "chunks" / "chunk-0000" / "manifest.json").read_text())
+    import shutil
+
+    shutil.rmtree(lost)
+    r = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    again = json.loads((out / "wave-2" / "chunks" / "chunk-0000" / "manifest.json").read_text())
+    assert again["launch"] == kept["launch"]  # not re-run
+    redone = json.loads((lost / "manifest.json").read_text())
+    assert redone["launch"] != kept["launch"]
+    assert yaml.safe_load((analysis / "best.yaml").read_text()) == best  # same seeds, same answer
+
+
+@pytest.mark.slow
+def test_calibrate_on_slurm_gives_the_local_answer_and_records_job_ids(tmp_path):
+    """The same calibration as SLURM jobs: every chunk has a job id; best.yaml is identical."""
+    require_slurm()
+    local, cluster = tmp_path / "local", tmp_path / "slurm"
+    r = subprocess.run(_small_calibration(local), capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    slurm = [
+        "hydra/launcher=submitit_slurm",
+        "hydra.launcher.partition=debug",
+        "hydra.launcher.timeout_min=20",
+        "hydra.launcher.mem_gb=1",
+    ]
+    r = subprocess.run(
+        _small_calibration(cluster, *slurm), capture_output=True, text=True, timeout=1800
     )
-    (first,) = study.get_trials(deepcopy=False)
-    assert first.system_attrs["fixed_params"] == {f.path: shipped[f.path] for f in free}
+    assert r.returncode == 0, r.stderr[-3000:]
+    manifests = [json.loads(p.read_text()) for p in cluster.glob("wave-*/chunks/*/manifest.json")]
+    assert len(manifests) == 4 and all(m["slurm_job_id"] for m in manifests), manifests
+    best = "analysis/best.yaml"
+    assert yaml.safe_load((cluster / best).read_text()) == yaml.safe_load(
+        (local / best).read_text()
+    )
