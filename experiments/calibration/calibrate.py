@@ -243,8 +243,12 @@ def main(overrides: list[str]) -> int:
                 info["emulator_within_3sd"] = float(np.nanmean(np.abs(e) <= 3))
             runs += new
             xs.append(x)
-            y = scale.outputs(outputs(fitted, runs))
-            em = hm.Emulator.fit(np.vstack(xs), y, [f.name for f in fitted], seed=w, jobs=r["jobs"])
+            # each wave's emulators are fitted on its own runs and the wave before's: the space
+            # still in play, where they must be accurate (earlier waves' emulators rule out the
+            # rest), at a cost that does not grow with the waves
+            recent = runs[len(runs) - sum(len(v) for v in xs[-2:]) :]
+            y = scale.outputs(outputs(fitted, recent))
+            em = fit_emulator(out / f"wave-{w}", np.vstack(xs[-2:]), y, fitted, w, r["jobs"])
             emulators.append(em)
             mean, ve, vr = em.predict(rng.random((20_000, d)))
             imp = hm.implausibility(mean, ve + vr, *obs)
@@ -278,6 +282,26 @@ def _nested(values: dict) -> dict:
             node = node.setdefault(p, {})
         node[leaf] = float(v)
     return out
+
+
+def fit_emulator(folder: Path, x: np.ndarray, y: np.ndarray, fitted: list, w: int, jobs: int):
+    """The wave's emulators, fitted on every run so far; kept in the wave's folder (with the
+    hash of what they were fitted on) so that a re-run does not refit them."""
+    import joblib
+
+    path, digest = (
+        folder / "emulator.joblib",
+        ch.design_hash({"rows": [f.name for f in fitted]}, np.hstack([x, y])),
+    )
+    if path.is_file():
+        held = joblib.load(path)
+        if held["hash"] == digest:
+            return held["emulator"]
+    em = hm.Emulator.fit(x, y, [f.name for f in fitted], seed=w, jobs=jobs)
+    tmp = path.with_suffix(".incomplete")
+    joblib.dump({"hash": digest, "emulator": em}, tmp)
+    tmp.rename(path)
+    return em
 
 
 def choose_scale(out: Path, fitted: list, y: np.ndarray, obs: tuple) -> hm.Scale:
@@ -402,7 +426,7 @@ def recover(out, r, free, fitted, emulators, scale, obs, keep, plaus_x, ranges, 
     for t, (xt, yt) in enumerate(zip(truths, y, strict=True)):
         synth = (yt, obs[1], obs[2])
         pts, info = hm.sample_space(
-            emulators[-1:], synth, keep & np.isfinite(yt), len(free), 400, rng
+            emulators[-1:], synth, keep & np.isfinite(yt), len(free), 400, rng, candidates=10_000
         )
         for k, f in enumerate(free):
             lo, hi = np.quantile(pts[:, k], [0.05, 0.95])
