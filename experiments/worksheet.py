@@ -20,11 +20,12 @@ def main(argv: list[str]) -> int:
     flags = {a for a in argv if a.startswith("--")}
     overrides = [f"{k}={v}" for k, v in RUN.items()] + [a for a in argv if a not in flags]
     cfg = run_config(overrides)
-    label = (
-        "the shipped defaults (hand-set; no calibration shipped), "
-        if len(argv) == len(flags)
-        else ""
+    shipped = (
+        "the shipped calibration's chosen member (its least implausible point), "
+        if cfg.resolved.get("calibration")
+        else "the shipped defaults (hand-set; no calibration shipped), "
     )
+    label = shipped if len(argv) == len(flags) else ""
     text = worksheet(cfg.area, cfg.params, cfg.settings, label)
     if not flags:
         print(text)

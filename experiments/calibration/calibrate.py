@@ -13,6 +13,7 @@ plausible set, which compare, the page and sensitivity analysis sample per repli
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -107,13 +108,24 @@ def point_overrides(base: list[str], values: dict) -> list[str]:
     return [*base, *(f"++{k}={v!r}" for k, v in values.items())]
 
 
+def uncalibrated(overrides: list[str]):
+    """The run configuration without a shipped calibration (conf/calibrated/<area>.yaml): a
+    point is the uncalibrated defaults plus its own values, whatever is shipped."""
+    try:
+        return run_config([*overrides, "~calibrated"])
+    except ConfigError as exc:
+        if "'calibrated' does not exist" not in str(exc):
+            raise
+        return run_config(overrides)
+
+
 def run_point(base: list[str], values: dict, seed: int) -> dict:
     """One model run at a parameter set, measured for the rows."""
     from svsim.model import ViolenceModel
 
     from .targets import statistics
 
-    cfg = run_config(point_overrides(base, values))
+    cfg = uncalibrated(point_overrides(base, values))
     model = ViolenceModel(cfg.area, cfg.params, replace(cfg.settings, seed=seed))
     return statistics(model, model.run())
 
@@ -370,7 +382,7 @@ def finish(out, r, free, fitted, rows, runs, x, emulators, scale, keep, waves_in
         fit_rows.drop(columns=["places"], errors="ignore").to_csv(tmp / "rows.csv", index=False)
         pd.DataFrame(waves_info).to_csv(tmp / "waves.csv", index=False)
         best = {
-            **members[0],
+            **copy.deepcopy(members[0]),  # a copy: no YAML alias to the set's first member
             "calibration": {
                 "method": "history matching with Gaussian-process emulators (history.py)",
                 "targets": str(r["targets_file"]),
@@ -404,8 +416,8 @@ def finish(out, r, free, fitted, rows, runs, x, emulators, scale, keep, waves_in
 
 def recover(out, r, free, fitted, emulators, scale, obs, keep, plaus_x, ranges, hyd):
     """Synthetic targets from fresh runs at known plausible points: history-match them with
-    the same emulators and tolerances; a parameter is recovered when its truth lies in the
-    5-95% range of the points not ruled out."""
+    every wave's emulators and the same tolerances; a parameter is recovered when its truth
+    lies in the 5-95% range of the points not ruled out."""
     import pandas as pd
 
     n = min(int(r["recovery_truths"]), len(plaus_x))
@@ -426,7 +438,7 @@ def recover(out, r, free, fitted, emulators, scale, obs, keep, plaus_x, ranges, 
     for t, (xt, yt) in enumerate(zip(truths, y, strict=True)):
         synth = (yt, obs[1], obs[2])
         pts, info = hm.sample_space(
-            emulators[-1:], synth, keep & np.isfinite(yt), len(free), 400, rng, candidates=10_000
+            emulators, synth, keep & np.isfinite(yt), len(free), 400, rng, candidates=10_000
         )
         for k, f in enumerate(free):
             lo, hi = np.quantile(pts[:, k], [0.05, 0.95])

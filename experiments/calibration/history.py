@@ -1,4 +1,4 @@
-"""History matching with Gaussian-process emulators (model/ODD.md section 7.14).
+"""History matching with Gaussian-process emulators (model/ODD.md section 8).
 
 Why this method: with ~20 free parameters, ~40 rows and a stochastic model costing seconds a run,
 an optimiser (the retired Optuna fit) returns one point and says nothing of which others the data

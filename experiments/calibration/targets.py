@@ -1,5 +1,5 @@
 """The rows a calibration is judged on: validated from conf/targets/<area>.yaml, measured on model
-runs, and tested (model/ODD.md section 7.14).
+runs, and tested (model/ODD.md section 8).
 
 Each row names a statistic of one run (`statistics`), is marked fit or held out before any
 calibration, and has an honest test: a survey row within 2 of its published standard error, a

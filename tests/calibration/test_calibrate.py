@@ -280,3 +280,23 @@ def test_calibrate_on_slurm_gives_the_local_answer_and_records_job_ids(tmp_path)
     assert yaml.safe_load((cluster / best).read_text()) == yaml.safe_load(
         (local / best).read_text()
     )
+
+
+def test_calibration_points_ignore_a_shipped_calibration():
+    """A point is the uncalibrated defaults plus its own values, whatever is shipped."""
+    from svsim.experiments.calibration.calibrate import uncalibrated
+
+    path = CONF_DIR / "calibrated" / "test_town.yaml"
+    assert not path.exists()
+    default = run_config(["area=test_town"]).params.offending.base_hazard
+    path.parent.mkdir(exist_ok=True)
+    made_folder = not any(path.parent.iterdir())
+    path.write_text("# @package _global_\nparams: {offending: {base_hazard: 0.000123}}\n")
+    try:
+        assert run_config(["area=test_town"]).params.offending.base_hazard == 0.000123
+        assert uncalibrated(["area=test_town"]).params.offending.base_hazard == default
+    finally:
+        path.unlink()
+        if made_folder:
+            path.parent.rmdir()
+    assert uncalibrated(["area=test_town"]).params.offending.base_hazard == default
