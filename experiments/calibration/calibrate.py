@@ -4,11 +4,13 @@ chunked, resumable Hydra jobs (the same machinery as sensitivity analysis: exper
     svsim calibrate                                   # waves on this machine's cores
     svsim calibrate hydra/launcher=submitit_slurm hydra.launcher.partition=compute   # on SLURM
 
-Each wave's design is written once to <out>/wave-N (a chunk folder) and never recomputed, so a
-re-run continues where a killed one stopped. After the last wave: the plausible set (simulated
-points no fitted row rules out), each parameter's plausible range and whether it is identified,
-the rows that are structural misfit, a recovery check at known points, and best.yaml (the
-plausible set, which compare, the page and sensitivity analysis sample per replicate).
+Each wave's design is written once to <out>/wave-N (a chunk folder) and kept, with its finished
+chunks and its emulators, so a re-run continues where a killed one stopped (a later wave's design
+is drawn again, and discarded, only to keep the random stream of a fresh run). After the last
+wave: the plausible set (simulated points no fitted row rules out), each parameter's plausible
+range and whether it is identified, the rows that are structural misfit, a recovery check at
+known points, and best.yaml (the plausible set, which compare, the page and sensitivity analysis
+sample per replicate).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import chunks as ch
-from ..config import CONF_DIR, ConfigError, compose, load_yaml, run_config
+from ..config import CONF_DIR, ConfigError, compose, load_yaml, run_config, set_path
 from ..runfolder import run_folder, write_manifest
 from . import history as hm
 from .targets import observation, rows_from_dict, run_values, table
@@ -269,11 +271,10 @@ def main(overrides: list[str]) -> int:
             info |= {"wave": w, "runs": n, "rows_kept": int(keep.sum())}
             waves_info.append(info)
             log.info("wave %d: %s", w, info)
-        summary = finish(
-            out, r, free, fitted, rows, runs, np.vstack(xs), emulators, scale, keep, waves_info, hyd
+        x_all = np.vstack(xs)
+        finish(
+            out, r, free, fitted, rows, runs, x_all, emulators, scale, keep, waves_info, hyd, start
         )
-        summary["wall_seconds"] = round(time.perf_counter() - start, 1)
-        (out / "analysis" / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     finally:
         logging.getLogger("svsim").removeHandler(handler)
         handler.close()
@@ -287,18 +288,13 @@ def _nested(values: dict) -> dict:
     """{'params': {...}, 'csp_hazard_multiplier': {...}} from dotted free-parameter paths."""
     out: dict = {"params": {}, "csp_hazard_multiplier": {}}
     for path, v in values.items():
-        head, rest = path.split(".", 1)
-        node = out[head]
-        *parents, leaf = rest.split(".")
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = float(v)
+        set_path(out, path, float(v))
     return out
 
 
 def fit_emulator(folder: Path, x: np.ndarray, y: np.ndarray, fitted: list, w: int, jobs: int):
-    """The wave's emulators, fitted on every run so far; kept in the wave's folder (with the
-    hash of what they were fitted on) so that a re-run does not refit them."""
+    """The wave's emulators, fitted on the runs given (its own and the wave before's); kept in
+    the wave's folder with the hash of what they were fitted on, so a re-run does not refit."""
     import joblib
 
     path, digest = (
@@ -329,8 +325,9 @@ def choose_scale(out: Path, fitted: list, y: np.ndarray, obs: tuple) -> hm.Scale
     return scale
 
 
-def finish(out, r, free, fitted, rows, runs, x, emulators, scale, keep, waves_info, hyd) -> dict:
-    """The plausible set, parameter ranges, misfits, recovery, fit table and best.yaml."""
+def finish(out, r, free, fitted, rows, runs, x, emulators, scale, keep, waves_info, hyd, start):
+    """The plausible set, parameter ranges, misfits, recovery, fit table, best.yaml and
+    summary.json, written together to <out>/analysis."""
     import pandas as pd
     import yaml
 
@@ -401,17 +398,19 @@ def finish(out, r, free, fitted, rows, runs, x, emulators, scale, keep, waves_in
         (tmp / "best.yaml").write_text(
             "# @package _global_\n" + yaml.safe_dump(best, sort_keys=False)
         )
+        summary = {
+            "runs": len(runs),
+            "plausible": len(chosen),
+            "plausible_from_fallback": bool(fallback),
+            "simulated_points_not_ruled_out": len(ok),
+            "structural_misfit_rows": best["calibration"]["structural_misfit_rows"],
+            "identified": ranges.loc[ranges.identified, "parameter"].tolist(),
+            "on_bound": ranges.loc[ranges.on_bound != "", "parameter"].tolist(),
+            "waves": waves_info,
+            "wall_seconds": round(time.perf_counter() - start, 1),
+        }
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
         write_manifest(tmp, job="calibrate", stage="analyze", runs=len(runs), waves=r["waves"])
-    return {
-        "runs": len(runs),
-        "plausible": len(chosen),
-        "plausible_from_fallback": bool(fallback),
-        "simulated_points_not_ruled_out": len(ok),
-        "structural_misfit_rows": [f.name for f, k in zip(fitted, keep, strict=True) if not k],
-        "identified": ranges.loc[ranges.identified, "parameter"].tolist(),
-        "on_bound": ranges.loc[ranges.on_bound != "", "parameter"].tolist(),
-        "waves": waves_info,
-    }
 
 
 def recover(out, r, free, fitted, emulators, scale, obs, keep, plaus_x, ranges, hyd):
