@@ -14,7 +14,7 @@ JOBS = {
     ),
     "calibrate": (
         "svsim.experiments.calibration.calibrate",
-        "fit the baseline to the Strategic Needs Assessment (Optuna)",
+        "history-match the baseline to the rows marked fit (Gaussian-process emulators)",
     ),
     "validate": (
         "svsim.experiments.calibration.validate",
@@ -33,6 +33,14 @@ JOBS = {
     "patterns": (
         "svsim.experiments.patterns",
         "each setting's patterns of violence against the published figures",
+    ),
+    "transfers": (
+        "svsim.experiments.transfers",
+        "each intervention's published estimate -> transfer rules -> model effect",
+    ),
+    "trials": (
+        "svsim.experiments.trials",
+        "each intervention's evidence re-run as a trial of its source's design in the model",
     ),
     "bench": (
         "svsim.experiments.bench.bench",

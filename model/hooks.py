@@ -82,9 +82,28 @@ class Observed:
         return _read_only(self._m.state.last_hospital - self._m.burn_in_weeks)
 
     @property
+    def last_victim_recorded_week(self) -> np.ndarray:
+        """Projection week a police-recorded incident last named this person as its victim."""
+        return _read_only(self._m.state.last_victim_recorded - self._m.burn_in_weeks)
+
+    @property
+    def last_household_abuse_week(self) -> np.ndarray:
+        """Projection week police last recorded partner or family abuse involving someone of this
+        person's household (as victim or offender): what children's services hear of."""
+        return _read_only(self._m.state.last_household_abuse - self._m.burn_in_weeks)
+
+    @property
+    def referred_week(self) -> np.ndarray:
+        """Projection week of the last referral to children's or young people's services
+        (negative: during burn-in, or at the start for the initial stock; very negative: never).
+        Referral follows the events above (model/ODD.md section 7.5b)."""
+        return _read_only(self._m.state.referred_week - self._m.burn_in_weeks)
+
+    @property
     def referred(self) -> np.ndarray:
-        """Known to children's services or schools as at risk."""
-        return _read_only(self._m.people.referred)
+        """Known to services as at risk: referred within the last params.referral.known_weeks."""
+        known = self._m.params.referral.known_weeks
+        return _read_only(self._m.week - self._m.state.referred_week <= known)
 
 
 class Levers:
@@ -93,7 +112,9 @@ class Levers:
     def __init__(self, n_people: int, n_communities: int, shift_factor_callback):
         self.person_log_hazard = np.zeros(n_people, dtype=np.float32)
         self.person_detection = np.ones(n_people, dtype=np.float32)
+        self.person_victim = np.ones(n_people, dtype=np.float32)
         self.community_log_hazard = np.zeros(n_communities)
+        self.community_street = np.ones(n_communities)
         self.community_detection = np.ones(n_communities)
         self.community_recording = np.ones(n_communities)
         self.community_fatality = np.ones(n_communities)
@@ -107,7 +128,9 @@ class Levers:
         if self.touched or len(self.person_log_hazard) != n_people:
             self.person_log_hazard = np.zeros(n_people, dtype=np.float32)
             self.person_detection = np.ones(n_people, dtype=np.float32)
+            self.person_victim = np.ones(n_people, dtype=np.float32)
             for a in (
+                self.community_street,
                 self.community_detection,
                 self.community_recording,
                 self.community_fatality,
@@ -124,6 +147,7 @@ class Levers:
             [self.person_log_hazard, np.zeros(extra, np.float32)]
         )
         self.person_detection = np.concatenate([self.person_detection, np.ones(extra, np.float32)])
+        self.person_victim = np.concatenate([self.person_victim, np.ones(extra, np.float32)])
 
     @staticmethod
     def _check(factor, name: str) -> np.ndarray:
@@ -156,6 +180,24 @@ class Levers:
         size already includes contagion, so that contagion does not count it a second time)."""
         f = self._check(factor, "exposure factor")
         np.multiply.at(self.community_exposure, communities, f)
+        self.touched = self.active = True
+
+    def scale_victim_risk(self, ids: np.ndarray, factor) -> None:
+        """Multiply the chance that these people are accepted as victims when an offender picks
+        them among peers, in the community or at a night-time venue (not partners, family,
+        rivals or retaliation, which choose one person); the offender moves to the next
+        candidate. Acceptance multiplied above 1 acts as certainty."""
+        np.multiply.at(self.person_victim, ids, self._check(factor, "victim factor"))
+        self.touched = self.active = True
+
+    def scale_street_incidents(self, communities: np.ndarray, factor) -> None:
+        """Multiply the number of street incidents (every setting but partner and family abuse)
+        that happen in these communities: below 1 each is removed with probability 1 - factor,
+        above 1 each is repeated with probability factor - 1 (at most twice as many)."""
+        f = self._check(factor, "street incidents factor")
+        if np.any(f > 2):
+            raise ValueError(f"street incidents factor={factor!r}: must be at most 2")
+        np.multiply.at(self.community_street, communities, f)
         self.touched = self.active = True
 
     def scale_detection(self, ids: np.ndarray, factor) -> None:

@@ -1,8 +1,8 @@
 """The Mesa model: people, places and peer network of an area, stepped weekly.
 
 `ViolenceModel.step()` runs one week in the fixed order of model/ODD.md:
-  1 propensity  2 offending  3 victim choice  4 severity  5 consequences  6 interventions
-  6b measurement (what each counter sees)  7 data collection
+  1 propensity  2 offending  3 victim choice  4 severity  5 consequences  5b referral
+  6 interventions  6b measurement (what each counter sees)  7 data collection
 Every process is a small function over arrays; nothing in the step iterates over people.
 """
 
@@ -43,6 +43,10 @@ CLOSE_TRIES = 4  # household or peer candidates tried before an incident moves o
 CANDIDATE_ROUND = 8  # far candidates drawn per round, for the incidents still without a victim
 ESCALATION_CAP = 6  # earlier incidents in a pair that raise its rate
 PARTNER_KEY = np.uint64(1 << 40)  # keyed draws of a partner incident: offender id + this
+REPEAT_KEY = np.uint64(1 << 41)  # keyed draws of a street incident repeated by a lever
+CHILD_MAX_AGE = 17  # children's social care (Children Act 1989): under 18
+# the events a referral can follow, in the order of their slots in the referral stream
+REFERRAL_EVENTS = ("arrest", "hospital", "victim", "household_abuse")
 # plain ints for the hot path (enum attribute access is slow)
 PARTNER, FAMILY, PEER, GROUP, NIGHT_TIME, COMMUNITY, RETALIATION = (int(s) for s in Setting)
 MINOR, SERIOUS, INJURY, KNIFE_INJURY, ADMISSION, HOMICIDE = (int(s) for s in Severity)
@@ -77,6 +81,10 @@ class State:
     last_arrest: np.ndarray
     last_out_of_court: np.ndarray
     last_hospital: np.ndarray
+    last_victim_recorded: np.ndarray  # week a police-recorded incident last named them victim
+    last_household_abuse: np.ndarray  # week a partner or family incident involving someone of
+    # their household (victim or offender) was last recorded by police
+    referred_week: np.ndarray  # week of the last referral to services (section 7.5b)
     arrests: np.ndarray
     last_aggressor: np.ndarray
     aggressor_week: np.ndarray
@@ -102,6 +110,9 @@ class State:
             last_arrest=long_ago.copy(),
             last_out_of_court=long_ago.copy(),
             last_hospital=long_ago.copy(),
+            last_victim_recorded=long_ago.copy(),
+            last_household_abuse=long_ago.copy(),
+            referred_week=long_ago.copy(),
             arrests=np.zeros(n, np.int16),
             last_aggressor=np.full(n, -1, np.int32),
             aggressor_week=long_ago.copy(),
@@ -131,6 +142,7 @@ class Week:
     p_recorded: np.ndarray = field(default=None)
     arrested: np.ndarray = field(default=None)
     attends: np.ndarray = field(default=None)  # A&E
+    household: np.ndarray = field(default=None)  # ids in households of recorded domestic abuse
     diverted: np.ndarray = field(default=None)  # out-of-court disposal
     charged: np.ndarray = field(default=None)
     custody_weeks: np.ndarray = field(default=None)  # served, 0 if not jailed
@@ -216,6 +228,7 @@ class ViolenceModel(mesa.Model):
         )
         self.initial_population = len(self.people)
         self.state = State.empty(len(self.people))
+        self.state.referred_week[self.people.referred_at_start] = 0  # the initial stock
         self.levers = Levers(len(self.people), self.n_communities, self._shift_factor)
         self._refresh_indexes()
         self._static_log_hazard = self._compute_static()
@@ -341,6 +354,13 @@ class ViolenceModel(mesa.Model):
     def alive(self) -> np.ndarray:
         return (self.people.death_week > self.week) & (self.state.killed_week > self.week)
 
+    def static_log_hazard(self) -> np.ndarray:
+        """Each person's static log offending hazard (read-only): for analysis, such as an
+        in-model trial's stratified randomisation; interventions never see it."""
+        view = self._static_log_hazard.view()
+        view.flags.writeable = False
+        return view
+
     def current_school(self) -> np.ndarray:
         age = self.people.age_years(self.week)
         return np.where(
@@ -440,6 +460,12 @@ class ViolenceModel(mesa.Model):
         self._venue_home = np.divide(
             out.T, total[:, None], out=np.zeros_like(out.T), where=total[:, None] > 0
         )
+        # referral capacity this year (simulated people), by CSP, from the living young
+        r = self.params.referral
+        young = alive & (age <= r.max_age)
+        count = np.bincount(self.community_csp[p.community[young]], minlength=len(self.area.csps))
+        self._referral_capacity = r.capacity_per_10k * count / 1e4
+        self._referrals_made = np.zeros(len(self.area.csps), dtype=np.int64)
 
     def _yearly_state(self) -> None:
         """Scenario-dependent yearly updates: street groups, knife carrying and the onset of
@@ -554,8 +580,10 @@ class ViolenceModel(mesa.Model):
         offenders = t("offending", self._offending, hazard, active)
         week = t("victim_choice", self._choose_victims, offenders, active)
         week = t("partner_abuse", self._partner_abuse, week, active)
+        week = t("street_lever", self._street_lever, week)
         t("severity", self._severity, week)
         t("consequences", self._consequences, week)
+        t("referral", self._refer, week, age)
         if projecting:
             self.levers.reset(len(self.people))
             observed = Observed(self, w)
@@ -657,6 +685,8 @@ class ViolenceModel(mesa.Model):
             ok[fam] &= cand[fam] != p.partner[o[fam]][:, None]
             # peers are accepted by sex (girls less often) and recent victimisation
             acc = self._recent(cand) * np.where(p.male[cand], 1.0, v.youth_female_rr)
+            if self.levers.active:
+                acc = acc * self.levers.person_victim[cand]
             ua = st.keyed(Process.ACCEPT, w, o[:, None], np.arange(CLOSE_TRIES))
             ok[~fam] &= ua[~fam] < acc[~fam]
             got = self._first(cand, ok)
@@ -708,7 +738,10 @@ class ViolenceModel(mesa.Model):
         cand[home] = self._victims_home.draw(where[home], uv[home])
         safe = np.maximum(cand, 0)
         ok = (cand >= 0) & (cand != o[:, None]) & active[safe]
-        accept = st.keyed(Process.ACCEPT, w, o[:, None], k) < self._recent(safe)
+        acc = self._recent(safe)
+        if self.levers.active:
+            acc = acc * self.levers.person_victim[safe]
+        accept = st.keyed(Process.ACCEPT, w, o[:, None], k) < acc
         return self._first(cand, ok & accept)
 
     def _partner_abuse(self, wk: Week, active: np.ndarray) -> Week:
@@ -755,6 +788,24 @@ class ViolenceModel(mesa.Model):
             place=np.concatenate([wk.place, p.community[o].astype(np.int64)]),
             key=np.concatenate([wk.key, o.astype(np.uint64) + PARTNER_KEY]),
         )
+
+    def _street_lever(self, wk: Week) -> Week:
+        """3c. Interventions' street-incident lever (place_incidents): each street incident at a
+        place with factor m < 1 is removed with probability 1 - m; with m > 1 it happens again
+        (same people, place and setting; its own draws) with probability m - 1."""
+        if not self.levers.active:
+            return wk
+        m = self.levers.community_street[wk.place]
+        street = ~IS_DOMESTIC[wk.setting]
+        if not np.any(street & (m != 1)):
+            return wk
+        u = self.streams.keyed(Process.STREET, self.week, wk.key)
+        keep = ~street | (m >= 1) | (u < m)
+        again = street & (m > 1) & (u < m - 1)
+        parts = [(f, getattr(wk, f)) for f in ("offender", "victim", "setting", "place", "key")]
+        out = {f: np.concatenate([a[keep], a[again]]) for f, a in parts}
+        out["key"][keep.sum() :] += REPEAT_KEY
+        return Week(**out)
 
     @staticmethod
     def _first(candidates: np.ndarray, ok: np.ndarray) -> np.ndarray:
@@ -841,6 +892,11 @@ class ViolenceModel(mesa.Model):
         )
         s.last_hospital[v[attends & (sev != HOMICIDE)]] = w
         wk.attends = attends
+        s.last_victim_recorded[v[wk.recorded]] = w
+        abuse = wk.recorded & IS_DOMESTIC[wk.setting]
+        homes = np.unique(self.people.household[np.concatenate([o[abuse], v[abuse]])])
+        wk.household = _csr_rows(self._hh_ptr, self._hh_members, homes)[0]
+        s.last_household_abuse[wk.household] = w
         dead = sev == HOMICIDE
         s.killed_week[v[dead]] = w + 1
         p_arrest = (
@@ -870,6 +926,44 @@ class ViolenceModel(mesa.Model):
         )
         wk.diverted, wk.charged = diverted, charged
         wk.custody_weeks = np.where(jailed, served, 0).astype(np.int32)
+
+    def _refer(self, wk: Week, age: np.ndarray) -> None:
+        """5b. Referral to services (section 7.5b): only the people with a new event this week
+        that an agency observes - arrest, A&E attendance for an assault, being named victim in
+        a police-recorded incident, police-recorded partner or family abuse in the household
+        (children only) - each referred with that event's probability (x young_adult_rr from
+        18 to max_age), one keyed draw per person and event, so a referral is the same in
+        every scenario where the event is. Within what is left of each CSP's capacity for the
+        year, lowest keyed priority first. Referral changes no violence."""
+        r, w, s, p = self.params.referral, self.week, self.state, self.people
+        events = (
+            wk.offender[wk.arrested],
+            wk.victim[wk.attends & (wk.severity != HOMICIDE)],
+            wk.victim[wk.recorded],
+            wk.household,
+        )
+        probs = (r.arrest_prob, r.hospital_prob, r.victim_prob, r.household_abuse_prob)
+        chosen = []
+        for slot, (ids, prob) in enumerate(zip(events, probs, strict=True)):
+            ids = np.unique(ids)
+            a = age[ids]
+            adult_rr = 0.0 if REFERRAL_EVENTS[slot] == "household_abuse" else r.young_adult_rr
+            p_refer = prob * np.where(a <= CHILD_MAX_AGE, 1.0, adult_rr) * (a <= r.max_age)
+            u = self.streams.keyed(Process.REFERRAL, w, ids, slot)
+            chosen.append(ids[u < p_refer])
+        ids = np.unique(np.concatenate(chosen))
+        ids = ids[(p.death_week[ids] > w + 1) & (s.killed_week[ids] > w + 1)]  # alive next week
+        if len(ids) == 0:
+            return
+        csp = self.community_csp[p.community[ids]].astype(np.int64)
+        room = np.floor(self._referral_capacity) - self._referrals_made
+        priority = self.streams.keyed(Process.REFERRAL, w, ids, len(REFERRAL_EVENTS))
+        order = np.lexsort((priority, csp))
+        ids, csp = ids[order], csp[order]
+        rank = np.arange(len(ids)) - np.searchsorted(csp, csp)  # place in its CSP's queue
+        taken = rank < room[csp]
+        np.add.at(self._referrals_made, csp[taken], 1)
+        s.referred_week[ids[taken]] = w
 
     def _measure(self, wk: Week, age: np.ndarray) -> measurement.Scoped:
         """6b. How the survey, police, hospitals and justice count this week (observation only)."""
@@ -1063,7 +1157,13 @@ class PersonAgent(mesa.Agent):
 
     def __getattr__(self, name: str):
         m = self.__dict__.get("model")
-        if m is not None and name in (*FACTORS, "male", "community", "household", "referred"):
+        if m is not None and name in (
+            *FACTORS,
+            "male",
+            "community",
+            "household",
+            "referred_at_start",
+        ):
             return getattr(m.people, name)[self.person]
         raise AttributeError(name)
 

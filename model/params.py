@@ -236,14 +236,16 @@ class PopulationParams:
     )
     referral_rate_young: float = param(
         0.04,
-        "fraction of 10-17s known to services",
-        "assumed, because children's services "
-        "and schools know a few percent of children (children in need ~3%)",
+        "fraction of children 0-17 at average risk already known to services at the start "
+        "(referred in week 0)",
+        "assumed, because children in need were 346 per 10,000 children at 31 March 2014 "
+        "(DfE children in need census); the initial stock of the referral process "
+        "(params.referral), which the burn-in replaces",
         **PROB,
     )
     referral_risk_log_or: float = param(
         1.0,
-        "log OR per SD of individual risk",
+        "log OR per SD of individual risk, of being known to services at the start",
         "assumed, because referrals concentrate on children at risk",
         0.0,
         5.0,
@@ -954,6 +956,93 @@ class JusticeParams:
         check_fields(self, "justice")
 
 
+CIN = "DfE children in need census"
+
+
+@dataclass(frozen=True)
+class ReferralParams:
+    """Referral to children's and young people's services: a person with a new event an agency
+    observes (arrest, A&E attendance for an assault, police-recorded victimisation, police-recorded
+    domestic abuse in the household) is referred with a probability per event, within the
+    services' capacity. Observation only: nothing here feeds back into the violence."""
+
+    arrest_prob: float = param(
+        0.5,
+        "P(referral | arrest), under 18",
+        "assumed, because an arrested child is notified to the youth offending service and "
+        "often to children's social care; police make about a quarter of referrals to "
+        "children's social care (24%, " + CIN + " 2013-14), no figure per arrest found",
+        **PROB,
+    )
+    hospital_prob: float = param(
+        0.4,
+        "P(referral | A&E attendance for an assault injury), under 18",
+        "assumed, because emergency departments share under-18s' assault attendances with "
+        "safeguarding teams; health services make 14% of referrals (" + CIN + " 2013-14), "
+        "no figure per attendance found",
+        **PROB,
+    )
+    victim_prob: float = param(
+        0.3,
+        "P(referral | named as victim in a police-recorded incident), under 18",
+        "assumed, because police refer child victims when they see a safeguarding concern, "
+        "less often than arrested children (no figure per victim found)",
+        **PROB,
+    )
+    household_abuse_prob: float = param(
+        0.5,
+        "P(referral | police-recorded partner or family abuse in the household), per child",
+        "assumed, between two figures: police made 244,197 child-protection referrals for "
+        "domestic abuse in E&W in 2020/21 (NSPCC analysis of HMICFRS data), ~190 per 10,000 "
+        "children (~12.7 million under-18s, ONS, not retrieved), against ~300 children per "
+        "10,000 a year in households with recorded domestic abuse here (wiltshire_swindon at "
+        "the defaults), which would put it near 0.6 if every notification were a referral; "
+        "but all the police referrals children's social care records are 24% of ~550 per "
+        "10,000 (" + CIN + "), so some notifications are screened out; "
+        "domestic abuse is the most common factor at assessment (49.6% of children in need, "
+        "2016)",
+        **PROB,
+    )
+    young_adult_rr: float = param(
+        0.5,
+        "rate ratio of referral at 18 to max_age, to under-18s (household abuse: 0)",
+        "assumed, because services for young adults (youth justice transition, leaving care, "
+        "early help) have no statutory route like children's social care; police "
+        "notifications of domestic abuse are for children",
+        **PROB,
+    )
+    max_age: float = param(
+        24.0,
+        "years (oldest age referred)",
+        "children's social care to 17; care leavers keep a personal adviser to 25 (Children "
+        "and Social Work Act 2017) and the local strategy speaks of under-25s (DOMAIN.md); "
+        "assumed that youth, early-help and leaving-care services take referrals to 24",
+        0.0,
+        100.0,
+    )
+    capacity_per_10k: float = param(
+        550.0,
+        "referrals a year per 10,000 residents aged 0 to max_age, per CSP",
+        "England's rate of referrals to children's social care: 548 per 10,000 children in "
+        "2017/18, 553 in 2018/19 (" + CIN + ", as quoted by Shropshire Council); assumed to "
+        "bound the young adults' services too. Referrals from every source count here, so "
+        "the model's (police and hospital events only) use 40-50% of it at the defaults",
+        0.0,
+        1e5,
+    )
+    known_weeks: float = param(
+        52.0,
+        "weeks a referral keeps a person known to services (Observed.referred)",
+        "a referral within 12 months of another is a re-referral (" + CIN + "): a referral "
+        "stays current for a year",
+        0.0,
+        520.0,
+    )
+
+    def __post_init__(self) -> None:
+        check_fields(self, "referral")
+
+
 @dataclass(frozen=True)
 class MeasurementParams:
     """How each counter sees an incident: the survey, the police, hospitals (model/scopes.py).
@@ -1091,6 +1180,7 @@ class Params:
     victim: VictimParams = field(default_factory=VictimParams)
     severity: SeverityParams = field(default_factory=SeverityParams)
     justice: JusticeParams = field(default_factory=JusticeParams)
+    referral: ReferralParams = field(default_factory=ReferralParams)
     cost: CostParams = field(default_factory=CostParams)
     measurement: MeasurementParams = field(default_factory=MeasurementParams)
 

@@ -34,7 +34,8 @@ class People:
     individual_protective: np.ndarray  # float32, SD units
     family_risk: np.ndarray  # float32, SD units, shared in a household
     family_protective: np.ndarray  # float32, SD units, shared in a household
-    referred: np.ndarray  # bool, known to children's services or schools as at risk
+    referred_at_start: np.ndarray  # bool, a child already known to services at week 0 (the
+    # referral process's initial stock; model/model.py `_refer` makes referrals after that)
     death_week: np.ndarray  # int32, NEVER while alive
     partner: np.ndarray  # int32, current partner's id, -1 if none (a couple share a household
     # when formed at synthesis; partnerships formed later need not)
@@ -162,13 +163,16 @@ def _assign_schools(area: Area, community: np.ndarray, rng: np.random.Generator)
 def _referred(
     ages: np.ndarray, ind_risk: np.ndarray, p: PopulationParams, rng: np.random.Generator
 ) -> np.ndarray:
+    """Children (0-17) already known to services when the run starts, more often at higher
+    individual risk. One uniform per person whatever the ages, so the draws after it in the
+    population stream do not depend on who is a child."""
     logit = (
         np.log(p.referral_rate_young / (1 - p.referral_rate_young))
         if 0 < p.referral_rate_young < 1
         else (-np.inf if p.referral_rate_young == 0 else np.inf)
     )
     prob = 1 / (1 + np.exp(-(logit + p.referral_risk_log_or * ind_risk)))
-    return rng.random(len(ages)) < prob
+    return (rng.random(len(ages)) < prob) & (ages < 18)
 
 
 def synthesise(
@@ -247,7 +251,7 @@ def _make_people(
         primary_school=schools["primary"],
         secondary_school=schools["secondary"],
         **{k: np.asarray(factors[k], dtype=np.float32) for k in FACTORS},
-        referred=_referred(ages, factors["individual_risk"], p, rng) & (ages >= 10) & (ages < 18),
+        referred_at_start=_referred(ages, factors["individual_risk"], p, rng),
         death_week=np.full(n, NEVER, dtype=np.int32),
         partner=np.full(n, -1, dtype=np.int32),
     )
@@ -281,6 +285,7 @@ def arrivals(
     factors = {k: np.concatenate([babies[k], migrants[k]]) for k in FACTORS}
     new = _make_people(area, p, ages, community, household, factors, week, rng)
     new.birth_week[:n_birth] = week
+    new.referred_at_start[:] = False  # known to services only through referral
     return new
 
 

@@ -35,6 +35,8 @@ class Process(IntEnum):
     JUSTICE = 30  # slots: arrest, disposal, custody, sentence
     HOSPITAL = 35
     MEASUREMENT = 40  # slots: survey, self-completion, reported, extra crime, suspect, admission
+    STREET = 45  # interventions' street-incident lever: removed or repeated
+    REFERRAL = 50  # slots: arrest, hospital, victim, household abuse, then capacity priority
 
 
 _MASK = (1 << 64) - 1

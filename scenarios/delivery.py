@@ -11,64 +11,133 @@ Rules that keep the arithmetic honest:
   g(t) = 0 before onset, 1 for effect_weeks, then halving every half_life_weeks;
 - an ITT effect ("participants") applies to everyone who takes the intervention up, and is not
   discounted again by completion; a per-completer effect applies to completers only;
-- an area-level effect (place_hazard) acts on the places and scales the exposure their incidents
-  give by 1/m, so contagion does not count the published effect a second time;
-- capacity: money / unit cost (in that year's prices) units a year, times the population scale for
-  people; never more.
+- a place effect (place_incidents) removes or repeats street incidents at the places: the
+  published effect is on crime there, which already includes any contagion;
+- capacity: money / unit cost (in that year's prices) units a year. For people, times the
+  population scale, rounded down and then up with probability equal to the fraction (one keyed
+  draw per intervention and year), so the expected real-equivalent reach is what the money buys
+  at any scale; each simulated place spends money / capacity, never more than the allocation;
+- schools (unit "pupil") are bought whole, in a keyed random order among the schools of the
+  programme's phase serving its places, each at its roll of the programme's ages times the cost
+  a pupil, until the next grouping would exceed the money; of that one, as many of its real
+  schools as the rest of the money buys (a keyed share of its pupils);
+- an allocation that can reach no one (wrong phase, no one of its ages, no age range) is refused
+  before any run (`reach_problems`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+from svsim.model.area import PHASE_AGES, PHASES, School
 from svsim.model.randomness import Streams
 
-from .library import Allocation, Intervention, Scenario
+from .inputs import Draw
+from .library import Allocation, Intervention, Scenario, ScenarioError, quote
 from .prices import Prices
 
 WEEKS = 52
 WORKFORCE = 1000  # practitioners a trained workforce covers; assumed, for engagement coverage
+# keyed slots of an intervention's stream (0-4: offer order, acceptance, completion, school
+# order, pupil take-up)
+PART_SCHOOL_SLOT = 5  # key 0: which pupils of a partly bought grouping are covered
+CAPACITY_SLOT = 6  # key year: rounds that year's simulated capacity up or down
+REACH_UNIT = {"participant": "people", "pupil": "pupils", "place_year": "places"}
 
 
-@dataclass(frozen=True)
-class Draw:
-    """One replicate's values of an intervention's uncertain inputs (same for all scenarios)."""
-
-    reduction: float
-    uptake: float
-    completion: float
-    unit_cost: float
-
-
-def pert(rng: np.random.Generator, low: float, mode: float, high: float) -> float:
-    """A draw from the PERT distribution on [low, high] with the given mode."""
-    if high <= low:
-        return mode
-    a = 1 + 4 * (mode - low) / (high - low)
-    b = 1 + 4 * (high - mode) / (high - low)
-    return low + (high - low) * rng.beta(a, b)
+def place_indices(places: tuple[str, ...], area) -> np.ndarray:
+    """Indices of the communities an allocation names (community, CSP or "all"), sorted."""
+    return np.array(
+        [
+            i
+            for i, c in enumerate(area.communities)
+            if any(p in ("all", c.name, c.csp) for p in places)
+        ],
+        dtype=np.int64,
+    )
 
 
-def draw_inputs(
-    library: dict[str, Intervention], seed: int, replicate: int, uncertain: bool = True
-) -> dict[str, Draw]:
-    """Draw every intervention's effect, uptake, completion and unit cost for one replicate."""
-    out = {}
-    for i, name in enumerate(sorted(library)):
-        spec = library[name]
-        if not uncertain:
-            out[name] = Draw(
-                spec.effect.value, spec.uptake.value, spec.completion.value, spec.unit_cost.value
-            )
-            continue
-        rng = np.random.default_rng([seed, 7_001, replicate, i])
-        out[name] = Draw(
-            *(
-                pert(rng, e.low, e.value, e.high)
-                for e in (spec.effect, spec.uptake, spec.completion, spec.unit_cost)
-            )
+def pupils_of_ages(school: School, ages: tuple[int, int]) -> float:
+    """Pupils of these ages on a school's roll (real count): the roll times the share of the
+    year groups it teaches (PHASE_AGES of its phases) that fall in the ages, year groups equal."""
+    taught = [a for p in PHASES[school.phase] for a in range(*PHASE_AGES[p])]
+    inside = sum(ages[0] <= a <= ages[1] for a in taught)
+    return school.roll * inside / len(taught)
+
+
+def school_places(area) -> list[np.ndarray]:
+    """Per school, the indices of the communities it serves."""
+    names = [c.name for c in area.communities]
+    return [np.array([names.index(c) for c in s.communities], np.int64) for s in area.schools]
+
+
+def serving_schools(
+    ages: tuple[int, int], places: np.ndarray, served: list[np.ndarray], schools
+) -> np.ndarray:
+    """Schools a school programme can buy for these places: serving at least one of them and
+    teaching some of its ages (so a secondary-age programme buys secondary or all-through)."""
+    return np.array(
+        [
+            i
+            for i, comms in enumerate(served)
+            if np.isin(comms, places).any() and pupils_of_ages(schools[i], ages) > 0
+        ],
+        dtype=np.int64,
+    )
+
+
+def age_share(area, ages: tuple[int, int]) -> float:
+    """Share of the area's residents aged ages[0] to ages[1], from its age bands as the
+    population draws them (each band to the next start; the last 15 years, to at least 100)."""
+    starts = np.array([b for b, _ in area.age_structure], dtype=float)
+    shares = np.array([s for _, s in area.age_structure])
+    ends = np.append(starts[1:], max(starts[-1] + 15, 100))
+    inside = np.clip(np.minimum(ends, ages[1] + 1) - np.maximum(starts, ages[0]), 0, None)
+    return float((shares * inside / (ends - starts)).sum())
+
+
+def _no_reach(spec: Intervention, alloc: Allocation, area) -> str | None:
+    """Why this allocation can reach no one, judged from the area and library alone, or None."""
+    if spec.unit == "place_year" or spec.mechanism == "engagement":
+        return None  # places, or practitioners: not the area's residents of an age
+    ages = spec.ages
+    ok = isinstance(ages, tuple | list) and len(ages) == 2
+    ok = ok and all(isinstance(a, int | np.integer) and not isinstance(a, bool) for a in ages)
+    if not ok or ages[0] > ages[1] or ages[0] < 0:
+        return f"ages={quote(ages)} is an empty or unknown age range"
+    if age_share(area, ages) <= 0:
+        return f"nobody aged {ages[0]}-{ages[1]} lives in the area (its age_structure)"
+    if spec.unit != "pupil":
+        return None
+    taught = [p for p, (lo, hi) in PHASE_AGES.items() if ages[0] < hi and ages[1] >= lo]
+    if not taught:
+        spans = ", ".join(f"{p} {lo}-{hi - 1}" for p, (lo, hi) in PHASE_AGES.items())
+        return f"ages {ages[0]}-{ages[1]} are taught in no school phase ({spans})"
+    if not area.school_register.assumed_roll and all(s.roll == 1.0 for s in area.schools):
+        return "the area gives no school rolls to price pupils (school_register.assumed_roll)"
+    places = place_indices(alloc.places, area)
+    if len(serving_schools(ages, places, school_places(area), area.schools)) == 0:
+        kinds = [k for k, phases in PHASES.items() if set(phases) & set(taught)]
+        return (
+            f"no {' or '.join(k.replace('_', '-') for k in kinds)} school serves its places "
+            f"({quote(', '.join(alloc.places))})"
         )
+    return None
+
+
+def reach_problems(scenario: Scenario, library: dict, area, where: str | None = None) -> list[str]:
+    """One line per funded allocation that can reach no one, naming the scenario, the
+    allocation's index, its intervention and why; static (area and library), before any run."""
+    where = where or f"scenario {scenario.name}"
+    out = []
+    for i, a in enumerate(scenario.allocations):
+        if a.amount_per_year <= 0 or a.intervention not in library:
+            continue  # nothing to deliver; unknown names are the validator's
+        why = _no_reach(library[a.intervention], a, area)
+        if why:
+            out.append(
+                f"{where}.allocations[{i}].intervention={quote(a.intervention)}: reaches no one: "
+                f"{why}"
+            )
     return out
 
 
@@ -97,12 +166,26 @@ class Funded:
         start_year: int,
         scale: float,
         streams: Streams,
+        schools: tuple[School, ...] = (),
     ):
         self.spec, self.alloc, self.draw = spec, alloc, draw
         self.stream = 100 + index  # a stream per intervention, the same in every scenario
         self.places = places  # community indices targeted
         self.school_places = school_places
         self.prices, self.start_year, self.scale, self.streams = prices, start_year, scale, streams
+        # school programmes: eligible-phase schools serving the places, in a keyed order that is
+        # the same in every scenario; each one's pupils of the programme's ages and real schools
+        serving = np.zeros(0, dtype=np.int64)
+        if spec.unit == "pupil":
+            serving = serving_schools(spec.ages, places, school_places, schools)
+        order = self.streams.keyed(self.stream, 0, serving, 3)
+        self.school_order = serving[np.argsort(order, kind="stable")]
+        self.school_pupils = np.array([pupils_of_ages(s, spec.ages) for s in schools])
+        self.school_count = np.array([s.schools for s in schools], dtype=np.int64)
+        self._capacity_of: dict[int, int] = {}  # year -> simulated places
+        self._enrolled: dict[int, int] = {}  # year -> simulated people enrolled
+        self._pool = np.zeros(0, dtype=bool)  # per person: offerable at some week this year
+        self._pool_year = None
         self.enrol_week = np.zeros(0, dtype=np.int64)  # per participant
         self.people = np.zeros(0, dtype=np.int64)
         self.effective = np.zeros(0, dtype=bool)  # participants the effect applies to
@@ -126,10 +209,38 @@ class Funded:
         )
 
     def _account(self, year: int) -> dict:
+        """The year's money and reach, in real-population units: participants, reached and
+        eligible are simulated counts / scale (places and practitioners are not scaled)."""
         return self.spend.setdefault(
             year,
-            {"budget": self.alloc.amount_per_year, "spent": 0.0, "units": 0.0, "participants": 0.0},
+            {
+                "budget": self.alloc.amount_per_year,
+                "spent": 0.0,
+                "units": 0.0,
+                "participants": 0.0,
+                "reached": 0.0,
+                "eligible": 0.0,
+            },
         )
+
+    @property
+    def reach_unit(self) -> str:
+        """What `reached` counts: people, pupils, places or practitioners."""
+        return (
+            "practitioners" if self.spec.mechanism == "engagement" else REACH_UNIT[self.spec.unit]
+        )
+
+    def capacity(self, year: int) -> int:
+        """Simulated places this year: units bought x scale, rounded down, plus one with
+        probability equal to the fraction (a keyed draw of this intervention's stream and the
+        year), so capacity / scale has expectation the units bought at any scale, and is the same
+        in every scenario funding the same amount."""
+        if year not in self._capacity_of:
+            want = self.units_bought(year) * self.scale
+            whole = int(np.floor(want))
+            u = self.streams.keyed(self.stream, year, np.zeros(1, np.int64), CAPACITY_SLOT)[0]
+            self._capacity_of[year] = whole + int(u < want - whole)
+        return self._capacity_of[year]
 
     # ---- weekly -------------------------------------------------------------------------
     def enrol(self, week: int, observed, uptake_factor: float) -> None:
@@ -141,7 +252,7 @@ class Funded:
             self.spec.unit == "participant" and self.spec.mechanism == "engagement"
         ):
             self._fund_places(week, year)
-        elif self.spec.unit == "school":
+        elif self.spec.unit == "pupil":
             if week % WEEKS == 0 or not self.spend.get(year):
                 self._cover_schools(week, year, observed, uptake_factor)
         else:
@@ -159,7 +270,7 @@ class Funded:
         elif s.identification == "hospital":
             ok &= week - observed.last_hospital_week <= s.lookback_weeks
         elif s.identification == "referral":
-            ok &= observed.referred
+            ok &= week - observed.referred_week <= s.lookback_weeks
         elif s.identification == "school":
             ok &= observed.school >= 0
         if len(self.offered) < len(ok):
@@ -194,42 +305,70 @@ class Funded:
         self.effective = np.concatenate([self.effective, applies])
 
     def _enrol_people(self, week: int, year: int, observed, uptake_factor: float) -> None:
+        """Offer this week's share of the year's capacity (paced to fill it by week 52); each
+        simulated place filled spends money / capacity, so spending never exceeds the money."""
         acc = self._account(year)
-        capacity = int(np.floor(self.units_bought(year) * self.scale))  # simulated people a year
-        allowed_so_far = int(np.floor(capacity * ((week % WEEKS) + 1) / WEEKS))
-        enrolled = round(acc["participants"] * self.scale)
-        new = self._take_up(
-            week, self._eligible(week, observed), allowed_so_far - enrolled, uptake_factor
-        )
+        capacity = self.capacity(year)
+        allowed_so_far = capacity * ((week % WEEKS) + 1) // WEEKS
+        candidates = self._eligible(week, observed)
+        self._note_eligible(year, candidates, acc)
+        enrolled = self._enrolled.get(year, 0)
+        new = self._take_up(week, candidates, allowed_so_far - enrolled, uptake_factor)
         if len(new):
             self._add_participants(week, new)
+            self._enrolled[year] = enrolled = enrolled + len(new)
             acc["participants"] += len(new) / self.scale
-            acc["units"] = acc["participants"]
-            acc["spent"] = acc["participants"] * self.unit_cost(year)
+        acc["reached"] = acc["participants"]
+        # a year whose capacity rounded to nobody spends its money if it found anyone to offer
+        # a place to: that money stands for places the simulated population is too small to show
+        filled = enrolled / capacity if capacity else float(acc["eligible"] > 0)
+        acc["units"] = self.units_bought(year) * filled
+        acc["spent"] = self.alloc.amount_per_year * filled
+
+    def _note_eligible(self, year: int, ids: np.ndarray, acc: dict) -> None:
+        """Count the distinct people offerable at some week of the year (real-equivalent)."""
+        if self._pool_year != year:
+            self._pool, self._pool_year = np.zeros(len(self.offered), dtype=bool), year
+        if len(self._pool) < len(self.offered):
+            self._pool = np.concatenate(
+                [self._pool, np.zeros(len(self.offered) - len(self._pool), bool)]
+            )
+        fresh = ids[~self._pool[ids]]
+        self._pool[fresh] = True
+        acc["eligible"] += len(fresh) / self.scale
 
     def _cover_schools(self, week: int, year: int, observed, uptake_factor: float) -> None:
+        """Buy whole schools in the keyed order while the money lasts, then as many real schools
+        of the next grouping as the rest buys; offer every pupil of the ages in them."""
         acc = self._account(year)
-        n_schools = int(np.floor(self.units_bought(year)))
-        serving = np.array(
-            [i for i, comms in enumerate(self.school_places) if np.isin(comms, self.places).any()],
-            dtype=np.int64,
-        )
-        if n_schools <= 0 or len(serving) == 0:
-            return
-        order = self.streams.keyed(self.stream, 0, serving, 3)
-        covered = serving[np.argsort(order, kind="stable")][:n_schools]
-        age = observed.age
-        pupils = np.flatnonzero(
-            np.isin(observed.school, covered)
-            & observed.alive
-            & (age >= self.spec.ages[0])
-            & (age <= self.spec.ages[1])
-        )
+        order = self.school_order
+        cost = self.school_pupils[order] * self.unit_cost(year)  # a grouping's year, real money
+        money = self.alloc.amount_per_year
+        whole = int(np.searchsorted(np.cumsum(cost), money * (1 + 1e-12), side="right"))
+        spent, paid = float(cost[:whole].sum()), float(self.school_pupils[order[:whole]].sum())
+        part, share = -1, 0.0
+        if whole < len(order):
+            part = int(order[whole])
+            per_school = cost[whole] / self.school_count[part]
+            k = int(np.floor((money - spent) / per_school * (1 + 1e-12))) if per_school > 0 else 0
+            share = k / self.school_count[part]
+            spent += k * per_school
+            paid += share * self.school_pupils[part]
+        age, at = observed.age, observed.school
+        in_ages = observed.alive & (age >= self.spec.ages[0]) & (age <= self.spec.ages[1])
+        eligible = np.flatnonzero(in_ages & np.isin(at, order))
+        covered = np.isin(at[eligible], order[:whole])
+        if share > 0:
+            draw = self.streams.keyed(self.stream, 0, eligible, PART_SCHOOL_SLOT)
+            covered |= (at[eligible] == part) & (draw < share)
+        pupils = eligible[covered]
         take = self.streams.keyed(self.stream, year, pupils, 4) < self.draw.uptake * uptake_factor
         self._add_participants(week, pupils[take])
-        acc["units"] = len(covered)
+        acc["units"] = paid  # pupils paid for
         acc["participants"] += take.sum() / self.scale
-        acc["spent"] = len(covered) * self.unit_cost(year)
+        acc["reached"] = acc["participants"]
+        acc["eligible"] = len(eligible) / self.scale
+        acc["spent"] = spent
 
     def _fund_places(self, week: int, year: int) -> None:
         acc = self._account(year)
@@ -243,7 +382,10 @@ class Funded:
         if self.place_since is None:
             self.place_since = week
         self.place_until = week
-        acc["units"] = used
+        acc["units"] = acc["reached"] = used
+        acc["eligible"] = float(
+            WORKFORCE if self.spec.mechanism == "engagement" else len(self.places)
+        )
         acc["spent"] = used * self.unit_cost(year)
 
     # ---- effects ------------------------------------------------------------------------
@@ -282,48 +424,39 @@ class Portfolio:
         seed: int,
     ):
         self.scenario = scenario
-        names = [c.name for c in area.communities]
-        csp_of = {c.name: c.csp for c in area.communities}
+        problems = reach_problems(scenario, library, area)
+        if problems:  # the loaders refuse these first; a last guard for direct callers
+            raise ScenarioError(problems)
         order = {n: i for i, n in enumerate(sorted(library))}
-        school_places = [np.array([names.index(c) for c in s.communities]) for s in area.schools]
+        served = school_places(area)
         streams = Streams(seed)
         self.funded = []
         for alloc in scenario.allocations:
             if alloc.amount_per_year <= 0:
                 continue
-            places = np.array(
-                sorted(
-                    {
-                        names.index(n)
-                        for n in names
-                        for p in alloc.places
-                        if p in ("all", n, csp_of[n])
-                    }
-                ),
-                dtype=np.int64,
-            )
             self.funded.append(
                 Funded(
                     library[alloc.intervention],
                     alloc,
                     draws[alloc.intervention],
                     order[alloc.intervention],
-                    places,
-                    school_places,
+                    place_indices(alloc.places, area),
+                    served,
                     prices,
                     start_year,
                     scale,
                     streams,
+                    area.schools,
                 )
             )
-        self.n_communities = len(names)
+        self.n_communities = len(area.communities)
 
     def apply(self, week: int, observed, levers) -> None:
         uptake_factor = 1.0
         for f in self.funded:
             if f.spec.mechanism == "engagement":
                 f.enrol(week, observed, 1.0)
-                uptake_factor *= 1 / f.place_multiplier(week)  # 1 + r·coverage, as 1/(1 - ...)
+                uptake_factor *= f.place_multiplier(week)  # 1 + change x coverage
         for f in self.funded:
             if f.spec.mechanism != "engagement":
                 f.enrol(week, observed, uptake_factor)
@@ -331,31 +464,34 @@ class Portfolio:
 
     def _set_levers(self, week: int, observed, levers) -> None:
         n = observed.n
-        person = {"person_hazard": None, "fatality_people": None}
+        person = {"person_hazard": None, "victim_risk": None, "fatality_people": None}
         place = {
-            "place_hazard": np.ones(self.n_communities),
+            "place_incidents": np.ones(self.n_communities),
             "fatality": np.ones(self.n_communities),
         }
         for f in self.funded:
             mech = f.spec.mechanism
-            if mech == "person_hazard" or (mech == "fatality" and f.spec.unit == "participant"):
+            if mech in ("person_hazard", "victim_risk") or (
+                mech == "fatality" and f.spec.unit == "participant"
+            ):
                 ids, m = f.person_multipliers(week)
-                key = "person_hazard" if mech == "person_hazard" else "fatality_people"
+                key = "fatality_people" if mech == "fatality" else mech
                 if len(ids):
                     best = person[key] if person[key] is not None else np.ones(n)
                     np.minimum.at(best, ids, m)
                     person[key] = best
-            elif mech in ("place_hazard", "fatality"):
+            elif mech in ("place_incidents", "fatality"):
                 m = f.place_multiplier(week)
                 place[mech][f.places] = np.minimum(place[mech][f.places], m)
         if person["person_hazard"] is not None:
             ids = np.flatnonzero(person["person_hazard"] != 1)
             levers.scale_hazard(ids, person["person_hazard"][ids])
-        changed = np.flatnonzero(place["place_hazard"] != 1)
+        if person["victim_risk"] is not None:
+            ids = np.flatnonzero(person["victim_risk"] != 1)
+            levers.scale_victim_risk(ids, person["victim_risk"][ids])
+        changed = np.flatnonzero(place["place_incidents"] != 1)
         if len(changed):
-            m = place["place_hazard"][changed]
-            levers.scale_community_hazard(changed, m)
-            levers.scale_exposure(changed, np.where(m > 0, 1 / np.maximum(m, 1e-12), 1.0))
+            levers.scale_street_incidents(changed, place["place_incidents"][changed])
         fatality = place["fatality"]
         if person["fatality_people"] is not None:
             # trained young people make a place's injuries less often fatal in proportion to
@@ -371,7 +507,8 @@ class Portfolio:
         return 1 - effect / np.maximum(people, 1)
 
     def spending(self) -> list[dict]:
-        """Rows: year, intervention, tier, evidence, budget, spent, units, participants."""
+        """Rows: year, intervention, tier, evidence, budget, spent, units (spent / unit cost),
+        participants, reached and eligible (real-equivalent) with their reach_unit, unspent."""
         rows = []
         for f in self.funded:
             for year in range(f.alloc.start_year, f.alloc.end_year + 1):
@@ -385,6 +522,7 @@ class Portfolio:
                         "tier": f.spec.tier,
                         "evidence": f.spec.evidence,
                         **acc,
+                        "reach_unit": f.reach_unit,
                         "unspent": acc["budget"] - acc["spent"],
                     }
                 )

@@ -7,14 +7,24 @@ its own and fixed in one go (`svsim compare check=true scenarios=[./my_plan.yaml
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from . import transfer as tr
 
 TIERS = ("primary", "secondary", "tertiary")
 EVIDENCE = ("none", "weak", "moderate", "strong")
-UNITS = ("participant", "school", "place_year")
+UNITS = ("participant", "pupil", "place_year")
 IDENTIFICATION = ("arrest", "out_of_court", "hospital", "referral", "school", "place")
-MECHANISMS = ("person_hazard", "place_hazard", "fatality", "engagement")
+# Each lever, and the outcome it acts on (the outcome the transfer chain must end on).
+LEVER_OUTCOME = {
+    "person_hazard": "violent_offending",  # the participant's weekly offending hazard
+    "place_incidents": "crime_at_place",  # street incidents at the funded places
+    "victim_risk": "victimisation",  # the participant's chance of being chosen as a victim
+    "fatality": "fatality",  # death given an injury, where trained people are
+    "engagement": "uptake",  # other interventions' uptake
+}
+MECHANISMS = tuple(LEVER_OUTCOME)
 APPLIES_TO = ("participants", "completers")
 
 
@@ -53,8 +63,8 @@ class Intervention:
     uptake: Estimate
     completion: Estimate
     mechanism: str
-    effect: Estimate  # proportional reduction (increase of uptake, for engagement)
-    estimand: str
+    chain: tr.Chain  # what the source measured and the rules that make it a model effect
+    effect: Estimate  # the chain's model effect: at its modes, 5th and 95th percentiles
     applies_to: str
     onset_weeks: int
     effect_weeks: int
@@ -136,9 +146,7 @@ class _Checker:
         return value
 
     def estimate(self, field: str, data: Any, lo: float, hi: float, key: str = "value"):
-        d = self.keys(
-            field, data, {key, "low", "high", "source"}, {"price_year", "estimand", "applies_to"}
-        )
+        d = self.keys(field, data, {key, "low", "high", "source"}, {"price_year"})
         if not d:
             return Estimate(0.0, 0.0, 0.0, "")
         v = self.number(f"{field}.{key}", d.get(key), lo, hi)
@@ -186,17 +194,9 @@ def intervention_from_dict(data: Any, where: str) -> Intervention:
         2100,
         integer=True,
     )
-    effect_d = d.get("effect") if isinstance(d.get("effect"), dict) else {}
-    effect = c.estimate("effect", effect_d, -1.0, 1.0, key="reduction")
-    ages = d.get("ages")
-    if not (
-        isinstance(ages, list)
-        and len(ages) == 2
-        and all(isinstance(a, int) and not isinstance(a, bool) for a in ages)
-        and 0 <= ages[0] <= ages[1] <= 120
-    ):
-        c.fail("ages", ages, "must be [min, max] whole years, 0 <= min <= max <= 120")
-        ages = [0, 0]
+    effect_d = c.keys("effect", d.get("effect"), {"estimand", "transfers", "applies_to"})
+    chain = _chain(c, effect_d)
+    ages = _ages(c, "ages", d.get("ages"))
     spec = Intervention(
         name=c.text("name", d.get("name")),
         label=c.text("label", d.get("label")),
@@ -213,17 +213,121 @@ def intervention_from_dict(data: Any, where: str) -> Intervention:
         uptake=c.estimate("uptake", d.get("uptake"), 0, 1),
         completion=c.estimate("completion", d.get("completion"), 0, 1),
         mechanism=c.choice("mechanism", d.get("mechanism"), MECHANISMS),
-        effect=effect,
-        estimand=c.text("effect.estimand", effect_d.get("estimand")),
+        chain=chain,
+        effect=Estimate(0.0, 0.0, 0.0, ""),  # set below, once the chain is valid
         applies_to=c.choice("effect.applies_to", effect_d.get("applies_to"), APPLIES_TO),
         onset_weeks=c.number("onset_weeks", d.get("onset_weeks"), 0, 520, True),
         effect_weeks=c.number("effect_weeks", d.get("effect_weeks"), 0, 1040, True),
         half_life_weeks=c.number("half_life_weeks", d.get("half_life_weeks"), 0.1, 5200),
         notes=str(d.get("notes", "")),
     )
+    if not c.errors:
+        for field, value, rule in tr.chain_errors(
+            chain, LEVER_OUTCOME[spec.mechanism], spec.evidence
+        ):
+            c.fail(field, value, rule)
+        if spec.effect_weeks > chain.estimand.follow_up_weeks:
+            c.fail(
+                "effect_weeks",
+                spec.effect_weeks,
+                f"exceeds the study's follow-up ({chain.estimand.follow_up_weeks} weeks): beyond"
+                " it the effect decays (half_life_weeks)",
+            )
     if c.errors:
         raise ScenarioError(c.errors)
-    return spec
+    return replace(spec, effect=_model_effect(chain))
+
+
+ESTIMAND_FIELDS = {
+    "outcome",
+    "population",
+    "ages",
+    "country",
+    "unit",
+    "comparator",
+    "design",
+    "follow_up_weeks",
+    "metric",
+    "value",
+    "low",
+    "high",
+    "source",
+}
+METRIC_RANGE = {
+    "percent_change": (-100.0, 1000.0),
+    "d": (-5.0, 5.0),
+    "odds_ratio": (1e-6, 1e6),
+    "risk_ratio": (1e-6, 1e6),
+}
+
+
+def _uncertain(c: _Checker, field: str, d: dict, lo: float, hi: float) -> tr.Uncertain:
+    v = c.number(f"{field}.value", d.get("value"), lo, hi)
+    low = c.number(f"{field}.low", d.get("low"), lo, hi)
+    high = c.number(f"{field}.high", d.get("high"), lo, hi)
+    if not low <= v <= high:
+        c.fail(field, [low, v, high], "needs low <= value <= high")
+    return tr.Uncertain(v, low, high, c.text(f"{field}.source", d.get("source")))
+
+
+def _ages(c: _Checker, field: str, ages: Any) -> tuple[int, int]:
+    if not (
+        isinstance(ages, list)
+        and len(ages) == 2
+        and all(isinstance(a, int) and not isinstance(a, bool) for a in ages)
+        and 0 <= ages[0] <= ages[1] <= 120
+    ):
+        c.fail(field, ages, "must be [min, max] whole years, 0 <= min <= max <= 120")
+        return (0, 0)
+    return (ages[0], ages[1])
+
+
+def _chain(c: _Checker, effect: dict) -> tr.Chain:
+    """The estimand and its transfer rules, from the `effect` block."""
+    e = c.keys("effect.estimand", effect.get("estimand"), ESTIMAND_FIELDS)
+    metric = c.choice("effect.estimand.metric", e.get("metric"), tr.METRICS)
+    lo, hi = METRIC_RANGE[metric]
+    estimand = tr.Estimand(
+        outcome=c.choice("effect.estimand.outcome", e.get("outcome"), tr.OUTCOMES),
+        population=c.choice("effect.estimand.population", e.get("population"), tr.POPULATIONS),
+        ages=_ages(c, "effect.estimand.ages", e.get("ages")),
+        country=c.text("effect.estimand.country", e.get("country")),
+        unit=c.choice("effect.estimand.unit", e.get("unit"), tr.STUDY_UNITS),
+        comparator=c.choice("effect.estimand.comparator", e.get("comparator"), tr.COMPARATORS),
+        design=c.choice("effect.estimand.design", e.get("design"), tr.DESIGNS),
+        follow_up_weeks=c.number(
+            "effect.estimand.follow_up_weeks", e.get("follow_up_weeks"), 1, 1040, True
+        ),
+        metric=metric,
+        estimate=_uncertain(c, "effect.estimand", e, lo, hi),
+    )
+    raw = effect.get("transfers")
+    if not isinstance(raw, list):
+        c.fail("effect.transfers", raw, "must be a list of rules")
+        raw = []
+    transfers = []
+    for i, t in enumerate(raw):
+        f = f"effect.transfers[{i}]"
+        t = c.keys(f, t, {"rule"}, {"value", "low", "high", "source", "from", "to"})
+        rule = tr.RULES.get(t.get("rule"))
+        if rule is None:
+            c.fail(f"{f}.rule", t.get("rule"), f"must be one of {', '.join(tr.RULES)}")
+            continue
+        parameter = None
+        if "value" in t:
+            lo, hi = tr.PARAMETER_RANGE.get(rule.parameter, (-math.inf, math.inf))
+            parameter = _uncertain(c, f, t, lo, hi)
+        from_, to = t.get("from", ""), t.get("to", "")
+        if rule.name == "outcome":
+            c.choice(f"{f}.to", to, tr.OUTCOMES)
+        transfers.append(tr.Transfer(rule.name, parameter, str(from_), str(to)))
+    return tr.Chain(estimand, tuple(transfers))
+
+
+def _model_effect(chain: tr.Chain) -> Estimate:
+    """The chain's model effect as an Estimate (modes; 5th and 95th percentiles)."""
+    s = tr.summarise(chain, n=4000)
+    return Estimate(s.at_modes, min(s.low, s.at_modes), max(s.high, s.at_modes), "transfer chain")
 
 
 def scenario_from_dict(

@@ -35,7 +35,8 @@ from svsim.model import ParameterError, ViolenceModel, params_from_dict
 from svsim.model.measurement import HARM_BASES
 from svsim.model.outcomes import MEASURE_INDEX, MEASURES
 from svsim.scenarios import appraisal as ap
-from svsim.scenarios.delivery import Portfolio, draw_inputs
+from svsim.scenarios.delivery import Portfolio
+from svsim.scenarios.inputs import draw_inputs
 from svsim.scenarios.library import ScenarioError
 
 from .. import chunks as ch

@@ -25,7 +25,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from svsim.model import ViolenceModel
-from svsim.scenarios.delivery import Portfolio, draw_inputs
+from svsim.scenarios.delivery import Portfolio
+from svsim.scenarios.inputs import draw_inputs
 
 from ..compare.compare import compare_config, portfolio_for
 from ..config import ConfigError, compose, run_config

@@ -22,7 +22,8 @@ from svsim.model import outcomes as oc
 from svsim.model.measurement import HARM_BASES
 from svsim.model.outcomes import MEASURES
 from svsim.scenarios import appraisal as ap
-from svsim.scenarios.delivery import Portfolio, draw_inputs
+from svsim.scenarios.delivery import Portfolio, reach_problems
+from svsim.scenarios.inputs import draw_inputs
 from svsim.scenarios.library import (
     ScenarioError,
     intervention_from_dict,
@@ -103,19 +104,20 @@ def scenario_file(path: Path) -> dict:
 
 
 def load_scenarios(names: list[str], area, library: dict, first: int, last: int) -> list:
-    """Validate every scenario, collecting every error of every file before refusing."""
+    """Validate every scenario, and refuse any allocation that can reach no one in this area
+    (delivery.reach_problems), collecting every error of every file before refusing."""
     places = {c.name for c in area.communities} | {c.name for c in area.csps}
     out, errors = [], []
     for name in names:
         path = _scenario_path(str(name))
+        where = f"scenario {path.stem}"
         try:
-            out.append(
-                scenario_from_dict(
-                    scenario_file(path), f"scenario {path.stem}", library, places, (first, last)
-                )
-            )
+            sc = scenario_from_dict(scenario_file(path), where, library, places, (first, last))
         except ScenarioError as exc:
             errors += exc.errors
+            continue
+        errors += reach_problems(sc, library, area, where)
+        out.append(sc)
     if errors:
         raise ScenarioError(errors)
     seen = [s.name for s in out]
@@ -304,6 +306,9 @@ def tables(cfg: CompareConfig, results: list[dict]) -> dict:
             "spent",
             "units",
             "participants",
+            "reached",
+            "eligible",
+            "reach_unit",
             "unspent",
         ],
     )
@@ -414,8 +419,8 @@ def interventions_table(cfg: CompareConfig):
                 "reduction": i.effect.value,
                 "low": i.effect.low,
                 "high": i.effect.high,
-                "estimand": i.estimand,
-                "source": i.effect.source,
+                "estimand": i.chain.describe(),
+                "source": i.chain.estimand.estimate.source,
             }
             for n in used
         ]

@@ -1070,6 +1070,61 @@ def _budget_and_spend(run: CompareRun) -> list[str]:
     return out
 
 
+def _reach(run: CompareRun) -> list[str]:
+    """Per scenario and intervention, a year on average over years and runs: money allocated and
+    spent (each year's cash), who or what it reached, and the delivery shortfall."""
+    sp = run.spend
+    if sp.empty or "spent" not in sp:
+        return []
+    if "reached" not in sp:  # a run folder from before reach was recorded
+        sp = sp.assign(reached=sp.get("participants", np.nan))
+    if "reach_unit" not in sp:
+        sp = sp.assign(reach_unit="")
+    sp = sp.assign(reach_unit=sp.reach_unit.fillna(""))
+    keys = ["scenario", "intervention"]
+    per = sp.groupby([*keys, "replicate", "year"], sort=False)
+    per = per.agg(
+        budget=("budget", "sum"),
+        spent=("spent", "sum"),
+        reached=("reached", "sum"),
+        unit=("reach_unit", "first"),
+    )
+    table = per.groupby(level=keys, sort=False).agg(
+        budget=("budget", "mean"),
+        spent=("spent", "mean"),
+        reached=("reached", "mean"),
+        unit=("unit", "first"),
+    )
+    known = run.interventions
+    labels = dict(zip(known.name, known.label, strict=True)) if "label" in known else {}
+    rows = []
+    for s in [x for x in [run.comparator, *run.scenarios] if x in table.index]:
+        for i, t in table.loc[s].iterrows():
+            rows.append(
+                [
+                    run.label(s),
+                    labels.get(i, i),
+                    fmt_money(t.budget),
+                    fmt_money(t.spent),
+                    f"{fmt_num(t.reached)} {t.unit}".strip(),
+                    fmt_money(t.budget - t.spent),
+                ]
+            )
+    header = ["Scenario", "Intervention", "Allocated", "Spent", "Reached a year", "Shortfall"]
+    note = (
+        "Mean over years and runs, in each year's cash. Reached: people or pupils enrolled, "
+        "weighted up to the whole area (at a small population scale each simulated person "
+        "stands for many, so one run's count is coarse), or places and practitioners funded. "
+        "Shortfall: money delivery could not spend, for want of eligible people or schools; it "
+        "is counted in the cost, not saved."
+    )
+    return [
+        "<h3>Reach: what each allocation bought, a year</h3>",
+        _table(header, rows, numeric={2, 3, 4, 5}),
+        f'<p class="note">{_e(note)}</p>',
+    ]
+
+
 def _design(run: CompareRun) -> list[str]:
     """The settings of the comparison and its scenarios."""
     meta = run.meta
@@ -1175,6 +1230,7 @@ def write_report(folder: Path) -> Path:
         *_interventions(run),
         *_evidence_shares(run),
         *_budget_and_spend(run),
+        *_reach(run),
         *_design(run),
         *_detectable(run),
         *_cautions(run),

@@ -495,7 +495,7 @@ def InterventionCard(ws, name, entry, place_text, years, problems, on_amount, on
     amount = _value(entry)
     bg, fg = EVIDENCE_COLOUR[spec.evidence]
     per = spec.unit_cost.value * ws.prices.uprate(spec.unit_cost_price_year, years[0])
-    unit = {"participant": "people", "school": "schools", "place_year": "places"}[spec.unit]
+    unit = {"participant": "people", "pupil": "pupils", "place_year": "places"}[spec.unit]
     ok = whatif._is_number(amount)
     with solara.Div(classes=["wk-card", f"wk-card-{name}"]):
         solara.HTML(

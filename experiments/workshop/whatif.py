@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 from svsim.model import ViolenceModel
-from svsim.scenarios.delivery import Portfolio, draw_inputs
+from svsim.scenarios.delivery import Portfolio, reach_problems
+from svsim.scenarios.inputs import draw_inputs
 from svsim.scenarios.library import TIERS, ScenarioError, quote, scenario_from_dict
 from svsim.scenarios.prices import prices_from_dict
 
@@ -429,11 +430,15 @@ def build(ws: Workshop, plan: Plan):
     if msgs:
         raise WhatIfError(msgs)
     try:
-        return scenario_from_dict(
+        scenario = scenario_from_dict(
             plan_dict(ws, plan), "what-if", ws.library, set(ws.places), ws.projection_years
         )
     except ScenarioError as exc:
         raise WhatIfError(exc.errors) from None
+    problems = reach_problems(scenario, ws.library, ws.run.area, "what-if")
+    if problems:
+        raise WhatIfError(problems)
+    return scenario
 
 
 def run_block(ws: Workshop, design: Design) -> dict:

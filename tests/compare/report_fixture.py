@@ -227,6 +227,8 @@ def make_fake_compare_folder(
                     b = budget * share
                     spent = b * float(rng.uniform(0.8, 1.0))
                     units = spent / unit_cost.loc[name, "unit_cost"]
+                    pupils = name == "knife_education"
+                    reached = int(units * (300 if pupils else 1))
                     spend_rows.append(
                         {
                             "scenario": s,
@@ -238,7 +240,10 @@ def make_fake_compare_folder(
                             "budget": b,
                             "spent": spent,
                             "units": units,
-                            "participants": int(units * (1 if name == "knife_education" else 3)),
+                            "participants": reached,
+                            "reached": reached,
+                            "eligible": 4 * reached,
+                            "reach_unit": "pupils" if pupils else "people",
                             "unspent": b - spent,
                         }
                     )

@@ -13,8 +13,10 @@ PROCESSES = {
     "offending",
     "victim_choice",
     "partner_abuse",
+    "street_lever",
     "severity",
     "consequences",
+    "referral",
 }
 YEARLY = {
     f"year:{k}"
