@@ -10,7 +10,8 @@ transfer chain (scenarios/transfer.py) into the source's metric, and compares it
 published estimate: the trial passes when they differ by at most half the published effect.
 
 svsim trials                                  # every intervention with evidence, shipped sizes
-svsim trials names=[mentoring] runs=2 population_scale=0.25
+svsim trials names=[mentoring] runs=2 population_scale=0.25   # a smaller trial
+svsim trials out=results/trials.csv jobs=2
 """
 
 from __future__ import annotations
@@ -388,7 +389,7 @@ def table(results: list[Result]) -> pd.DataFrame:
 
 
 def main(argv: list[str]) -> int:
-    names, rest, jobs, out = None, [], 2, None
+    names, rest, jobs, out, size = None, [], 2, None, {}
     for a in argv:
         if a.startswith("names="):
             names = [n.strip() for n in a[6:].strip("[]").split(",") if n.strip()]
@@ -398,13 +399,22 @@ def main(argv: list[str]) -> int:
                 raise ConfigError(f"jobs={a[5:]!r}: must be a whole number >= 1")
         elif a.startswith("out="):
             out = a[4:]
+        elif a.startswith(("runs=", "population_scale=")):
+            key, _, v = a.partition("=")
+            try:
+                size[key] = int(v) if key == "runs" else float(v)
+            except ValueError:
+                size[key] = None
+            limit = "a whole number in [1, 10000]" if key == "runs" else "a number in (0, 1]"
+            if size[key] is None or not (0 < size[key] <= (10_000 if key == "runs" else 1)):
+                raise ConfigError(f"{key}={v!r}: must be {limit}")
         else:
             rest.append(a)
     ds = designs()
     unknown = sorted(set(names or []) - set(ds))
     if unknown:
         raise ConfigError(f"names={unknown!r}: no trial design (known: {', '.join(ds)})")
-    results = [run(ds[n], overrides=tuple(rest), jobs=jobs) for n in (names or ds)]
+    results = [run(replace(ds[n], **size), overrides=tuple(rest), jobs=jobs) for n in names or ds]
     df = table(results)
     if out:
         from pathlib import Path

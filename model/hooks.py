@@ -100,6 +100,12 @@ class Observed:
         return _read_only(self._m.state.referred_week - self._m.burn_in_weeks)
 
     @property
+    def group(self) -> np.ndarray:
+        """Street group (its index), -1 if none: what police intelligence records of who
+        offends together."""
+        return _read_only(self._m.state.group)
+
+    @property
     def referred(self) -> np.ndarray:
         """Known to services as at risk: referred within the last params.referral.known_weeks."""
         known = self._m.params.referral.known_weeks
@@ -183,10 +189,11 @@ class Levers:
         self.touched = self.active = True
 
     def scale_victim_risk(self, ids: np.ndarray, factor) -> None:
-        """Multiply the chance that these people are accepted as victims when an offender picks
-        them among peers, in the community or at a night-time venue (not partners, family,
-        rivals or retaliation, which choose one person); the offender moves to the next
-        candidate. Acceptance multiplied above 1 acts as certainty."""
+        """Multiply the chance that these people become victims outside partner and family
+        abuse: their acceptance when an offender picks them among peers, in the community or at
+        a night-time venue (the offender moves to the next candidate), and the chance that a
+        retaliation or a rival group's attack reaches them. Multiplied above 1 it acts as
+        certainty."""
         np.multiply.at(self.person_victim, ids, self._check(factor, "victim factor"))
         self.touched = self.active = True
 

@@ -648,6 +648,8 @@ class ViolenceModel(mesa.Model):
             & (u[:, 2] < v.retaliation_prob)
         )
         ret[ret] = active[aggressor[ret]]
+        if self.levers.active:  # a shielded target is retaliated against less often
+            ret[ret] = u[ret, 2] < v.retaliation_prob * self.levers.person_victim[aggressor[ret]]
         victim[ret] = aggressor[ret]
         setting[ret] = RETALIATION
 
@@ -666,6 +668,9 @@ class ViolenceModel(mesa.Model):
                 -1,
             )
             got = np.where((got >= 0) & active[np.maximum(got, 0)], got, -1)
+            if self.levers.active:  # u1 / rival_prob is uniform given a rival incident
+                shield = self.levers.person_victim[np.maximum(got, 0)]
+                got = np.where(u[rival, 1] / self.params.youth.rival_prob < shield, got, -1)
             victim[rival] = got
             setting[rival] = np.where(got >= 0, GROUP, PEER)
 

@@ -188,3 +188,65 @@ def cost_per_averted(cost_mean: float, averted: np.ndarray) -> float:
     if (lo > 0 or hi < 0) and cost_mean > 0:
         return float(cost_mean / np.mean(averted))
     return np.nan
+
+
+ROUNDING = 1e-9  # relative: an interaction this small is floating-point summation, set to 0
+DECOMPOSITION_COLUMNS = ("part", "kind", "allocated_pv_mean", "harm_averted_pv_mean",
+                         "harm_averted_pv_p05", "harm_averted_pv_p95", "share_of_parts",
+                         "prob_positive", "bcr_mean", "bcr_p05", "bcr_p95")  # fmt: skip
+
+
+def decompose(
+    whole: np.ndarray,
+    parts: dict[str, np.ndarray],
+    whole_cost: np.ndarray,
+    part_costs: dict[str, np.ndarray],
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Which parts supply a whole's harm averted, from per-replicate present values against one
+    reference: each part alone, its share of the sum of the parts' means, the sum, the
+    interaction (whole minus the sum; negative when parts overlap) and the whole. Shares are NaN
+    unless the sum of the parts is positive; benefit-cost ratios are ratios of means with a
+    bootstrap interval."""
+    whole = np.asarray(whole, float)
+    total = np.zeros_like(whole)
+    for x in parts.values():
+        total = total + np.asarray(x, float)
+    denominator = float(total.mean())
+
+    def row(part, kind, harm, cost, share=np.nan) -> dict:
+        harm = np.asarray(harm, float)
+        if cost is None:
+            money, ratio = np.nan, (np.nan, np.nan, np.nan)
+        else:
+            money, ratio = float(np.mean(cost)), ratio_of_means(harm, cost, rng)
+        return {
+            "part": part,
+            "kind": kind,
+            "allocated_pv_mean": money,
+            **_spread("harm_averted_pv", harm),
+            "share_of_parts": share,
+            "prob_positive": float((harm > 0).mean()),
+            "bcr_mean": ratio[0],
+            "bcr_p05": ratio[1],
+            "bcr_p95": ratio[2],
+        }
+
+    rows = [
+        row(
+            name,
+            "alone",
+            x,
+            part_costs[name],
+            float(np.mean(x)) / denominator if denominator > 0 else np.nan,
+        )
+        for name, x in parts.items()
+    ]
+    cost_sum = sum(np.asarray(part_costs[n], float) for n in parts)
+    rows.append(row("sum of the parts", "sum", total, cost_sum, 1.0 if denominator > 0 else np.nan))
+    interaction = whole - total
+    # the whole and the parts are summed in different orders: rounding is not interaction
+    interaction[np.abs(interaction) <= ROUNDING * np.abs(whole).max(initial=0.0)] = 0.0
+    rows.append(row("interaction", "interaction", interaction, None))
+    rows.append(row("whole scenario", "whole", whole, whole_cost))
+    return pd.DataFrame(rows, columns=list(DECOMPOSITION_COLUMNS))

@@ -4,7 +4,7 @@ reaching them does.
 One `Portfolio` per scenario run is the model's intervention. Each week it lets every funded
 intervention enrol people (or cover schools or places) within the capacity its money buys, then
 combines effects by a stated rule - on one person or place, several effects of the same kind give
-the strongest, not the product - and sets the model's levers.
+the strongest (furthest from 1, benefit or harm), not the product - and sets the model's levers.
 
 Rules that keep the arithmetic honest:
 - reduction r becomes the weekly hazard multiplier 1 - r·g(t) for the people it applies to,
@@ -151,6 +151,29 @@ def _profile(t: np.ndarray, spec: Intervention) -> np.ndarray:
     )
 
 
+class Strongest:
+    """Several multipliers of one kind on one person or place: the strongest wins (the one
+    furthest from 1 on the log scale), whether it helps or harms; none gives 1."""
+
+    def __init__(self, n: int):
+        self.lo, self.hi = np.full(n, np.inf), np.full(n, -np.inf)
+        self.touched = False
+
+    def add(self, ids: np.ndarray, m: np.ndarray) -> None:
+        if len(ids):
+            np.minimum.at(self.lo, ids, m)
+            np.maximum.at(self.hi, ids, m)
+            self.touched = True
+
+    def result(self) -> np.ndarray:
+        if not self.touched:
+            return np.ones(len(self.lo))
+        with np.errstate(divide="ignore"):
+            low_wins = np.abs(np.log(self.lo)) >= np.abs(np.log(np.maximum(self.hi, 1e-300)))
+        out = np.where(low_wins, self.lo, self.hi)
+        return np.where(np.isfinite(out), out, 1.0)
+
+
 class Funded:
     """One allocation of one intervention in one scenario run."""
 
@@ -265,6 +288,10 @@ class Funded:
         ok &= np.isin(observed.community, self.places)
         if s.identification == "arrest":
             ok &= week - observed.last_arrest_week <= s.lookback_weeks
+        elif s.identification == "group":  # every member of a group one of whom was arrested
+            group = observed.group
+            hit = (group >= 0) & (week - observed.last_arrest_week <= s.lookback_weeks)
+            ok &= np.isin(group, np.unique(group[hit])) & (group >= 0)
         elif s.identification == "out_of_court":
             ok &= week - observed.last_out_of_court_week <= s.lookback_weeks
         elif s.identification == "hospital":
@@ -464,39 +491,32 @@ class Portfolio:
 
     def _set_levers(self, week: int, observed, levers) -> None:
         n = observed.n
-        person = {"person_hazard": None, "victim_risk": None, "fatality_people": None}
-        place = {
-            "place_incidents": np.ones(self.n_communities),
-            "fatality": np.ones(self.n_communities),
-        }
+        person = {k: Strongest(n) for k in ("person_hazard", "victim_risk", "fatality_people")}
+        place = {k: Strongest(self.n_communities) for k in ("place_incidents", "fatality")}
         for f in self.funded:
             mech = f.spec.mechanism
             if mech in ("person_hazard", "victim_risk") or (
                 mech == "fatality" and f.spec.unit == "participant"
             ):
                 ids, m = f.person_multipliers(week)
-                key = "fatality_people" if mech == "fatality" else mech
-                if len(ids):
-                    best = person[key] if person[key] is not None else np.ones(n)
-                    np.minimum.at(best, ids, m)
-                    person[key] = best
+                person["fatality_people" if mech == "fatality" else mech].add(ids, m)
             elif mech in ("place_incidents", "fatality"):
-                m = f.place_multiplier(week)
-                place[mech][f.places] = np.minimum(place[mech][f.places], m)
-        if person["person_hazard"] is not None:
-            ids = np.flatnonzero(person["person_hazard"] != 1)
-            levers.scale_hazard(ids, person["person_hazard"][ids])
-        if person["victim_risk"] is not None:
-            ids = np.flatnonzero(person["victim_risk"] != 1)
-            levers.scale_victim_risk(ids, person["victim_risk"][ids])
-        changed = np.flatnonzero(place["place_incidents"] != 1)
+                place[mech].add(f.places, np.full(len(f.places), f.place_multiplier(week)))
+        hazard, victim = person["person_hazard"].result(), person["victim_risk"].result()
+        for m, pull in ((hazard, levers.scale_hazard), (victim, levers.scale_victim_risk)):
+            ids = np.flatnonzero(m != 1)
+            if len(ids):
+                pull(ids, m[ids])
+        street = place["place_incidents"].result()
+        changed = np.flatnonzero(street != 1)
         if len(changed):
-            levers.scale_street_incidents(changed, place["place_incidents"][changed])
-        fatality = place["fatality"]
-        if person["fatality_people"] is not None:
+            levers.scale_street_incidents(changed, street[changed])
+        fatality = place["fatality"].result()
+        trained = person["fatality_people"]
+        if trained.touched:
             # trained young people make a place's injuries less often fatal in proportion to
             # the share of its residents trained (coverage), strongest rule per person
-            fatality = fatality * self._trained_share(person["fatality_people"], observed.community)
+            fatality = fatality * self._trained_share(trained.result(), observed.community)
         changed = np.flatnonzero(fatality != 1)
         if len(changed):
             levers.scale_fatality(changed, fatality[changed])

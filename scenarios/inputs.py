@@ -6,6 +6,7 @@ and each rule's parameter on their own, so the model effect's uncertainty is the
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,10 +31,10 @@ def draw_inputs(
 ) -> dict[str, Draw]:
     """Draw every intervention's effect chain, uptake, completion and unit cost for a replicate."""
     out = {}
-    for i, name in enumerate(sorted(library)):
+    for name in sorted(library):
         spec = library[name]
-        if uncertain:
-            rng = np.random.default_rng([seed, 7_001, replicate, i])
+        if uncertain:  # keyed by the name, so adding an intervention moves no other's draws
+            rng = np.random.default_rng([seed, 7_001, replicate, zlib.crc32(name.encode())])
             chain = [float(v) for v in spec.chain.draw(rng)]
             rest = [
                 pert(rng, e.low, e.value, e.high)

@@ -65,6 +65,7 @@ class CompareConfig:
     jobs: int
     prison_week_cost: float  # GBP per person-week in custody, base-year prices
     resolved: dict
+    decompose: bool = False  # also run each intervention of a scenario alone (decomposition)
 
 
 def _load_library() -> dict:
@@ -172,6 +173,9 @@ def compare_config(overrides: list[str]) -> tuple[CompareConfig, bool]:
             f"comparator={comparator!r}: must be one of the scenarios ({', '.join(by_name)})"
         )
     ordered = (by_name[comparator], *(s for s in scenarios if s.name != comparator))
+    decompose = r.get("decompose", False)
+    if not isinstance(decompose, bool):
+        raise ConfigError(f"decompose={decompose!r}: must be true or false")
     prices = prices_from_dict(load_yaml(CONF_DIR / "prices.yaml", "prices"))
     prison = r["prison_place_per_year"]
     week_cost = prison["value"] / 52 * prices.uprate(prison["price_year"], prices.base_year)
@@ -186,6 +190,7 @@ def compare_config(overrides: list[str]) -> tuple[CompareConfig, bool]:
         jobs=r["jobs"],
         prison_week_cost=week_cost,
         resolved=r,
+        decompose=decompose,
     )
     return cfg, bool(r["check"])
 
@@ -200,24 +205,88 @@ def portfolio_for(cfg: CompareConfig, scenario, draws: dict, seed: int) -> Portf
     )  # fmt: skip
 
 
+def _project(cfg: CompareConfig, model, scenario, draws: dict, seed: int) -> tuple:
+    """One scenario from a copy of the burned-in model: yearly arrays (year x group x measure)
+    and its spending rows. The copy leaves the burned-in model untouched for the next."""
+    m = copy.deepcopy(model)
+    portfolio = portfolio_for(cfg, scenario, draws, seed)
+    m.interventions = [portfolio]
+    while m.week < m.total_weeks:
+        m.step()
+    w = m._weekly
+    return w.reshape(cfg.run.settings.years, 52, *w.shape[1:]).sum(axis=1), portfolio.spending()
+
+
+def funded_interventions(scenario) -> list[str]:
+    """The interventions a scenario funds (some allocation with money), in allocation order."""
+    return list(
+        dict.fromkeys(a.intervention for a in scenario.allocations if a.amount_per_year > 0)
+    )
+
+
+def decomposed(cfg: CompareConfig) -> list:
+    """The scenarios the decomposition takes apart: those funding two or more interventions
+    (with one, the intervention alone is the scenario)."""
+    return [sc for sc in cfg.scenarios if len(funded_interventions(sc)) >= 2]
+
+
+def alone(scenario, intervention: str):
+    """The scenario with only this intervention's allocations funded (same places, years, money)."""
+    allocations = tuple(
+        a for a in scenario.allocations if a.intervention == intervention and a.amount_per_year > 0
+    )
+    return replace(scenario, name=f"{scenario.name}/{intervention}", allocations=allocations)
+
+
+def unfunded(cfg: CompareConfig):
+    """A scenario of the comparison that funds nothing (the decomposition's reference), or None."""
+    return next((sc for sc in cfg.scenarios if not funded_interventions(sc)), None)
+
+
+def _decompose_replicate(cfg, model, draws: dict, seed: int, yearly: dict) -> dict:
+    """The decomposition's runs for one replicate, after every scenario's, from the same burned-in
+    model, draws and seed: nothing funded (reused from an unfunded scenario of the comparison
+    where there is one) and each decomposed scenario's interventions alone. Identical allocations
+    give identical runs (delivery is keyed by intervention), so each is run once. Arrays are
+    year x measure (summed over groups)."""
+    ref = unfunded(cfg)
+    if ref is not None:
+        reference = yearly[ref.name].sum(axis=1)
+    else:
+        nothing = replace(cfg.scenarios[0], name="nothing funded", allocations=())
+        reference = _project(cfg, model, nothing, draws, seed)[0].sum(axis=1)
+    runs, parts, spend = {}, {}, {}
+    for sc in decomposed(cfg):
+        for name in funded_interventions(sc):
+            part = alone(sc, name)
+            if part.allocations not in runs:
+                y, rows = _project(cfg, model, part, draws, seed)
+                runs[part.allocations] = (y.sum(axis=1), rows)
+            parts[(sc.name, name)], spend[(sc.name, name)] = runs[part.allocations]
+    return {"reference": reference, "parts": parts, "spend": spend, "runs": len(runs)}
+
+
 def run_replicate(cfg: CompareConfig, replicate: int) -> dict:
-    """One replicate: shared burn-in, then every scenario; yearly arrays and spending."""
+    """One replicate: shared burn-in, then every scenario; yearly arrays and spending. With
+    decompose, then the decomposition's runs, which change nothing before them. Seconds of
+    burn-in, scenarios and decomposition are timed (the decomposition's extra cost)."""
     s = cfg.run.settings
     settings = replace(s, seed=s.seed + replicate)
+    clock = time.perf_counter()
     model = ViolenceModel(*cfg.run.for_replicate(replicate), settings)
     while model.week < model.burn_in_weeks:
         model.step()
     draws = draw_inputs(cfg.library, s.seed, replicate, cfg.uncertainty)
-    out = {"yearly": {}, "spend": {}}
+    out = {"yearly": {}, "spend": {}, "seconds": {"burn_in": time.perf_counter() - clock}}
+    clock = time.perf_counter()
     for scenario in cfg.scenarios:
-        m = copy.deepcopy(model)
-        portfolio = portfolio_for(cfg, scenario, draws, settings.seed)
-        m.interventions = [portfolio]
-        while m.week < m.total_weeks:
-            m.step()
-        w = m._weekly
-        out["yearly"][scenario.name] = w.reshape(s.years, 52, *w.shape[1:]).sum(axis=1)
-        out["spend"][scenario.name] = portfolio.spending()
+        yearly, spend = _project(cfg, model, scenario, draws, settings.seed)
+        out["yearly"][scenario.name], out["spend"][scenario.name] = yearly, spend
+    out["seconds"]["scenarios"] = time.perf_counter() - clock
+    if cfg.decompose:
+        clock = time.perf_counter()
+        out["decomposition"] = _decompose_replicate(cfg, model, draws, settings.seed, out["yearly"])
+        out["seconds"]["decomposition"] = time.perf_counter() - clock
     return out
 
 
@@ -401,6 +470,68 @@ def summarise(cfg: CompareConfig, t: dict) -> tuple:
     return pd.DataFrame(rows), pd.DataFrame(econ), pd.DataFrame(per_rep)
 
 
+REFERENCE = "nothing funded"  # what the decomposition's harm averted is counted against
+
+
+def decomposition_table(cfg: CompareConfig, results: list[dict]):
+    """Per decomposed scenario (ap.decompose): harm averted on the stated basis (present value),
+    against nothing funded, by each intervention's allocations alone, its share of the sum of
+    the parts, and the interaction. Against nothing funded, not the comparator, because an
+    intervention alone is a change from no intervention; the whole scenario's harm averted
+    against the comparator is its row here less the comparator's own."""
+    import pandas as pd
+
+    s, n = cfg.run.settings, cfg.replicates
+    premium = ap.homicide_premium(cfg.run.params.cost)
+    at = {m: i for i, m in enumerate(MEASURES)}
+
+    def harm(arrays: list) -> np.ndarray:
+        """Present value per replicate of year x measure arrays (priced as summarise does)."""
+        y = np.stack(arrays)
+        priced = ap.expected_harm(
+            y[..., at[HARM_BASES["stated"]]], y[..., at["homicides"]],
+            y[..., at["homicides_expected"]], premium,
+        )  # fmt: skip
+        return ap.harm_pv(priced, cfg.prices)
+
+    def allocated(rows_by_replicate: list) -> np.ndarray:
+        spend = pd.DataFrame(
+            [{"replicate": r, **row} for r, rows in enumerate(rows_by_replicate) for row in rows],
+            columns=["replicate", "year", "budget", "spent"],
+        )
+        return ap.money(spend, n, cfg.prices, s.start_year)["allocated"]
+
+    parts_of = [res["decomposition"] for res in results]
+    reference = harm([d["reference"] for d in parts_of])
+    frames = []
+    for sc in decomposed(cfg):
+        names = funded_interventions(sc)
+        whole = reference - harm([res["yearly"][sc.name].sum(axis=1) for res in results])
+        parts = {i: reference - harm([d["parts"][(sc.name, i)] for d in parts_of]) for i in names}
+        costs = {i: allocated([d["spend"][(sc.name, i)] for d in parts_of]) for i in names}
+        rng = np.random.default_rng([s.seed, ap.BOOTSTRAP_KEY])
+        table = ap.decompose(whole, parts, allocated([r["spend"][sc.name] for r in results]),
+                             costs, rng)  # fmt: skip
+        frames.append(table.assign(scenario=sc.name, reference=REFERENCE))
+    columns = ["scenario", "reference", *ap.DECOMPOSITION_COLUMNS]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+def seconds_spent(cfg: CompareConfig, results: list[dict]) -> dict:
+    """Seconds of simulation summed over replicates (all workers): burn-in, the scenarios, and
+    the decomposition's runs (its extra cost), with the decomposition's runs per replicate."""
+    out = {k: round(sum(r["seconds"].get(k, 0.0) for r in results), 1)
+           for k in ("burn_in", "scenarios", "decomposition")}  # fmt: skip
+    if cfg.decompose:
+        out["decomposition_runs_per_replicate"] = results[0]["decomposition"]["runs"] + (
+            unfunded(cfg) is None
+        )
+        out["scenario_runs_per_replicate"] = len(cfg.scenarios)
+    return out
+
+
 def interventions_table(cfg: CompareConfig):
     import pandas as pd
 
@@ -427,7 +558,15 @@ def interventions_table(cfg: CompareConfig):
     )
 
 
-def meta(cfg: CompareConfig, wall: float) -> dict:
+def _reference_text(cfg: CompareConfig) -> str:
+    """Which run supplied the decomposition's nothing-funded reference."""
+    ref = unfunded(cfg)
+    if ref is None:
+        return "an extra run with nothing funded"
+    return f"{ref.name} (a scenario of the comparison that funds nothing)"
+
+
+def meta(cfg: CompareConfig, wall: float, seconds: dict | None = None) -> dict:
     s = cfg.run.settings
     return {
         "area": cfg.run.area.name,
@@ -499,7 +638,11 @@ def meta(cfg: CompareConfig, wall: float) -> dict:
             },
         ],
         "calibrated": bool(cfg.resolved.get("calibration")),
+        "population": cfg.run.area.population,
+        "decompose": cfg.decompose,
+        "decomposition_reference": _reference_text(cfg) if cfg.decompose else None,
         "wall_seconds": wall,
+        "simulation_seconds": seconds or {},
         "versions": versions(),
         "code_revision": code_revision(),
     }
@@ -536,6 +679,7 @@ def main(overrides: list[str]) -> int:
         results = _run_all(cfg)
         t = tables(cfg, results)
         summary, econ, econ_rep = summarise(cfg, t)
+        parts = decomposition_table(cfg, results) if cfg.decompose else None
         wall = time.perf_counter() - start
         (folder / "config.yaml").write_text(yaml.safe_dump(cfg.resolved, sort_keys=False))
         t["outcomes"].to_parquet(folder / "outcomes.parquet", index=False)
@@ -550,7 +694,12 @@ def main(overrides: list[str]) -> int:
         econ.to_csv(folder / "economics.csv", index=False)
         econ_rep.to_csv(folder / "economics_by_replicate.csv", index=False)
         interventions_table(cfg).to_csv(folder / "interventions.csv", index=False)
-        (folder / "meta.json").write_text(json.dumps(meta(cfg, wall), indent=2, default=str))
+        if parts is not None:
+            parts.to_csv(folder / "decomposition.csv", index=False)
+        seconds = seconds_spent(cfg, results)
+        (folder / "meta.json").write_text(
+            json.dumps(meta(cfg, wall, seconds), indent=2, default=str)
+        )
 
         write_report(folder)
         write_manifest(

@@ -1,7 +1,8 @@
 """The report of `svsim compare`: matplotlib figures and one self-contained `report.html`.
 
 Reads the tables a compare run folder holds (meta.json, summary.csv, economics.csv,
-by_year.parquet, by_place.parquet, spend.csv, interventions.csv), writes PNGs into
+by_year.parquet, by_place.parquet, spend.csv, interventions.csv, shortfall.csv and, with
+decompose=true, decomposition.csv), writes PNGs into
 `folder/figures` and `folder/report.html` with the figures embedded as data URIs, inline CSS and
 nothing to load from anywhere else. Written for a partnership board: plain words, intervals beside
 every estimate, and what the numbers cannot tell you.
@@ -13,7 +14,7 @@ import base64
 import json
 import math
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
@@ -194,6 +195,7 @@ class CompareRun:
     by_place: pd.DataFrame
     spend: pd.DataFrame
     interventions: pd.DataFrame
+    decomposition: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def comparator(self) -> str:
@@ -254,6 +256,7 @@ def load(folder: Path) -> CompareRun:
         by_place=_read_parquet(folder / "by_place.parquet"),
         spend=_read_csv(folder / "spend.csv"),
         interventions=_read_csv(folder / "interventions.csv"),
+        decomposition=_read_csv(folder / "decomposition.csv"),
     )
 
 
@@ -935,6 +938,311 @@ def _cost_per_outcome(run: CompareRun) -> list[str]:
     return ["<h3>Cost per outcome averted</h3>", _table(header, rows)]
 
 
+def _intervention_labels(run: CompareRun) -> dict[str, str]:
+    known = run.interventions
+    if not len(known) or "label" not in known:
+        return {}
+    return dict(zip(known.name, known.label, strict=True))
+
+
+def _decomposition(run: CompareRun) -> list[str]:
+    """Each intervention's harm averted alone (against nothing funded), its share of the sum of
+    the parts, and the interaction, from decomposition.csv (svsim compare decompose=true)."""
+    d = run.decomposition
+    if d.empty:
+        return [
+            "<h2>Which interventions supply the harm averted</h2>",
+            '<p class="note">Not computed in this run: run <code>svsim compare '
+            "decompose=true</code> to run each intervention of a scenario alone as well.</p>",
+        ]
+    labels = _intervention_labels(run)
+    names = {"sum of the parts": "Sum of the parts",
+             "interaction": "Interaction (whole minus the sum of the parts)",
+             "whole scenario": "Whole scenario"}  # fmt: skip
+    order = [x for x in [run.comparator, *run.scenarios] if x in set(d.scenario)]
+    rows, sentences = [], []
+    for sc in order:
+        part = d[d.scenario == sc]
+        for _, r in part.iterrows():
+            alone = r.kind == "alone"
+            rows.append(
+                [
+                    run.label(sc),
+                    labels.get(r.part, r.part) if alone else names.get(r.part, r.part),
+                    fmt_money(r.allocated_pv_mean) if pd.notna(r.allocated_pv_mean) else "",
+                    fmt_interval(r.harm_averted_pv_mean, r.harm_averted_pv_p05,
+                                 r.harm_averted_pv_p95, money=True),
+                    fmt_pct(r.share_of_parts) if pd.notna(r.share_of_parts) else "",
+                    fmt_ratio(r.bcr_mean, r.bcr_p05, r.bcr_p95) if pd.notna(r.bcr_mean) else "",
+                ]
+            )  # fmt: skip
+        sentences.append(_decomposition_sentence(run, sc, part, labels))
+    header = ["Scenario", "Intervention", "Money committed (PV)", "Harm averted alone (PV)",
+              "Share of the sum of the parts", "Benefit-cost ratio alone"]  # fmt: skip
+    price = run.meta.get("price_year", "")
+    note = (
+        "Each intervention's allocations were also run alone, in the same runs (the same people, "
+        "burn-in, draws of every uncertain input and random numbers), and its harm averted "
+        "(social cost on the stated basis, present value in "
+        f"{price} prices) is counted against nothing funded, not against "
+        f"{run.label(run.comparator)}: an intervention alone is a change from no intervention. "
+        "The share is its mean over the sum of the parts' means. The interaction is what the "
+        "parts together do beyond (positive) or short of (negative, when they reach the same "
+        "people or places) the sum of each alone. A scenario's harm averted against "
+        f"{run.label(run.comparator)} is its whole-scenario row less "
+        f"{run.label(run.comparator)}'s own. Scenarios funding one intervention are not listed: "
+        "all of their harm averted is that intervention's."
+    )
+    return [
+        "<h2>Which interventions supply the harm averted</h2>",
+        _ul([x for x in sentences if x]),
+        _table(header, rows),
+        f'<p class="note">{_e(note)}</p>',
+    ]
+
+
+def _decomposition_sentence(run: CompareRun, sc: str, part: pd.DataFrame, labels) -> str:
+    alone = part[part.kind == "alone"]
+    if alone.empty or alone.share_of_parts.isna().all():
+        return f"{run.label(sc)}: its interventions alone avert no harm on average, so no shares."
+    top = alone.loc[alone.share_of_parts.idxmax()]
+    whole = part[part.kind == "whole"]
+    inter = part[part.kind == "interaction"]
+    text = (
+        f"{run.label(sc)}: {labels.get(top.part, top.part)} supplies "
+        f"{fmt_pct(top.share_of_parts)} of the harm averted by its interventions each alone "
+        f"({fmt_money(top.harm_averted_pv_mean)} of "
+        f"{fmt_money(alone.harm_averted_pv_mean.sum())}, for "
+        f"{fmt_money(top.allocated_pv_mean)} of its {fmt_money(alone.allocated_pv_mean.sum())})"
+    )
+    if len(whole) and len(inter) and whole.iloc[0].harm_averted_pv_mean != 0:
+        w, i = whole.iloc[0], inter.iloc[0]
+        text += (
+            f"; the interaction is {fmt_money(i.harm_averted_pv_mean)}, "
+            f"{fmt_pct(i.harm_averted_pv_mean / w.harm_averted_pv_mean)} of the whole "
+            f"({fmt_money(w.harm_averted_pv_mean)})"
+        )
+    return text + "."
+
+
+# Published whole-area effects the plausibility section sets the scenarios beside
+VRU_FINDING = (
+    "Violence Reduction Units (Home Office 2022/23 VRU evaluation, EVIDENCE.md 1.3): no "
+    "detectable national effect on hospital admissions for sharp-object injury or on homicide"
+)
+CERDA_FINDING = "Cerda et al. 2018: -11% to -19% over ten years for city-scale programmes"
+CERDA_UPPER = 0.19  # the upper end, as a share of serious violence averted
+# Assumed cost of a whole-area programme, in £ a resident a year: the Home Office VRU grant,
+# £55m in 2023/24 across the 20 VRU police force areas (Home Office, "Serious violence: funding
+# allocations", 29 August 2023), over about 40 million residents (derived: the 2022/23
+# evaluation's 3,220 admissions prevented are 8 per 100,000 people), about £1.40.
+PROGRAMME_PER_RESIDENT = 1.40
+# the model's levers (an intervention's mechanism) in words
+MECHANISM_WORDS = {
+    "person_hazard": "the offending of the people it reaches",
+    "victim_risk": "the victimisation of the people it reaches",
+    "place_incidents": "street violence in its places",
+    "fatality": "the share of injuries that kill",
+    "engagement": "other programmes' take-up (a negative reduction: more take-up)",
+}
+PLAUSIBILITY_MEASURES = {
+    "serious_violence_true": "serious violence",
+    KNIFE: "sharp-object admissions",
+    HOMICIDE: "homicides",
+}
+
+
+def committed_per_year(run: CompareRun) -> dict[str, float]:
+    """Money committed a year per scenario (mean over years and runs; shortfall.csv in the price
+    year's prices, else spend.csv in each year's cash)."""
+    years = max(int(run.meta.get("years", 1) or 1), 1)
+    path = run.folder / "shortfall.csv"
+    short = pd.read_csv(path) if path.exists() and path.stat().st_size else pd.DataFrame()
+    if len(short) and "allocated" in short:
+        return (short.groupby("scenario").allocated.sum() / years).to_dict()
+    sp = run.spend
+    if sp.empty or "budget" not in sp:
+        return {}
+    per_run = sp.groupby(["scenario", "replicate"]).budget.sum().groupby(level=0).mean()
+    return (per_run / years).to_dict()
+
+
+def plausibility_table(run: CompareRun) -> pd.DataFrame:
+    """Per scenario: the extra money committed a resident a year, the share of the comparator's
+    serious violence, sharp-object admissions and homicides averted (mean and 90% interval), the
+    benchmark share for its money (the upper published effect, CERDA_UPPER, bought at
+    PROGRAMME_PER_RESIDENT), and each share over the benchmark."""
+    population = run.meta.get("population")
+    money = committed_per_year(run)
+    rows = []
+    for sc in run.scenarios:
+        extra = money.get(sc, 0.0) - money.get(run.comparator, 0.0)
+        per_resident = extra / population if population else np.nan
+        # linear in the money, up to the upper published effect itself
+        bench = CERDA_UPPER * min(per_resident / PROGRAMME_PER_RESIDENT, 1.0)
+        row = {"scenario": sc, "extra_per_resident_year": per_resident, "benchmark_share": bench}
+        for m, key in zip(PLAUSIBILITY_MEASURES, ("serious_violence", "admissions", "homicides"),
+                          strict=True):  # fmt: skip
+            r = _row(run, sc, m)
+            total = r.comparator_mean if r is not None else 0.0
+            for q in ("mean", "p05", "p95"):
+                row[f"{key}_share_{q}"] = r[f"averted_{q}"] / total if total > 0 else np.nan
+            row[f"{key}_over_benchmark"] = row[f"{key}_share_mean"] / bench if bench > 0 else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _share(table_row, key: str) -> str:
+    mean, lo, hi = (table_row[f"{key}_share_{q}"] for q in ("mean", "p05", "p95"))
+    if not math.isfinite(mean):
+        return "n/a"
+    return (
+        f"{100 * mean:.2f}% (90% interval {100 * lo:.2f}% to {100 * hi:.2f}%)"
+        if math.isfinite(lo) and math.isfinite(hi)
+        else f"{100 * mean:.2f}%"
+    )
+
+
+def _plausibility(run: CompareRun) -> list[str]:
+    """The scenarios' whole-area effects beside published whole-area effects, with a sentence
+    for each scenario whose effect for its money exceeds the benchmark."""
+    t = plausibility_table(run)
+    if t.empty:
+        return []
+    comp = run.label(run.comparator)
+    rows = []
+    for _, r in t.iterrows():
+        funded = math.isfinite(r.benchmark_share) and r.benchmark_share > 0
+        over = [
+            PLAUSIBILITY_MEASURES[m]
+            for m, k in zip(PLAUSIBILITY_MEASURES, ("serious_violence", "admissions", "homicides"),
+                            strict=True)
+            if funded and r[f"{k}_over_benchmark"] > 1
+        ]  # fmt: skip
+        rows.append(
+            [
+                run.label(r.scenario),
+                f"£{r.extra_per_resident_year:.2f}"
+                if math.isfinite(r.extra_per_resident_year)
+                else "n/a",
+                _share(r, "serious_violence"),
+                _share(r, "admissions"),
+                _share(r, "homicides"),
+                f"{100 * r.benchmark_share:.2f}%" if funded else "n/a (commits no more)",
+                ", ".join(over) if over else ("no" if funded else "n/a"),
+            ]
+        )
+    header = [
+        "Scenario",
+        f"Extra money committed a resident a year (vs {comp})",
+        "Share of the area's serious violence averted",
+        "Share of sharp-object admissions averted",
+        "Share of homicides averted",
+        "Benchmark share for its money (assumed)",
+        "Beyond the benchmark",
+    ]
+    sentences = [
+        _e(f"Published whole-area effects: {VRU_FINDING}; {CERDA_FINDING}."),
+        _e(
+            f"Benchmark for a scenario's money (assumed): the upper published effect, "
+            f"{100 * CERDA_UPPER:.0f}% of serious violence, bought for "
+            f"£{PROGRAMME_PER_RESIDENT:.2f} a resident a year (the Home Office VRU grant: £55m "
+            "in 2023/24 across 20 police force areas, about 40 million residents), scaled by "
+            "the scenario's extra money a resident a year. It is generous: the published "
+            "figure is over ten years and this horizon is "
+            f"{run.horizon}, the city programmes it comes from cost more than a VRU grant "
+            "(one adds 40% more police), and at the VRU grant's rate the VRUs showed no "
+            "detectable effect on sharp-object admissions or homicide, to which the same "
+            "benchmark is applied."
+        ),
+    ]
+    for _, r in t.iterrows():
+        text = _beyond_sentence(run, r)
+        if text:
+            sentences.append(_e(text))
+    population = run.meta.get("population")
+    note = (
+        f"Shares: averted over {run.horizon} as a share of {comp}'s mean total (the interval is "
+        "the averted's 90% paired interval over the same total). Money a resident a year: the "
+        "extra money committed a year (mean over the years, price-year prices) over the "
+        + (
+            f"area's {population:,} residents (its area file)."
+            if population
+            else "area's residents (not in this run folder, so no benchmark)."
+        )
+        + " The benchmark is linear in the money up to the upper published effect itself."
+    )
+    return [
+        "<h2>Plausibility: whole-area effects beside published ones</h2>",
+        "<ul>" + "".join(f"<li>{x}</li>" for x in sentences) + "</ul>",
+        _table(header, rows),
+        f'<p class="note">{_e(note)}</p>',
+    ]
+
+
+def _beyond_sentence(run: CompareRun, r: pd.Series) -> str | None:
+    """Why a scenario's effect for its money exceeds the benchmark, from the result tables."""
+    if not (math.isfinite(r.benchmark_share) and r.benchmark_share > 0):
+        return None
+    over = {
+        words: r[f"{k}_over_benchmark"]
+        for words, k in zip(PLAUSIBILITY_MEASURES.values(),
+                            ("serious_violence", "admissions", "homicides"), strict=True)
+        if r[f"{k}_over_benchmark"] > 1
+    }  # fmt: skip
+    if not over:
+        return None
+    words = " and ".join(f"{w} ({x:.1f} times)" for w, x in over.items())
+    text = (
+        f"{run.label(r.scenario)} exceeds the benchmark for its money "
+        f"(£{r.extra_per_resident_year:.2f} a resident a year, benchmark "
+        f"{100 * r.benchmark_share:.2f}%) on {words}. "
+    )
+    text += _main_source(run, r.scenario)
+    text += (
+        "The model gives everyone reached the effect an evaluation measured on the people or "
+        "places it enrolled, and whole-area evaluations found smaller effects or none: read "
+        "this scenario's effect as the top of what the money might do, not a forecast."
+    )
+    lows = [w for w, k in zip(PLAUSIBILITY_MEASURES.values(),
+                              ("serious_violence", "admissions", "homicides"), strict=True)
+            if w in over and r[f"{k}_share_p05"] <= r.benchmark_share]  # fmt: skip
+    if lows:
+        text += (
+            f" On {', '.join(lows)} its 90% interval reaches the benchmark, so it may be chance."
+        )
+    return text
+
+
+def _main_source(run: CompareRun, sc: str) -> str:
+    """'Most of it comes from X (...). ' from the decomposition, else the largest allocation."""
+    labels = _intervention_labels(run)
+    known = run.interventions.set_index("name") if "name" in run.interventions else None
+    d = run.decomposition
+    part = d[(d.scenario == sc) & (d.kind == "alone")] if len(d) else d
+    if len(part) and part.share_of_parts.notna().any():
+        top = part.loc[part.share_of_parts.idxmax()]
+        name, why = (
+            top.part,
+            f"{fmt_pct(top.share_of_parts)} of the harm its interventions avert alone",
+        )
+    else:
+        sp = run.spend[run.spend.scenario == sc] if len(run.spend) else run.spend
+        if sp.empty:
+            return ""
+        money = sp.groupby("intervention").budget.sum()
+        name, why = money.idxmax(), f"{fmt_pct(money.max() / money.sum())} of its money"
+    text = f"Its largest part is {labels.get(name, name)} ({why})"
+    if known is not None and name in known.index:
+        i = known.loc[name]
+        lever = MECHANISM_WORDS.get(i.get("mechanism"), str(i.get("mechanism", "its target")))
+        text += (
+            f", whose assumed effect is a {fmt_pct(i.get('reduction'))} reduction in {lever} "
+            f"({i.get('evidence', 'unknown')} evidence)"
+        )
+    return text + ". "
+
+
 def _all_outcomes(run: CompareRun) -> list[str]:
     rows = []
     for _, r in run.summary.iterrows():
@@ -1225,6 +1533,8 @@ def write_report(folder: Path) -> Path:
         *_executive_summary(run),
         *_headline_table(run),
         *_cost_per_outcome(run),
+        *_decomposition(run),
+        *_plausibility(run),
         *_all_outcomes(run),
         *_figures(folder, figures),
         *_interventions(run),

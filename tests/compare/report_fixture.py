@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from svsim.scenarios import appraisal as ap
 
 COMPARATOR = "status_quo"
 
@@ -117,6 +118,12 @@ INTERVENTIONS = pd.DataFrame(
     ]
 )
 
+# scenario -> {intervention: share of the harm its interventions avert alone (decomposition)}
+PART_WEIGHTS = {
+    "navigators_mentoring": {"ae_navigators": 0.2, "mentoring": 0.7, "knife_education": 0.1},
+    "focused_deterrence": {"focused_deterrence": 0.95, "knife_education": 0.05},
+}
+
 # scenario -> {intervention: share of budget}
 PORTFOLIOS = {
     "navigators_mentoring": {"ae_navigators": 0.4, "mentoring": 0.5, "knife_education": 0.1},
@@ -136,10 +143,14 @@ def make_fake_compare_folder(
     zero_measures: tuple[str, ...] = (),
     replicates: int = 4,
     years: int = 3,
+    decompose: bool = False,
+    population: int | None = 743_695,
 ) -> Path:
     """Write meta.json, summary.csv, economics.csv, by_year.parquet, by_place.parquet, spend.csv
     and interventions.csv into `folder`. `scenarios` picks the non-comparator scenarios (default
-    both); `zero_measures` makes those measures zero everywhere."""
+    both); `zero_measures` makes those measures zero everywhere; `decompose` adds
+    decomposition.csv (each intervention's harm averted alone, PART_WEIGHTS of the whole with
+    noise, and an interaction); `population` is the area's (None: a folder without it)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -293,6 +304,20 @@ def make_fake_compare_folder(
             for r in range(replicates)
         ]
     pd.DataFrame(econ).to_csv(folder / "economics.csv", index=False)
+    if decompose:
+        frames = []
+        for s in others:
+            whole = np.array([r["harm_averted_pv"] for r in per_rep if r["scenario"] == s])
+            sp = spend[spend.scenario == s].assign(pv=lambda d: d.budget * d.year.map(factor))
+            cost = sp.groupby(["intervention", "replicate"]).pv.sum()
+            parts = {
+                i: whole * w * 0.9 * rng.normal(1.0, 0.05, replicates)
+                for i, w in PART_WEIGHTS[s].items()
+            }
+            costs = {i: cost.loc[i].to_numpy() for i in parts}
+            table = ap.decompose(whole, parts, sum(costs.values()), costs, rng)
+            frames.append(table.assign(scenario=s, reference="nothing funded"))
+        pd.concat(frames).to_csv(folder / "decomposition.csv", index=False)
     pd.DataFrame(per_rep).to_csv(folder / "economics_by_replicate.csv", index=False)
     if len(spend):
         short = spend.groupby(["scenario", "intervention", "year"], as_index=False).agg(
@@ -351,6 +376,8 @@ def make_fake_compare_folder(
                 "vintage": "2024",
             },
         ],
+        **({"population": population} if population is not None else {}),
+        "decompose": decompose,
         "wall_seconds": 123.4,
         "versions": {"python": "3.11.2", "svsim": "0.1.0", "numpy": "1.26.4"},
         "code_revision": "0123abc+dirty",

@@ -7,14 +7,17 @@ import re
 import shutil
 from html import escape
 
+import pandas as pd
 import pytest
 from report_fixture import SCENARIOS, make_fake_compare_folder
 from svsim.experiments.compare.report import (
     NOT_ESTIMABLE,
     fmt_interval,
     fmt_money,
+    fmt_pct,
     load,
     make_figures,
+    plausibility_table,
     write_report,
 )
 
@@ -133,3 +136,57 @@ def test_browser_helper_blocks_off_machine_requests(tmp_path):
     assert seen["title"] == "leaky"
     assert seen["blocked"] == ["https://example.invalid/x.png"]
     assert seen["images"] == 2 and seen["images_loaded"] == 1
+
+
+def test_report_says_which_interventions_supply_the_harm_averted(tmp_path):
+    """From decomposition.csv: a sentence naming each scenario's largest part and its share, and
+    a row per part, the interaction and the whole; without the table, a note saying so."""
+    folder = make_fake_compare_folder(tmp_path / "run", decompose=True)
+    html = write_report(folder).read_text(encoding="utf-8")
+    section = html[html.index("Which interventions supply") : html.index("Plausibility")]
+    d = pd.read_csv(folder / "decomposition.csv")
+    fd = d[(d.scenario == "focused_deterrence") & (d.kind == "alone")].set_index("part")
+    assert fd.share_of_parts.idxmax() == "focused_deterrence"
+    sentence = (
+        f"Focused deterrence: Focused deterrence supplies {fmt_pct(fd.share_of_parts.max())} "
+        "of the harm averted by its interventions each alone"
+    )
+    assert escape(sentence) in section
+    mentoring = d[(d.scenario == "navigators_mentoring") & (d.part == "mentoring")].iloc[0]
+    row = section[section.index("<td>Mentoring</td>") :]
+    assert row.index(f"<td>{fmt_pct(mentoring.share_of_parts)}</td>") < row.index("</tr>")
+    assert section.count("Interaction (whole minus the sum of the parts)") == 2
+    plain = write_report(make_fake_compare_folder(tmp_path / "plain")).read_text("utf-8")
+    assert "Not computed in this run" in plain and "Not computed in this run" not in html
+
+
+def test_plausibility_sets_shares_averted_beside_the_benchmark(tmp_path):
+    """Shares of the comparator's totals, and the benchmark for the money: the upper published
+    effect (19%) times the extra money a resident a year over £1.40. At the area's population the
+    fixture's 1-2% effects for £1.34 a resident are within it; at 50 million residents (£0.02 a
+    resident) they exceed it, and the report says why, naming the largest part."""
+    folder = make_fake_compare_folder(tmp_path / "run", decompose=True)
+    run = load(folder)
+    t = plausibility_table(run).set_index("scenario")
+    summary = run.summary.set_index(["scenario", "measure"])
+    short = pd.read_csv(folder / "shortfall.csv")
+    for sc in run.scenarios:
+        sv = summary.loc[(sc, "serious_violence_true")]
+        assert t.loc[sc, "serious_violence_share_mean"] == sv.averted_mean / sv.comparator_mean
+        extra = short[short.scenario == sc].allocated.sum() / run.meta["years"] / 743_695
+        assert t.loc[sc, "extra_per_resident_year"] == pytest.approx(extra, rel=1e-12)
+        assert t.loc[sc, "benchmark_share"] == pytest.approx(0.19 * extra / 1.40, rel=1e-12)
+        assert 0 < t.loc[sc, "serious_violence_over_benchmark"] < 1
+    html = write_report(folder).read_text(encoding="utf-8")
+    assert "Cerda et al. 2018: -11% to -19% over ten years for city-scale programmes" in html
+    assert "no detectable national effect" in html
+    assert "exceeds the benchmark" not in html
+    big = make_fake_compare_folder(tmp_path / "big", decompose=True, population=50_000_000)
+    html = write_report(big).read_text(encoding="utf-8")
+    section = html[html.index("Plausibility:") : html.index("<h3>All outcomes")]
+    assert section.count("exceeds the benchmark for its money") == 2
+    assert escape("Its largest part is Focused deterrence (") in section
+    unknown = make_fake_compare_folder(tmp_path / "unknown", population=None)
+    html = write_report(unknown).read_text(encoding="utf-8")
+    assert "not in this run folder, so no benchmark" in html
+    assert "exceeds the benchmark" not in html

@@ -53,7 +53,8 @@ def test_victim_lever_shields_its_people_in_the_settings_it_names(test_town):
     m = make_model(test_town, interventions=[Shield()], seed=1, years=2)
     inc = m.run().incidents
     projected = inc[inc.week >= 1]  # levers set in projection week 0 act from week 1
-    chosen = projected[projected.setting.isin(["community", "peer", "night_time"])]
+    street = ["community", "peer", "night_time", "retaliation", "group"]
+    chosen = projected[projected.setting.isin(street)]
     assert len(chosen) > 100
     assert (chosen.victim % 2 == 0).sum() == 0
     others = projected[projected.setting.isin(["partner", "family"])]

@@ -1,0 +1,71 @@
+"""In-model trials of each intervention's evidence (experiments/trials.py): the estimator, the
+blocked randomisation, the designs, and (slow tier) every trial at its shipped size."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import svsim
+from svsim.experiments import trials as T
+from svsim.experiments.compare.compare import _load_library
+
+
+def test_blocked_randomisation_is_keyed_and_balanced():
+    ids = np.arange(1000, 1300)
+    score = np.random.default_rng(0).normal(size=300)
+    arm, block = T._arms(5, 3, ids, score)
+    assert np.bincount(arm, minlength=3).tolist() == [100, 100, 100]
+    for b in range(100):  # each block holds one of each arm, and neighbours in score
+        assert sorted(arm[block == b]) == [0, 1, 2]
+    again, _ = T._arms(5, 3, ids[::-1], score[::-1])
+    assert (again[::-1] == arm).all()  # the draw depends on the units, not their order
+    other, _ = T._arms(6, 3, ids, score)
+    assert (other != arm).any()
+
+
+def test_adjusted_ratio_recovers_a_known_effect_with_an_honest_se():
+    rng = np.random.default_rng(1)
+    estimates, ses = [], []
+    for _ in range(300):
+        h = rng.gamma(0.5, 2.0, size=(400, 1)) * np.ones((1, 3))  # matched prognosis
+        y = rng.poisson(h * np.array([0.8, 1.0, 1.0]))  # treated 20% fewer events
+        est, se = T._adjusted_log_ratio(y.astype(float), h, 0)
+        estimates.append(est)
+        ses.append(se)
+    estimates = np.array(estimates)
+    # mean of 300 estimates: SE about 0.004, so 0.02 is five SE
+    assert estimates.mean() == pytest.approx(math.log(0.8), abs=0.02)
+    assert np.mean(ses) == pytest.approx(estimates.std(), rel=0.15)  # SE matches the spread
+
+
+def test_every_intervention_with_evidence_has_a_design():
+    lib = _load_library()
+    designs = T.designs()
+    with_evidence = {n for n, s in lib.items() if s.evidence != "none"}
+    assert with_evidence == set(designs)
+    for name, d in designs.items():
+        assert d.outcome in ("offences", "proven_reoffending", "ae_reattendance",
+                             "recorded_street_crime")  # fmt: skip
+        assert d.follow_up_weeks == lib[name].chain.estimand.follow_up_weeks, name
+        assert d.tests and d.cannot_test
+
+
+def test_trials_refuse_an_unknown_name():
+    out = svsim("trials", "names=[nothing]")
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines()[-1].startswith("svsim trials: error: names=")
+
+
+@pytest.mark.slow
+def test_every_trial_meets_its_published_estimate_and_fails_with_its_lever_at_zero(tmp_path):
+    """The positive controls: each trial at its shipped size (conf/trials.yaml)."""
+    out = tmp_path / "trials.csv"
+    run = svsim("trials", "jobs=2", f"out={out}", timeout=3000)
+    import pandas as pd
+
+    df = pd.read_csv(out).set_index("intervention")
+    assert not df.lever_zero_passes.any(), df.lever_zero
+    powered = df.mde_80 <= 2 * df.tolerance
+    assert df.passes[powered].all(), (run.stdout, df[["in_model", "published", "tolerance"]])
