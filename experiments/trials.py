@@ -27,7 +27,7 @@ from svsim.scenarios.delivery import Portfolio
 from svsim.scenarios.inputs import draw_inputs
 from svsim.scenarios.library import Allocation, Scenario
 
-from .compare.compare import _load_library
+from .compare.compare import _load_library, load_prices
 from .config import ConfigError, load_yaml, run_config
 
 TRIAL_STREAM = 60  # keyed stream of the arm allocation (model processes < 60, interventions 100+)
@@ -91,14 +91,6 @@ def designs() -> dict[str, Design]:
         except TypeError as exc:
             raise ConfigError(f"trials.{name}: {exc}") from None
     return out
-
-
-def _prices():
-    from svsim.scenarios.prices import prices_from_dict
-
-    from .config import CONF_DIR
-
-    return prices_from_dict(load_yaml(CONF_DIR / "prices.yaml", "prices"))
 
 
 def _arms(
@@ -266,7 +258,7 @@ def _one(design, library, cfg, seed, replicate, effect) -> tuple[np.ndarray, np.
 def _person_run(model, design, spec, draws, settings, pooled, area) -> None:
     alloc = Allocation(spec.name, 1e12, ("all",), settings.start_year, settings.start_year + 99)
     sc = Scenario("trial", "trial", "", 1e12, settings.start_year, (alloc,), "")
-    common = (sc, {spec.name: spec}, draws, area, _prices(), settings.start_year,
+    common = (sc, {spec.name: spec}, draws, area, load_prices(), settings.start_year,
               settings.population_scale)  # fmt: skip
     if design.unit == "school":
         trial = SchoolTrial(
@@ -302,7 +294,7 @@ def _place_run(model, design, spec, draws, settings, pooled, area) -> None:
     alloc = Allocation(spec.name, 1e12, treated, start, start + 99)
     sc = Scenario("trial", "trial", "", 1e12, settings.start_year, (alloc,), "")
     model.interventions = [
-        Portfolio(sc, {spec.name: spec}, draws, area, _prices(), settings.start_year,
+        Portfolio(sc, {spec.name: spec}, draws, area, load_prices(), settings.start_year,
                   settings.population_scale, settings.seed)
     ]  # fmt: skip
     inc = model.run().incidents

@@ -619,10 +619,12 @@ class ViolenceModel(mesa.Model):
         u = self.streams.full(Process.OFFEND, self.week, len(hazard))
         return np.flatnonzero(active & (np.expm1(-hazard) < -u))
 
-    def _recent(self, ids: np.ndarray) -> np.ndarray:
-        """Event dependence: acceptance in (0, 1], 1 for someone just victimised."""
+    def _acceptance(self, ids: np.ndarray) -> np.ndarray:
+        """Chance a picked candidate is accepted as victim: event dependence (1 for someone
+        just victimised, lower otherwise) times the interventions' victim-risk lever."""
         recent = 1 - np.exp(-self.state.trauma[ids])
-        return np.exp(self.params.victim.repeat_log_rr * (recent - 1))
+        acc = np.exp(self.params.victim.repeat_log_rr * (recent - 1))
+        return acc * self.levers.person_victim[ids] if self.levers.active else acc
 
     def _choose_victims(self, offenders: np.ndarray, active: np.ndarray) -> Week:
         """3. Setting, then victim. The setting is drawn in proportion to the offender's
@@ -689,9 +691,7 @@ class ViolenceModel(mesa.Model):
             ok = (cand >= 0) & (cand != o[:, None]) & active[cand]
             ok[fam] &= cand[fam] != p.partner[o[fam]][:, None]
             # peers are accepted by sex (girls less often) and recent victimisation
-            acc = self._recent(cand) * np.where(p.male[cand], 1.0, v.youth_female_rr)
-            if self.levers.active:
-                acc = acc * self.levers.person_victim[cand]
+            acc = self._acceptance(cand) * np.where(p.male[cand], 1.0, v.youth_female_rr)
             ua = st.keyed(Process.ACCEPT, w, o[:, None], np.arange(CLOSE_TRIES))
             ok[~fam] &= ua[~fam] < acc[~fam]
             got = self._first(cand, ok)
@@ -743,10 +743,7 @@ class ViolenceModel(mesa.Model):
         cand[home] = self._victims_home.draw(where[home], uv[home])
         safe = np.maximum(cand, 0)
         ok = (cand >= 0) & (cand != o[:, None]) & active[safe]
-        acc = self._recent(safe)
-        if self.levers.active:
-            acc = acc * self.levers.person_victim[safe]
-        accept = st.keyed(Process.ACCEPT, w, o[:, None], k) < acc
+        accept = st.keyed(Process.ACCEPT, w, o[:, None], k) < self._acceptance(safe)
         return self._first(cand, ok & accept)
 
     def _partner_abuse(self, wk: Week, active: np.ndarray) -> Week:

@@ -86,6 +86,11 @@ def _load_library() -> dict:
     return library
 
 
+def load_prices():
+    """The GDP deflator series and discount rate of conf/prices.yaml, validated."""
+    return prices_from_dict(load_yaml(CONF_DIR / "prices.yaml", "prices"))
+
+
 def _scenario_path(name: str) -> Path:
     if name.endswith((".yaml", ".yml")) or "/" in name:
         return Path(name)
@@ -176,7 +181,7 @@ def compare_config(overrides: list[str]) -> tuple[CompareConfig, bool]:
     decompose = r.get("decompose", False)
     if not isinstance(decompose, bool):
         raise ConfigError(f"decompose={decompose!r}: must be true or false")
-    prices = prices_from_dict(load_yaml(CONF_DIR / "prices.yaml", "prices"))
+    prices = load_prices()
     prison = r["prison_place_per_year"]
     week_cost = prison["value"] / 52 * prices.uprate(prison["price_year"], prices.base_year)
     cfg = CompareConfig(

@@ -29,10 +29,16 @@ from svsim.model import ViolenceModel
 from svsim.scenarios.delivery import Portfolio, reach_problems
 from svsim.scenarios.inputs import draw_inputs
 from svsim.scenarios.library import TIERS, ScenarioError, quote, scenario_from_dict
-from svsim.scenarios.prices import prices_from_dict
 
-from ..compare.compare import CompareConfig, _load_library, load_scenarios, summarise, tables
-from ..config import CONF_DIR, ConfigError, area_labels, load_yaml, run_config
+from ..compare.compare import (
+    CompareConfig,
+    _load_library,
+    load_prices,
+    load_scenarios,
+    summarise,
+    tables,
+)
+from ..config import CONF_DIR, ConfigError, area_labels, run_config
 from ..userfiles import FileGate, UserFileError, parse_yaml, scenario_shape
 
 HEADLINE = {
@@ -189,7 +195,7 @@ def workshop_config(overrides: list[str], fallback: bool = False) -> Workshop:
         )
     if comparator.name == WHATIF_NAME:
         raise ConfigError(f"comparator={comparator.name!r}: that name is the page's own")
-    prices = prices_from_dict(load_yaml(CONF_DIR / "prices.yaml", "prices"))
+    prices = load_prices()
     prison = r["prison_place_per_year"]
     week_cost = prison["value"] / 52 * prices.uprate(prison["price_year"], prices.base_year)
     area_ref = next(
