@@ -12,6 +12,7 @@ published estimate: the trial passes when they differ by at most half the publis
 svsim trials                                  # every intervention with evidence, shipped sizes
 svsim trials names=[mentoring] runs=2 population_scale=0.25   # a smaller trial
 svsim trials out=results/trials.csv jobs=2
+svsim trials names=[social_skills_schools] effect=0.32   # a deliberately wrong transfer: fails
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from .config import ConfigError, load_yaml, run_config
 TRIAL_STREAM = 60  # keyed stream of the arm allocation (model processes < 60, interventions 100+)
 ARMS = ("treated", "placebo", "control")
 Z80 = 1.959964 + 0.841621  # two-sided 5% test, 80% power
+UNITS = ("person", "group", "school", "place")
+OUTCOMES = ("offences", "proven_reoffending", "ae_reattendance", "recorded_street_crime")
 STREET = ("community", "peer", "night_time", "retaliation", "group")
 
 
@@ -42,7 +45,7 @@ class Design:
     outcome measured (and how), the rules the trial tests, and those it cannot."""
 
     intervention: str
-    unit: str  # person | school | place
+    unit: str  # person | group (street groups, whole) | school | place
     recruit_weeks: int
     follow_up_weeks: int
     outcome: str  # offences | proven_reoffending | ae_reattendance | recorded_street_crime
@@ -90,6 +93,12 @@ def designs() -> dict[str, Design]:
             out[name] = Design(intervention=name, **d)
         except TypeError as exc:
             raise ConfigError(f"trials.{name}: {exc}") from None
+        for field_, value, allowed in (
+            ("unit", out[name].unit, UNITS),
+            ("outcome", out[name].outcome, OUTCOMES),
+        ):
+            if value not in allowed:
+                raise ConfigError(f"trials.{name}.{field_}={value!r}: one of {', '.join(allowed)}")
     return out
 
 
@@ -117,14 +126,26 @@ def _arms(
     return arm, block
 
 
+def _group_arms(seed: int, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster randomisation: each street group's arm is one keyed draw on its id, so a group
+    found again in a later week keeps its arm and no group's members are split between arms
+    (a split lets the treated members' restraint reach the control members through the group,
+    which the sources' group-level comparisons do not have). A group is its own block."""
+    from svsim.model.randomness import Streams
+
+    u = Streams(seed).keyed(TRIAL_STREAM, 0, group.astype(np.int64), 2)
+    return np.minimum((u * 3).astype(np.int64), 2), group.astype(np.int64)
+
+
 class PersonTrial(Portfolio):
     """Everyone the intervention would find in the recruitment weeks, at any capacity, split
     into the three arms; only the treated arm gets the lever (the placebo arm is enrolled with
     it at zero, which changes nothing in the model)."""
 
-    def __init__(self, *args, recruit_weeks: int, prognosis, seed: int, **kw):
+    def __init__(self, *args, recruit_weeks: int, prognosis, seed: int, by_group=False, **kw):
         super().__init__(*args, seed=seed, **kw)
         self.recruit_weeks, self.prognosis, self.seed = recruit_weeks, prognosis, seed
+        self.by_group = by_group  # whole street groups randomised (the source's unit)
         self.enrolled: list[tuple] = []  # (ids, arm, block, week)
 
     def apply(self, week: int, observed, levers) -> None:
@@ -133,7 +154,10 @@ class PersonTrial(Portfolio):
             ids = f._eligible(week, observed)
             if len(ids):
                 score = self.prognosis()[ids]
-                arm, block = _arms(self.seed, week, ids, score)
+                if self.by_group:
+                    arm, block = _group_arms(self.seed, observed.group[ids])
+                else:
+                    arm, block = _arms(self.seed, week, ids, score)
                 f.offered[ids] = True
                 f._add_participants(week, ids[arm == 0])
                 self.enrolled.append((ids, arm, block, week, np.exp(score)))
@@ -144,6 +168,8 @@ class SchoolTrial(Portfolio):
     """Schools of the programme's phase randomised into the three arms in triplets matched on
     roll; at the projection's start the treated schools' pupils of the programme's ages are
     enrolled (the whole year group, as a universal curriculum reaches everyone)."""
+
+    by_group = False
 
     def __init__(self, *args, seed: int, area, prognosis, **kw):
         super().__init__(*args, seed=seed, **kw)
@@ -178,7 +204,8 @@ def _people(trial: PersonTrial) -> pd.DataFrame:
         for ids, arm, block, week, h in trial.enrolled
     ]
     df = pd.concat(rows, ignore_index=True)
-    df["block"] = np.where(df.block >= 0, df.week * 1_000_000 + df.block, -1)
+    if not trial.by_group:  # triplets are matched within a week; groups are blocks throughout
+        df["block"] = np.where(df.block >= 0, df.week * 1_000_000 + df.block, -1)
     return df
 
 
@@ -267,7 +294,7 @@ def _person_run(model, design, spec, draws, settings, pooled, area) -> None:
     else:
         trial = PersonTrial(
             *common, seed=settings.seed, recruit_weeks=design.recruit_weeks,
-            prognosis=model.static_log_hazard,
+            prognosis=model.static_log_hazard, by_group=design.unit == "group",
         )  # fmt: skip
     model.interventions = [trial]
     inc = model.run().incidents
@@ -320,14 +347,15 @@ def _result(design: Design, spec, y: np.ndarray, h: np.ndarray) -> Result:
     e = chain.estimand
     est, se = _adjusted_log_ratio(y, h, 0)
     plac, _ = _adjusted_log_ratio(y, h, 1)
-    n = {a: len(y) for a in ARMS}  # matched blocks: people, schools or communities per arm
+    # units per arm: a matched block holds one of each; a street group is a block of one arm
+    n = {a: int((h[:, i] > 0).sum()) for i, a in enumerate(ARMS)}
     events = {a: float(y[:, i].sum()) for i, a in enumerate(ARMS)}
 
     def back(x: float) -> float:
         return chain.backwards(x, design.upto)
 
-    h = 1e-4
-    se_back = abs(back(est + h) - back(est - h)) / (2 * h) * se if math.isfinite(se) else se
+    d = 1e-4
+    se_back = abs(back(est + d) - back(est - d)) / (2 * d) * se if math.isfinite(se) else se
     published = e.estimate.value
     log_scale = e.metric in ("odds_ratio", "risk_ratio")
     if log_scale:  # ratios are compared on the log scale
@@ -381,7 +409,7 @@ def table(results: list[Result]) -> pd.DataFrame:
 
 
 def main(argv: list[str]) -> int:
-    names, rest, jobs, out, size = None, [], 2, None, {}
+    names, rest, jobs, out, size, effect = None, [], 2, None, {}, None
     for a in argv:
         if a.startswith("names="):
             names = [n.strip() for n in a[6:].strip("[]").split(",") if n.strip()]
@@ -389,6 +417,13 @@ def main(argv: list[str]) -> int:
             jobs = int(a[5:]) if a[5:].isdigit() and int(a[5:]) >= 1 else None
             if jobs is None:
                 raise ConfigError(f"jobs={a[5:]!r}: must be a whole number >= 1")
+        elif a.startswith("effect="):
+            try:
+                effect = float(a[7:])
+            except ValueError:
+                effect = math.nan
+            if not -1 <= effect < 1:  # a NaN fails this too
+                raise ConfigError(f"effect={a[7:]!r}: must be a lever reduction in [-1, 1)")
         elif a.startswith("out="):
             out = a[4:]
         elif a.startswith(("runs=", "population_scale=")):
@@ -406,7 +441,10 @@ def main(argv: list[str]) -> int:
     unknown = sorted(set(names or []) - set(ds))
     if unknown:
         raise ConfigError(f"names={unknown!r}: no trial design (known: {', '.join(ds)})")
-    results = [run(replace(ds[n], **size), overrides=tuple(rest), jobs=jobs) for n in names or ds]
+    results = [
+        run(replace(ds[n], **size), overrides=tuple(rest), jobs=jobs, effect=effect)
+        for n in names or ds
+    ]
     df = table(results)
     if out:
         from pathlib import Path

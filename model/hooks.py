@@ -189,11 +189,11 @@ class Levers:
         self.touched = self.active = True
 
     def scale_victim_risk(self, ids: np.ndarray, factor) -> None:
-        """Multiply the chance that these people become victims outside partner and family
-        abuse: their acceptance when an offender picks them among peers, in the community or at
-        a night-time venue (the offender moves to the next candidate), and the chance that a
-        retaliation or a rival group's attack reaches them. Multiplied above 1 it acts as
-        certainty."""
+        """Multiply the chance that these people become victims: their acceptance when an
+        offender picks them in the household, among peers, in the community or at a night-time
+        venue (the offender moves to the next candidate), the chance that a retaliation or a
+        rival group's attack reaches them, and the rate of their partner's abuse (safety
+        planning). Above 1 an acceptance acts as certainty; the partner rate is multiplied."""
         np.multiply.at(self.person_victim, ids, self._check(factor, "victim factor"))
         self.touched = self.active = True
 

@@ -8,6 +8,7 @@ Every process is a small function over arrays; nothing in the step iterates over
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -694,6 +695,8 @@ class ViolenceModel(mesa.Model):
             acc = self._acceptance(cand) * np.where(p.male[cand], 1.0, v.youth_female_rr)
             ua = st.keyed(Process.ACCEPT, w, o[:, None], np.arange(CLOSE_TRIES))
             ok[~fam] &= ua[~fam] < acc[~fam]
+            if self.levers.active:  # a shielded household member is picked less often
+                ok[fam] &= ua[fam] < self.levers.person_victim[cand[fam]]
             got = self._first(cand, ok)
             victim[close] = got
             setting[close[got < 0]] = COMMUNITY
@@ -765,6 +768,7 @@ class ViolenceModel(mesa.Model):
         bound = o_par.exposure_log_rr + o_par.trauma_log_rr
         if lv.active:
             bound += float(lv.person_log_hazard.max()) + float(lv.community_log_hazard.max())
+            bound += math.log(max(1.0, float(lv.person_victim.max())))
         top = pa.incidents_per_week * (1 + pa.escalation * ESCALATION_CAP) * np.exp(bound)
         u = self.streams.keyed(Process.PARTNER, w, self._abusers, 10)
         near = u < -np.expm1(-top)
@@ -781,6 +785,8 @@ class ViolenceModel(mesa.Model):
             * esc
             * np.exp(self._own_log_hazard(a) - self._static_log_hazard[a])
         )
+        if lv.active:  # a shielded partner (safety planning) suffers fewer incidents
+            rate = rate * lv.person_victim[p.partner[a]]
         o = a[u < -np.expm1(-rate)]
         s.abuse_incidents[o] += 1
         return Week(
