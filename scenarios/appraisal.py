@@ -250,3 +250,40 @@ def decompose(
     rows.append(row("interaction", "interaction", interaction, None))
     rows.append(row("whole scenario", "whole", whole, whole_cost))
     return pd.DataFrame(rows, columns=list(DECOMPOSITION_COLUMNS))
+
+
+VALUE_MULTIPLIERS = tuple(round(0.1 * i, 1) for i in range(31))  # 0 to 3 times the unit costs
+
+
+def acceptability(
+    per_replicate: pd.DataFrame, comparator: str, multipliers=VALUE_MULTIPLIERS
+) -> pd.DataFrame:
+    """The acceptability curve: for each multiplier k of the Home Office unit costs (the value
+    placed on harm, the contested quantity), the share of replicates in which each scenario has
+    the highest net benefit k x harm averted - extra money (the comparator's is 0), and the
+    expected net benefit. Replicates are joint draws of every uncertain input, so the share is a
+    probability of being best; exact ties go to the scenario listed first (the comparator)."""
+    wide = per_replicate.pivot(index="replicate", columns="scenario")
+    names = [comparator, *dict.fromkeys(per_replicate.scenario)]
+    harm = np.column_stack(
+        [np.zeros(len(wide)), *(wide["harm_averted_pv"][n].to_numpy() for n in names[1:])]
+    )
+    cost = np.column_stack(
+        [np.zeros(len(wide)), *(wide["spend_pv"][n].to_numpy() for n in names[1:])]
+    )
+    if not (np.isfinite(harm).all() and np.isfinite(cost).all()):
+        raise ValueError("acceptability: harm averted and money must be finite in every replicate")
+    rows = []
+    for k in multipliers:
+        nb = k * harm - cost
+        best = np.bincount(nb.argmax(axis=1), minlength=len(names)) / len(nb)
+        rows += [
+            {
+                "multiplier": k,
+                "scenario": n,
+                "prob_best": float(best[i]),
+                "net_benefit_pv_mean": float(nb[:, i].mean()),
+            }
+            for i, n in enumerate(names)
+        ]
+    return pd.DataFrame(rows)

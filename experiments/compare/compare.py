@@ -698,6 +698,7 @@ def main(overrides: list[str]) -> int:
         summary.to_csv(folder / "summary.csv", index=False)
         econ.to_csv(folder / "economics.csv", index=False)
         econ_rep.to_csv(folder / "economics_by_replicate.csv", index=False)
+        ap.acceptability(econ_rep, cfg.comparator).to_csv(folder / "acceptability.csv", index=False)
         interventions_table(cfg).to_csv(folder / "interventions.csv", index=False)
         if parts is not None:
             parts.to_csv(folder / "decomposition.csv", index=False)

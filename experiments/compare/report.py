@@ -456,6 +456,38 @@ def fig_ce_plane(run: CompareRun, path: Path) -> str | None:
     )
 
 
+def fig_acceptability(run: CompareRun, path: Path) -> str | None:
+    """The probability each scenario is best (highest net benefit) against the multiplier on
+    the Home Office unit costs."""
+    file = run.folder / "acceptability.csv"
+    if not file.exists():
+        return None
+    acc = pd.read_csv(file)
+    fig = Figure(figsize=(10, 6.5), layout="constrained")
+    ax = fig.subplots()
+    for s in dict.fromkeys(acc.scenario):
+        d = acc[acc.scenario == s]
+        ax.plot(d.multiplier, d.prob_best, color=run.colour(s), lw=3, label=run.label(s))
+    ax.axvline(1, color="#999999", lw=1.5, ls="--")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlim(0, float(acc.multiplier.max()))
+    ax.set_xlabel("Value placed on harm, as a multiple of the Home Office unit costs")
+    ax.set_ylabel("Probability of the highest net benefit")
+    ax.set_title("Which plan is best, as the value placed on harm changes", loc="left")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", frameon=True)
+    _stamp(fig, run)
+    _save(fig, path)
+    n = int(run.meta.get("replicates", 0)) or "the"
+    return (
+        "The acceptability curve: for each multiple of the Home Office unit costs, the share of "
+        f"{n} runs (each a joint draw of every uncertain input) in which each plan's net benefit "
+        "(harm avoided x the multiple, less the extra money) is the highest, the comparator's "
+        "being zero. At 0 the cheapest plan wins; the dashed line is the costs as published. "
+        "With few runs a share moves in steps of one run."
+    )
+
+
 def fig_by_place(run: CompareRun, path: Path) -> str | None:
     bp = run.by_place
     if bp.empty or VWI not in set(bp.measure):
@@ -600,6 +632,7 @@ FIGURES = (
     ("time_series.png", fig_time_series),
     ("averted.png", fig_averted),
     ("cost_effectiveness_plane.png", fig_ce_plane),
+    ("acceptability.png", fig_acceptability),
     ("by_place.png", fig_by_place),
     ("spend.png", fig_spend),
 )

@@ -319,6 +319,10 @@ def make_fake_compare_folder(
             frames.append(table.assign(scenario=s, reference="nothing funded"))
         pd.concat(frames).to_csv(folder / "decomposition.csv", index=False)
     pd.DataFrame(per_rep).to_csv(folder / "economics_by_replicate.csv", index=False)
+    if per_rep:
+        ap.acceptability(pd.DataFrame(per_rep), COMPARATOR).to_csv(
+            folder / "acceptability.csv", index=False
+        )
     if len(spend):
         short = spend.groupby(["scenario", "intervention", "year"], as_index=False).agg(
             allocated=("budget", "mean"), spent_mean=("spent", "mean")

@@ -40,7 +40,7 @@ def test_report_is_self_contained_and_complete(tmp_path):
     assert path == folder / "report.html" and path.exists()
     html = path.read_text(encoding="utf-8")
     figures = make_figures(folder)
-    assert len(figures) == 5
+    assert len(figures) == 6
     for name, caption in figures:
         assert (folder / "figures" / name).stat().st_size > 10_000
         assert caption
@@ -71,7 +71,7 @@ def test_report_with_one_scenario_and_an_all_zero_measure(tmp_path):
         years=2,
     )
     html = write_report(folder).read_text(encoding="utf-8")
-    assert html.count(DATA_IMG) == 5
+    assert html.count(DATA_IMG) == 6
     assert "No homicides (expected) occurred in any run" in html
     assert "A&amp;E navigators and mentoring" not in html
     _check_self_contained(html)
@@ -83,7 +83,7 @@ def test_report_without_spend_or_places(tmp_path):
     (folder / "spend.csv").write_text("")
     (folder / "interventions.csv").write_text("")
     html = write_report(folder).read_text(encoding="utf-8")
-    assert html.count(DATA_IMG) == 3  # time series, averted, plane
+    assert html.count(DATA_IMG) == 4  # time series, averted, plane, acceptability
     assert "not cash" in html
 
 

@@ -125,3 +125,28 @@ def test_unspendable_money_raises_cost_not_the_ratio():
     assert (a["shortfall_pv_mean"], b["shortfall_pv_mean"]) == (0.0, 200.0)
     assert (a["bcr_mean"], b["bcr_mean"]) == (3.0, 1.5)
     assert (a["net_benefit_pv_mean"], b["net_benefit_pv_mean"]) == (400.0, 200.0)
+
+
+def test_acceptability_curve_picks_the_plan_with_the_highest_net_benefit():
+    # plan a: harm 10, money 5; plan b: harm 4, money 1, in replicates 0-2; in replicate 3 plan
+    # b's harm is 20, so it beats a at every positive multiplier there
+    rows = [("a", r, 10.0, 5.0) for r in range(4)]
+    rows += [("b", r, 20.0 if r == 3 else 4.0, 1.0) for r in range(4)]
+    per = pd.DataFrame(rows, columns=["scenario", "replicate", "harm_averted_pv", "spend_pv"])
+    acc = ap.acceptability(per, "status_quo", multipliers=(0.0, 0.3, 1.0))
+    p = acc.set_index(["multiplier", "scenario"]).prob_best
+    assert p[(0.0, "status_quo")] == 1.0  # nothing is worth paying for at 0
+    assert p[(0.3, "b")] == 1.0  # a: 3 - 5 < 0; b: 1.2 - 1 > 0
+    assert p[(1.0, "a")] == 0.75 and p[(1.0, "b")] == 0.25
+    assert acc.groupby("multiplier").prob_best.sum().eq(1.0).all()
+    nb = acc.set_index(["multiplier", "scenario"]).net_benefit_pv_mean
+    assert nb[(1.0, "b")] == pytest.approx((3 + 3 + 3 + 19) / 4)
+
+
+def test_acceptability_refuses_a_non_finite_replicate():
+    per = pd.DataFrame(
+        [("a", 0, float("nan"), 1.0)],
+        columns=["scenario", "replicate", "harm_averted_pv", "spend_pv"],
+    )
+    with pytest.raises(ValueError, match="finite"):
+        ap.acceptability(per, "status_quo")
