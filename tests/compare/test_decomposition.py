@@ -15,7 +15,8 @@ from svsim.scenarios import appraisal as ap
 
 # every result table compare writes, each of which decompose=true must leave byte for byte alone
 TABLES = ("summary.csv", "economics.csv", "economics_by_replicate.csv", "acceptability.csv",
-          "by_year.csv", "by_place.csv", "spend.csv", "shortfall.csv", "interventions.csv")  # fmt: skip
+          "by_year.csv", "by_place.csv", "spend.csv", "shortfall.csv",
+          "interventions.csv")  # fmt: skip
 SMALL = ["area=test_town", "replicates=3", "years=3", "burn_in_years=1", "population_scale=1",
          "jobs=1"]  # fmt: skip
 MIX = {  # intervention -> places, £60,000 a year each, 2024-2028
