@@ -146,10 +146,14 @@ class PersonTrial(Portfolio):
         super().__init__(*args, seed=seed, **kw)
         self.recruit_weeks, self.prognosis, self.seed = recruit_weeks, prognosis, seed
         self.by_group = by_group  # whole street groups randomised (the source's unit)
+        self.ex_ante = self.funded[0].spec.identification == "diversion"  # arms before arrest
         self.enrolled: list[tuple] = []  # (ids, arm, block, week)
 
     def apply(self, week: int, observed, levers) -> None:
         f = self.funded[0]
+        if f.spec.identification == "diversion":
+            self._diversion_trial(week, observed, levers)
+            return
         if week < self.recruit_weeks:
             ids = f._eligible(week, observed)
             if len(ids):
@@ -163,13 +167,37 @@ class PersonTrial(Portfolio):
                 self.enrolled.append((ids, arm, block, week, np.exp(score)))
         self._set_levers(week, observed, levers)
 
+    def _diversion_trial(self, week: int, observed, levers) -> None:
+        """The pathway's trial: arms are drawn for every person in advance (a keyed draw on the
+        id, so it holds before any arrest); the treated and lever-at-zero arms are offered
+        diversion of every chargeable arrest, the control arm is charged as usual; whoever has
+        a chargeable arrest in the recruitment weeks is enrolled, so the arms are alike."""
+        f = self.funded[0]
+        age = observed.age
+        ok = observed.alive & (age >= f.spec.ages[0]) & (age <= f.spec.ages[1])
+        ok &= np.isin(observed.community, f.places)
+        if len(f.offered) < len(ok):
+            f.offered = np.concatenate([f.offered, np.zeros(len(ok) - len(f.offered), bool)])
+        if 1 <= week < self.recruit_weeks:  # week 0's arrests came before any offer
+            ids = np.flatnonzero(ok & (observed.last_chargeable_week == week) & ~f.offered)
+            if len(ids):
+                arm, block = _group_arms(self.seed, ids)
+                f.offered[ids] = True
+                f._add_participants(week, ids[arm == 0])
+                self.enrolled.append((ids, arm, block, week, np.exp(self.prognosis()[ids])))
+        f.divert_offer, f.divert_ids = 0.0, np.zeros(0, dtype=np.int64)
+        if week + 1 < self.recruit_weeks:
+            ids = np.flatnonzero(ok & ~f.offered)
+            f.divert_offer, f.divert_ids = 1.0, ids[_group_arms(self.seed, ids)[0] < 2]
+        self._set_levers(week, observed, levers)
+
 
 class SchoolTrial(Portfolio):
     """Schools of the programme's phase randomised into the three arms in triplets matched on
     roll; at the projection's start the treated schools' pupils of the programme's ages are
     enrolled (the whole year group, as a universal curriculum reaches everyone)."""
 
-    by_group = False
+    by_group = ex_ante = False
 
     def __init__(self, *args, seed: int, area, prognosis, **kw):
         super().__init__(*args, seed=seed, **kw)
@@ -204,7 +232,7 @@ def _people(trial: PersonTrial) -> pd.DataFrame:
         for ids, arm, block, week, h in trial.enrolled
     ]
     df = pd.concat(rows, ignore_index=True)
-    if not trial.by_group:  # triplets are matched within a week; groups are blocks throughout
+    if not trial.by_group and not trial.ex_ante:  # triplets are matched within a week
         df["block"] = np.where(df.block >= 0, df.week * 1_000_000 + df.block, -1)
     return df
 

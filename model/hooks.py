@@ -77,6 +77,16 @@ class Observed:
         return _read_only(self._m.state.last_out_of_court - self._m.burn_in_weeks)
 
     @property
+    def last_chargeable_week(self) -> np.ndarray:
+        """Projection week of the last arrest police would charge but could divert."""
+        return _read_only(self._m.state.last_chargeable - self._m.burn_in_weeks)
+
+    @property
+    def last_scheme_diversion_week(self) -> np.ndarray:
+        """Projection week a funded scheme last diverted such an arrest (the pathway lever)."""
+        return _read_only(self._m.state.last_scheme_diversion - self._m.burn_in_weeks)
+
+    @property
     def last_hospital_week(self) -> np.ndarray:
         """Projection week of the last A&E attendance for an assault injury."""
         return _read_only(self._m.state.last_hospital - self._m.burn_in_weeks)
@@ -119,6 +129,7 @@ class Levers:
         self.person_log_hazard = np.zeros(n_people, dtype=np.float32)
         self.person_detection = np.ones(n_people, dtype=np.float32)
         self.person_victim = np.ones(n_people, dtype=np.float32)
+        self.person_diversion = np.zeros(n_people, dtype=np.float32)
         self.community_log_hazard = np.zeros(n_communities)
         self.community_street = np.ones(n_communities)
         self.community_detection = np.ones(n_communities)
@@ -135,6 +146,7 @@ class Levers:
             self.person_log_hazard = np.zeros(n_people, dtype=np.float32)
             self.person_detection = np.ones(n_people, dtype=np.float32)
             self.person_victim = np.ones(n_people, dtype=np.float32)
+            self.person_diversion = np.zeros(n_people, dtype=np.float32)
             for a in (
                 self.community_street,
                 self.community_detection,
@@ -154,6 +166,7 @@ class Levers:
         )
         self.person_detection = np.concatenate([self.person_detection, np.ones(extra, np.float32)])
         self.person_victim = np.concatenate([self.person_victim, np.ones(extra, np.float32)])
+        self.person_diversion = np.concatenate([self.person_diversion, np.zeros(extra, np.float32)])
 
     @staticmethod
     def _check(factor, name: str) -> np.ndarray:
@@ -186,6 +199,16 @@ class Levers:
         size already includes contagion, so that contagion does not count it a second time)."""
         f = self._check(factor, "exposure factor")
         np.multiply.at(self.community_exposure, communities, f)
+        self.touched = self.active = True
+
+    def divert(self, ids: np.ndarray, share) -> None:
+        """A funded diversion scheme (the pathway lever): of these people's arrests that police
+        would charge and could divert (not a homicide or knife injury), share q (one, or one per
+        id, in [0, 1]) become out-of-court disposals instead; the strongest scheme wins."""
+        q = np.asarray(share, dtype=float)
+        if not np.all(np.isfinite(q)) or np.any(q < 0) or np.any(q > 1):
+            raise ValueError(f"diversion share={share!r}: must be in [0, 1]")
+        np.maximum.at(self.person_diversion, ids, q.astype(np.float32))
         self.touched = self.active = True
 
     def scale_victim_risk(self, ids: np.ndarray, factor) -> None:

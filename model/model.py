@@ -81,6 +81,8 @@ class State:
     custody_until: np.ndarray
     last_arrest: np.ndarray
     last_out_of_court: np.ndarray
+    last_chargeable: np.ndarray  # week of the last arrest police would charge but could divert
+    last_scheme_diversion: np.ndarray  # week a funded scheme last diverted such an arrest
     last_hospital: np.ndarray
     last_victim_recorded: np.ndarray  # week a police-recorded incident last named them victim
     last_household_abuse: np.ndarray  # week a partner or family incident involving someone of
@@ -110,6 +112,8 @@ class State:
             custody_until=np.zeros(n, np.int32),
             last_arrest=long_ago.copy(),
             last_out_of_court=long_ago.copy(),
+            last_chargeable=long_ago.copy(),
+            last_scheme_diversion=long_ago.copy(),
             last_hospital=long_ago.copy(),
             last_victim_recorded=long_ago.copy(),
             last_household_abuse=long_ago.copy(),
@@ -922,7 +926,15 @@ class ViolenceModel(mesa.Model):
         s.arrests[o[arrested]] += 1
         s.last_arrest[o[arrested]] = w
         knife = sev >= KNIFE_INJURY
-        diverted = arrested & ~dead & ~(knife & (sev != HOMICIDE)) & (u_disp < j.out_of_court_prob)
+        divertible = arrested & ~dead & ~(knife & (sev != HOMICIDE))
+        diverted = divertible & (u_disp < j.out_of_court_prob)
+        chargeable = divertible & ~diverted
+        s.last_chargeable[o[chargeable]] = w
+        if self.levers.active:  # a funded diversion scheme takes share q of what would be charged
+            p0, q = j.out_of_court_prob, self.levers.person_diversion[o]
+            scheme = chargeable & (u_disp < p0 + (1 - p0) * q)
+            s.last_scheme_diversion[o[scheme]] = w
+            diverted = diverted | scheme
         s.last_out_of_court[o[diverted]] = w
         charged = arrested & ~diverted
         p_custody = np.where(dead, 1.0, np.where(wk.knife, j.knife_custody_prob, j.custody_prob))

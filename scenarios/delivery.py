@@ -215,6 +215,7 @@ class Funded:
         self.offered = np.zeros(0, dtype=bool)  # per person: offered already
         self.spend: dict[int, dict] = {}  # year -> accounting
         self.place_coverage = 0.0
+        self.divert_offer, self.divert_ids = 0.0, np.zeros(0, dtype=np.int64)  # pathway lever
         self.place_since = None  # week funding of places began
         self.place_until = None  # last funded week
 
@@ -278,8 +279,40 @@ class Funded:
         elif self.spec.unit == "pupil":
             if week % WEEKS == 0 or not self.spend.get(year):
                 self._cover_schools(week, year, observed, uptake_factor)
+        elif self.spec.identification == "diversion":
+            self._divert(week, year, observed, uptake_factor)
         else:
             self._enrol_people(week, year, observed, uptake_factor)
+
+    def _divert(self, week: int, year: int, observed, uptake_factor: float) -> None:
+        """A diversion scheme: enrol the people whose chargeable arrest it diverted this week
+        (they admitted the offence and accepted: the scheme offered share `uptake`), then, while
+        the year's places paced to this week are not all filled, offer the next week's
+        chargeable arrests of its ages and places (the pathway lever, set in `divert_offer`).
+        A week's diversions can fill a few places past capacity; spending stops at the money."""
+        acc = self._account(year)
+        capacity = self.capacity(year)
+        s, age = self.spec, observed.age
+        ok = observed.alive & ~observed.in_custody & (age >= s.ages[0]) & (age <= s.ages[1])
+        ok &= np.isin(observed.community, self.places)
+        new = self._eligible(week, observed)  # (also makes room for newcomers)
+        self._note_eligible(year, np.flatnonzero(ok & (observed.last_chargeable_week == week)), acc)
+        if len(new):
+            self.offered[new] = True
+            self._add_participants(week, new)
+            self._enrolled[year] = self._enrolled.get(year, 0) + len(new)
+            acc["participants"] += len(new) / self.scale
+        acc["reached"] = acc["participants"]
+        enrolled = self._enrolled.get(year, 0)
+        filled = min(1.0, enrolled / capacity) if capacity else 0.0
+        acc["units"] = self.units_bought(year) * filled
+        acc["spent"] = self.alloc.amount_per_year * filled
+        open_places = capacity * ((week % WEEKS) + 1) // WEEKS > enrolled
+        self.divert_offer = 0.0
+        if open_places and self.funded(self.start_year + (week + 1) // WEEKS):
+            self.divert_offer = min(1.0, self.draw.uptake * uptake_factor)
+            ok[: len(self.offered)] &= ~self.offered  # a second diversion is not a new place
+            self.divert_ids = np.flatnonzero(ok)
 
     def _eligible(self, week: int, observed) -> np.ndarray:
         s = self.spec
@@ -294,6 +327,8 @@ class Funded:
             ok &= np.isin(group, np.unique(group[hit])) & (group >= 0)
         elif s.identification == "out_of_court":
             ok &= week - observed.last_out_of_court_week <= s.lookback_weeks
+        elif s.identification == "diversion":  # diverted this week (the scheme's own doing)
+            ok &= observed.last_scheme_diversion_week == week
         elif s.identification == "hospital":
             ok &= week - observed.last_hospital_week <= s.lookback_weeks
         elif s.identification == "referral":
@@ -502,6 +537,9 @@ class Portfolio:
                 person["fatality_people" if mech == "fatality" else mech].add(ids, m)
             elif mech in ("place_incidents", "fatality"):
                 place[mech].add(f.places, np.full(len(f.places), f.place_multiplier(week)))
+        for f in self.funded:  # diversion schemes: the strongest offer wins
+            if f.spec.identification == "diversion" and f.divert_offer > 0:
+                levers.divert(f.divert_ids, f.divert_offer)
         hazard, victim = person["person_hazard"].result(), person["victim_risk"].result()
         for m, pull in ((hazard, levers.scale_hazard), (victim, levers.scale_victim_risk)):
             ids = np.flatnonzero(m != 1)

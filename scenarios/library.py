@@ -15,7 +15,9 @@ from . import transfer as tr
 TIERS = ("primary", "secondary", "tertiary")
 EVIDENCE = ("none", "weak", "moderate", "strong")
 UNITS = ("participant", "pupil", "place_year")
-IDENTIFICATION = ("arrest", "group", "out_of_court", "hospital", "referral", "school", "place")
+# diversion: the people whose chargeable arrest a funded scheme diverted (the pathway lever)
+IDENTIFICATION = ("arrest", "group", "out_of_court", "diversion", "hospital", "referral", "school",
+                  "place")  # fmt: skip
 # Each lever, and the outcome it acts on (the outcome the transfer chain must end on).
 LEVER_OUTCOME = {
     "person_hazard": "violent_offending",  # the participant's weekly offending hazard

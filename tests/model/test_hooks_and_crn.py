@@ -186,3 +186,33 @@ def test_weekly_levers_are_restated_not_compounded(test_town):
         assert np.allclose(a, 2.0)
     assert np.allclose(lv.community_log_hazard, np.log(0.5))
     assert np.allclose(lv.person_log_hazard, np.log(0.5))
+
+
+class Divert:
+    """Test double: a diversion scheme offering share q of everyone's chargeable arrests."""
+
+    def __init__(self, q):
+        self.q = q
+
+    def apply(self, week, observed, levers):
+        levers.divert(np.arange(observed.n), self.q)
+
+
+def test_the_pathway_lever_turns_chargeable_arrests_into_diversions(test_town):
+    runs = {
+        name: make_model(test_town, interventions=iv, seed=3, years=2).run().incidents
+        for name, iv in (("base", []), ("none", [Divert(0.0)]), ("all", [Divert(1.0)]))
+    }
+    cols = ["offender", "week", "setting", "severity", "disposal"]
+    # a share of zero changes nothing: the same incidents and disposals (common random numbers)
+    assert runs["none"][cols].equals(runs["base"][cols])
+    serious = lambda d: d.severity.isin(["knife_injury", "admission", "homicide"])  # noqa: E731
+    base, everyone = runs["base"], runs["all"]
+    charged = lambda d: d[(d.disposal == "charged") & (d.week >= 1)]  # noqa: E731
+    assert (~serious(charged(base))).sum() > 20  # charges a scheme could have diverted
+    # with every chargeable arrest offered and accepted, only what cannot be diverted is charged
+    assert len(charged(everyone)) < len(charged(base)) / 4
+    assert serious(charged(everyone)).all()
+    assert (everyone.disposal == "out_of_court").sum() > (base.disposal == "out_of_court").sum()
+    with pytest.raises(ValueError, match="diversion share"):
+        make_model(test_town, interventions=[Divert(1.5)], years=1).run()

@@ -51,7 +51,8 @@ def observed(n=60, age=18, school=None, community=0) -> SimpleNamespace:
         in_custody=np.zeros(n, bool), community=np.broadcast_to(community, n).copy(),
         school=np.full(n, -1) if school is None else np.asarray(school),
         referred=np.ones(n, bool), last_arrest_week=never, last_out_of_court_week=never,
-        last_hospital_week=never,
+        last_hospital_week=never, last_chargeable_week=never.copy(),
+        last_scheme_diversion_week=never.copy(),
     )  # fmt: skip
 
 
@@ -269,3 +270,35 @@ def test_allocations_that_reach_no_one_are_refused_in_one_line_each(test_town):
     )
     assert reach_problems(one_allocation("lessons", ("Old Town",)), lib, some) == []
     assert len(reach_problems(one_allocation("lessons", ("Hillcrest", "Meadows")), lib, some)) == 1
+
+
+# ---- the pathway lever: a diversion scheme ---------------------------------------------------
+
+
+def test_a_diversion_scheme_offers_chargeable_arrests_and_enrols_whom_it_diverted():
+    s = spec(identification="diversion", ages=(10, 17))
+    f = funded(s, 52_000.0, 1.0, d=draw(uptake=0.75))  # 52 places a year, one a week paced
+    obs = observed(n=60, age=np.r_[np.full(50, 15), np.full(10, 30)])
+    f.enrol(0, obs, 1.0)
+    assert f.divert_offer == 0.75  # the share who admit the offence and accept
+    assert set(f.divert_ids) == set(range(50))  # its ages only
+    obs.last_chargeable_week[:8] = 1  # eight chargeable arrests in week 1, five diverted
+    obs.last_scheme_diversion_week[:5] = 1
+    f.enrol(1, obs, 1.0)
+    assert sorted(f.people) == [0, 1, 2, 3, 4]
+    acc = f.spend[YEAR]
+    assert acc["eligible"] == 8 and acc["participants"] == 5
+    assert acc["spent"] == pytest.approx(52_000.0 * 5 / 52)
+    assert f.divert_offer == 0  # five enrolled against two places paced to week 1: closed
+    f.enrol(5, obs, 1.0)  # six places paced by week 5: open again, not to those already in
+    assert f.divert_offer == 0.75 and not set(f.divert_ids) & set(range(5))
+
+
+def test_a_diversion_scheme_never_spends_past_its_money():
+    f = funded(spec(identification="diversion", ages=(10, 17)), 2_000.0, 1.0)  # two places
+    obs = observed(n=60, age=15)
+    obs.last_chargeable_week[:] = 30
+    obs.last_scheme_diversion_week[:] = 30  # a week's diversions overshoot the two places
+    f.enrol(30, obs, 1.0)
+    assert f.spend[YEAR]["participants"] == 60 and f.spend[YEAR]["spent"] == 2_000.0
+    assert f.divert_offer == 0
