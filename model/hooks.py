@@ -130,6 +130,7 @@ class Levers:
         self.person_detection = np.ones(n_people, dtype=np.float32)
         self.person_victim = np.ones(n_people, dtype=np.float32)
         self.person_diversion = np.zeros(n_people, dtype=np.float32)
+        self.person_carrying = np.ones(n_people, dtype=np.float32)
         self.community_log_hazard = np.zeros(n_communities)
         self.community_street = np.ones(n_communities)
         self.community_detection = np.ones(n_communities)
@@ -147,6 +148,7 @@ class Levers:
             self.person_detection = np.ones(n_people, dtype=np.float32)
             self.person_victim = np.ones(n_people, dtype=np.float32)
             self.person_diversion = np.zeros(n_people, dtype=np.float32)
+            self.person_carrying = np.ones(n_people, dtype=np.float32)
             for a in (
                 self.community_street,
                 self.community_detection,
@@ -167,6 +169,7 @@ class Levers:
         self.person_detection = np.concatenate([self.person_detection, np.ones(extra, np.float32)])
         self.person_victim = np.concatenate([self.person_victim, np.ones(extra, np.float32)])
         self.person_diversion = np.concatenate([self.person_diversion, np.zeros(extra, np.float32)])
+        self.person_carrying = np.concatenate([self.person_carrying, np.ones(extra, np.float32)])
 
     @staticmethod
     def _check(factor, name: str) -> np.ndarray:
@@ -199,6 +202,12 @@ class Levers:
         size already includes contagion, so that contagion does not count it a second time)."""
         f = self._check(factor, "exposure factor")
         np.multiply.at(self.community_exposure, communities, f)
+        self.touched = self.active = True
+
+    def scale_carrying(self, ids: np.ndarray, factor) -> None:
+        """Multiply the odds that these people start carrying a knife at the next yearly
+        update (the knife-carrying lever; one factor, or one per id)."""
+        np.multiply.at(self.person_carrying, ids, self._check(factor, "carrying factor"))
         self.touched = self.active = True
 
     def divert(self, ids: np.ndarray, share) -> None:

@@ -507,6 +507,7 @@ class ViolenceModel(mesa.Model):
             self.network,
             self.params.carrying,
             st.full(Process.CARRYING, year, n),
+            self.levers.person_carrying if self.levers.active else None,
         )
         t("year:abuse_onsets", self._onsets, year)
         self._abusers = np.flatnonzero(s.abuse_until > self.week)

@@ -187,10 +187,11 @@ def update_carrying(
     network: sp.csr_array,
     c,
     u: np.ndarray,
+    odds: np.ndarray | None = None,
 ) -> None:
     """A year of knife carrying: carriers stop; others start with log odds raised by recent
     victimisation, group membership, the share of peers who carry and the perceived norm, and
-    lowered for girls
+    lowered for girls, times the interventions' odds multipliers `odds` (one per person)
     (c: CarryingParams; u: one uniform per person)."""
     in_age = alive & (age >= c.min_age) & (age < c.max_age)
     degree = np.diff(network.indptr)
@@ -208,6 +209,9 @@ def update_carrying(
         + c.norm_log_or * c.perceived_share
         + c.female_log_or * ~male
     )
+    if odds is not None:
+        with np.errstate(divide="ignore"):
+            logit = logit + np.log(odds)
     stops = carrying & (~in_age | (u < c.stop_per_year))
     starts = ~carrying & in_age & (u < expit(logit))
     carrying[stops] = False

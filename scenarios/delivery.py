@@ -526,11 +526,12 @@ class Portfolio:
 
     def _set_levers(self, week: int, observed, levers) -> None:
         n = observed.n
-        person = {k: Strongest(n) for k in ("person_hazard", "victim_risk", "fatality_people")}
+        kinds = ("person_hazard", "victim_risk", "knife_carrying", "fatality_people")
+        person = {k: Strongest(n) for k in kinds}
         place = {k: Strongest(self.n_communities) for k in ("place_incidents", "fatality")}
         for f in self.funded:
             mech = f.spec.mechanism
-            if mech in ("person_hazard", "victim_risk") or (
+            if mech in ("person_hazard", "victim_risk", "knife_carrying") or (
                 mech == "fatality" and f.spec.unit == "participant"
             ):
                 ids, m = f.person_multipliers(week)
@@ -540,8 +541,11 @@ class Portfolio:
         for f in self.funded:  # diversion schemes: the strongest offer wins
             if f.spec.identification == "diversion" and f.divert_offer > 0:
                 levers.divert(f.divert_ids, f.divert_offer)
-        hazard, victim = person["person_hazard"].result(), person["victim_risk"].result()
-        for m, pull in ((hazard, levers.scale_hazard), (victim, levers.scale_victim_risk)):
+        for m, pull in (
+            (person["person_hazard"].result(), levers.scale_hazard),
+            (person["victim_risk"].result(), levers.scale_victim_risk),
+            (person["knife_carrying"].result(), levers.scale_carrying),
+        ):
             ids = np.flatnonzero(m != 1)
             if len(ids):
                 pull(ids, m[ids])

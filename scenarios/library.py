@@ -25,6 +25,7 @@ LEVER_OUTCOME = {
     "victim_risk": "victimisation",  # the participant's chance of being chosen as a victim
     "fatality": "fatality",  # death given an injury, where trained people are
     "engagement": "uptake",  # other interventions' uptake
+    "knife_carrying": "knife_carrying",  # the participant's odds of starting to carry
 }
 MECHANISMS = tuple(LEVER_OUTCOME)
 APPLIES_TO = ("participants", "completers")

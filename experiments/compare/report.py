@@ -1077,6 +1077,7 @@ MECHANISM_WORDS = {
     "place_incidents": "street violence in its places",
     "fatality": "the share of injuries that kill",
     "engagement": "other programmes' take-up (a negative reduction: more take-up)",
+    "knife_carrying": "the odds that the people it reaches start carrying a knife",
 }
 PLAUSIBILITY_MEASURES = {
     "serious_violence_true": "serious violence",

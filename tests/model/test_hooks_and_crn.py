@@ -216,3 +216,24 @@ def test_the_pathway_lever_turns_chargeable_arrests_into_diversions(test_town):
     assert (everyone.disposal == "out_of_court").sum() > (base.disposal == "out_of_court").sum()
     with pytest.raises(ValueError, match="diversion share"):
         make_model(test_town, interventions=[Divert(1.5)], years=1).run()
+
+
+class Carry:
+    """Test double: multiply everyone's odds of starting to carry a knife by a factor."""
+
+    def __init__(self, factor):
+        self.factor = factor
+
+    def apply(self, week, observed, levers):
+        levers.scale_carrying(np.arange(observed.n), self.factor)
+
+
+def test_the_carrying_lever_moves_who_starts_to_carry_and_nothing_at_one(test_town):
+    carriers = {}
+    for name, iv in (("base", []), ("one", [Carry(1.0)]), ("more", [Carry(4.0)]),
+                     ("fewer", [Carry(0.25)])):  # fmt: skip
+        m = make_model(test_town, interventions=iv, seed=2, years=2)
+        m.run()
+        carriers[name] = int(m.state.carrying.sum())
+    assert carriers["one"] == carriers["base"]  # a factor of 1 changes nothing
+    assert carriers["fewer"] < carriers["base"] < carriers["more"]
