@@ -111,7 +111,7 @@ def test_report_renders_in_chromium_with_nothing_fetched(tmp_path):
     shot = tmp_path / "report.png"
     seen = open_in_chromium(path, screenshot=shot)
     assert seen["blocked"] == []
-    assert seen["images"] == 5
+    assert seen["images"] == 6
     assert seen["images_loaded"] == seen["images"]
     assert "Wiltshire and Swindon" in seen["title"]
     assert shot.stat().st_size > 50_000
