@@ -173,7 +173,7 @@ class PersonTrial(Portfolio):
         diversion of every chargeable arrest, the control arm is charged as usual; whoever has
         a chargeable arrest in the recruitment weeks is enrolled, so the arms are alike."""
         f = self.funded[0]
-        age = observed.age
+        age = observed.age  # not in_scope: a charged child may already be in custody this week
         ok = observed.alive & (age >= f.spec.ages[0]) & (age <= f.spec.ages[1])
         ok &= np.isin(observed.community, f.places)
         if len(f.offered) < len(ok):

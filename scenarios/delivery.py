@@ -292,9 +292,7 @@ class Funded:
         A week's diversions can fill a few places past capacity; spending stops at the money."""
         acc = self._account(year)
         capacity = self.capacity(year)
-        s, age = self.spec, observed.age
-        ok = observed.alive & ~observed.in_custody & (age >= s.ages[0]) & (age <= s.ages[1])
-        ok &= np.isin(observed.community, self.places)
+        ok = self.in_scope(observed)
         new = self._eligible(week, observed)  # (also makes room for newcomers)
         self._note_eligible(year, np.flatnonzero(ok & (observed.last_chargeable_week == week)), acc)
         if len(new):
@@ -314,11 +312,16 @@ class Funded:
             ok[: len(self.offered)] &= ~self.offered  # a second diversion is not a new place
             self.divert_ids = np.flatnonzero(ok)
 
+    def in_scope(self, observed) -> np.ndarray:
+        """Per person: alive, free, of the programme's ages and living in its places."""
+        age = observed.age
+        ok = observed.alive & ~observed.in_custody
+        ok &= (age >= self.spec.ages[0]) & (age <= self.spec.ages[1])
+        return ok & np.isin(observed.community, self.places)
+
     def _eligible(self, week: int, observed) -> np.ndarray:
         s = self.spec
-        age = observed.age
-        ok = observed.alive & ~observed.in_custody & (age >= s.ages[0]) & (age <= s.ages[1])
-        ok &= np.isin(observed.community, self.places)
+        ok = self.in_scope(observed)
         if s.identification == "arrest":
             ok &= week - observed.last_arrest_week <= s.lookback_weeks
         elif s.identification == "group":  # every member of a group one of whom was arrested
