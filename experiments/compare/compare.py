@@ -22,6 +22,7 @@ from svsim.model import outcomes as oc
 from svsim.model.measurement import HARM_BASES
 from svsim.model.outcomes import MEASURES
 from svsim.scenarios import appraisal as ap
+from svsim.scenarios.bearers import load_bearers
 from svsim.scenarios.delivery import Portfolio, reach_problems
 from svsim.scenarios.inputs import draw_inputs
 from svsim.scenarios.library import (
@@ -389,6 +390,70 @@ def tables(cfg: CompareConfig, results: list[dict]) -> dict:
     return {"outcomes": detail, "by_year": by_year, "by_place": by_place, "spend": spend}
 
 
+def yearly_series(cfg: CompareConfig, by_year, name: str, measure: str) -> np.ndarray:
+    """replicates x years of one measure of one scenario."""
+    s = cfg.run.settings
+    y = by_year[(by_year.scenario == name) & (by_year.measure == measure)]
+    out = np.zeros((cfg.replicates, s.years))
+    idx = (y.replicate.to_numpy(), y.year.to_numpy() - s.start_year)
+    np.add.at(out, idx, y.value.to_numpy())
+    return out
+
+
+def who_pays(cfg: CompareConfig, t: dict, bearers) -> tuple:
+    """Harm averted by bearer and the fiscal return to each agency (agencies.csv), and per
+    scenario the fiscal benefit, the returns on investment and the payback years. Homicides are
+    priced from their probabilities, as in summarise; the rest of the stated-basis harm is split
+    with other violence's shares (scenarios/bearers.py)."""
+    import pandas as pd
+    from svsim.scenarios import bearers as br
+
+    s, by_year = cfg.run.settings, t["by_year"]
+    cost = cfg.run.params.cost
+    premium = ap.homicide_premium(cost)
+    up = cfg.prices.uprate(ap.COST_PRICE_YEAR, cfg.prices.base_year)
+    disc = (1 + cfg.prices.discount_rate) ** -np.arange(s.years) * up  # per year, to PV
+
+    def parts(name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(homicide, other) stated-basis harm, replicates x years, discounted, base prices."""
+        ser = lambda m: yearly_series(cfg, by_year, name, m)  # noqa: E731
+        expected = ser("homicides_expected")
+        harm = ap.expected_harm(ser("cost_stated_basis"), ser("homicides"), expected, premium)
+        homicide = expected * cost.homicide
+        return homicide * disc, (harm - homicide) * disc
+
+    def cash(name: str) -> np.ndarray:
+        sp = t["spend"][t["spend"].scenario == name]
+        pv = ap.cash_pv(sp.budget, sp.year, cfg.prices, s.start_year)
+        out = np.zeros((cfg.replicates, s.years))
+        np.add.at(out, (sp.replicate.to_numpy(int), sp.year.to_numpy(int) - s.start_year), pv)
+        return out
+
+    fiscal_share = {
+        o: sum(p.share for p in bearers.parts if p.offence == o and p.bearer in br.FISCAL)
+        for o in br.OFFENCES
+    }
+    comp_h, comp_o, comp_c = *parts(cfg.comparator), cash(cfg.comparator)
+    rows, per_scenario = [], []
+    for sc in cfg.scenarios[1:]:
+        h, o = parts(sc.name)
+        hom, oth, extra = comp_h - h, comp_o - o, cash(sc.name) - comp_c
+        rows += br.agency_rows(bearers, sc.name, hom.sum(1), oth.sum(1), extra.sum(1))
+        fiscal = hom * fiscal_share["homicide"] + oth * fiscal_share["other_violence"]
+        spend = extra.sum(1).mean()
+        per_scenario.append(
+            {
+                "scenario": sc.name,
+                "fiscal_benefit_pv_mean": float(fiscal.sum(1).mean()),
+                "fiscal_roi": float(fiscal.sum(1).mean() / spend - 1) if spend > 0 else np.nan,
+                "social_roi": float((hom + oth).sum(1).mean() / spend - 1) if spend > 0 else np.nan,
+                "payback_year_fiscal": br.payback_year(fiscal, extra, s.start_year),
+                "payback_year_social": br.payback_year(hom + oth, extra, s.start_year),
+            }
+        )
+    return pd.DataFrame(rows), pd.DataFrame(per_scenario)
+
+
 def summarise(cfg: CompareConfig, t: dict) -> tuple:
     """Paired differences against the comparator, and the money (scenarios.appraisal)."""
     import pandas as pd
@@ -401,11 +466,7 @@ def summarise(cfg: CompareConfig, t: dict) -> tuple:
     to_base = cfg.prices.uprate(ap.COST_PRICE_YEAR, cfg.prices.base_year)
 
     def series(name: str, measure: str) -> np.ndarray:
-        """replicates x years of one measure."""
-        y = by_year[(by_year.scenario == name) & (by_year.measure == measure)]
-        out = np.zeros((n, s.years))
-        np.add.at(out, (y.replicate.to_numpy(), y.year.to_numpy() - first), y.value.to_numpy())
-        return out
+        return yearly_series(cfg, by_year, name, measure)
 
     def priced(name: str, measure: str) -> np.ndarray:
         """A harm measure with homicides priced from their probabilities (2015/16 prices)."""
@@ -671,6 +732,10 @@ def main(overrides: list[str]) -> int:
             f"scenarios=[{cfg.comparator}]: only the comparator; name at least one scenario to "
             "compare with it"
         )
+    try:
+        bearers = load_bearers(CONF_DIR / "bearers.yaml")
+    except ScenarioError as exc:
+        raise ConfigError(str(exc)) from None
     s = cfg.run.settings
     out = (
         Path(cfg.run.out)
@@ -696,9 +761,12 @@ def main(overrides: list[str]) -> int:
             folder / "shortfall.csv", index=False
         )
         summary.to_csv(folder / "summary.csv", index=False)
-        econ.to_csv(folder / "economics.csv", index=False)
         econ_rep.to_csv(folder / "economics_by_replicate.csv", index=False)
         ap.acceptability(econ_rep, cfg.comparator).to_csv(folder / "acceptability.csv", index=False)
+        agencies, returns = who_pays(cfg, t, bearers)
+        agencies.to_csv(folder / "agencies.csv", index=False)
+        econ = econ.merge(returns, on="scenario", how="left")
+        econ.to_csv(folder / "economics.csv", index=False)
         interventions_table(cfg).to_csv(folder / "interventions.csv", index=False)
         if parts is not None:
             parts.to_csv(folder / "decomposition.csv", index=False)
