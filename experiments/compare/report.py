@@ -971,6 +971,71 @@ def _cost_per_outcome(run: CompareRun) -> list[str]:
     return ["<h3>Cost per outcome averted</h3>", _table(header, rows)]
 
 
+BEARER_LABELS = {
+    "police": "Police",
+    "nhs": "NHS",
+    "criminal_justice": "Criminal justice",
+    "council": "Council",
+    "victims_and_society": "Victims and society",
+}
+
+FUNDER_LABELS = {"home_office": "the Home Office (SVD grant)"}
+
+
+def _payback(year) -> str:
+    return "not within the horizon" if pd.isna(year) else str(int(year))
+
+
+def _money_at(table: pd.DataFrame, row: str, col: str) -> str:
+    return fmt_money(table.at[row, col]) if row in table.index else ""
+
+
+def _who_pays(run: CompareRun) -> list[str]:
+    """Harm averted by who would have borne it, the programme money by funder, the returns on
+    investment and the payback years (agencies.csv; scenarios/bearers.py)."""
+    path = run.folder / "agencies.csv"
+    if not path.exists() or "fiscal_roi" not in run.economics:
+        return []
+    ag = pd.read_csv(path)
+    econ = run.economics.set_index("scenario")
+    funders = sorted(set(ag.bearer[ag.programme_cost_pv_mean > 0]) - set(BEARER_LABELS))
+    paid = [f"Paid by {FUNDER_LABELS.get(f, f)}" for f in funders]
+    header = ["Scenario", *BEARER_LABELS.values(), *paid, "Fiscal ROI", "Social ROI",
+              "Fiscal payback", "Payback on all harm"]  # fmt: skip
+    rows = []
+    for sc in run.scenarios:
+        g = ag[ag.scenario == sc].set_index("bearer")
+        if g.empty or sc not in econ.index:
+            continue
+        e = econ.loc[sc]
+        gains = [_money_at(g, b, "harm_averted_pv_mean") for b in BEARER_LABELS]
+        costs = [_money_at(g, f, "programme_cost_pv_mean") for f in funders]
+        rois = [fmt_pct(x) if pd.notna(x) else "" for x in (e.fiscal_roi, e.social_roi)]
+        paybacks = [_payback(e.payback_year_fiscal), _payback(e.payback_year_social)]
+        rows.append([run.label(sc), *gains, *costs, *rois, *paybacks])
+    if not rows:
+        return []
+    price = run.meta.get("price_year", "")
+    return [
+        "<h2>Who pays, who gains</h2>",
+        _table(header, rows, numeric=set(range(1, len(header) - 2))),
+        '<p class="note">'
+        + _e(
+            f"Harm averted against {run.label(run.comparator)}, present values in {price} "
+            "prices (mean over runs), split by who would have borne it: the Home Office cost "
+            "components (anticipation, consequence, response; Heeks et al. 2018) and their "
+            "bearers (conf/bearers.yaml). Only a homicide's police and criminal-justice parts "
+            "are sourced (EVIDENCE.md 2.1); every other share is an assumption, labelled in "
+            "that file, so read the agency columns as a placeholder split of a sourced total. "
+            "Fiscal ROI = harm averted that is public money (police, NHS, criminal justice, "
+            "council) / programme cost - 1; social ROI counts all harm averted. Payback: the "
+            "first year in which cumulative discounted benefit reaches cumulative cost. Per "
+            "bearer with intervals: agencies.csv."
+        )
+        + "</p>",
+    ]
+
+
 def _intervention_labels(run: CompareRun) -> dict[str, str]:
     known = run.interventions
     if not len(known) or "label" not in known:
@@ -1567,6 +1632,7 @@ def write_report(folder: Path) -> Path:
         *_executive_summary(run),
         *_headline_table(run),
         *_cost_per_outcome(run),
+        *_who_pays(run),
         *_decomposition(run),
         *_plausibility(run),
         *_all_outcomes(run),

@@ -14,8 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
+from svsim.experiments.config import CONF_DIR
 from svsim.scenarios import appraisal as ap
+from svsim.scenarios import bearers as br
 
+BEARERS = br.bearers_from_dict(yaml.safe_load((CONF_DIR / "bearers.yaml").read_text()))
 COMPARATOR = "status_quo"
 
 # measure -> (label, mean per year for the whole area)
@@ -269,7 +273,7 @@ def make_fake_compare_folder(
         pv=lambda d: d.value * d.year.map(factor)
     )
     cost_pv = cost_w.pivot_table(index="replicate", columns="scenario", values="pv", aggfunc="sum")
-    econ, per_rep = [], []
+    econ, per_rep, agencies = [], [], []
     for s in others:
         sp = spend[spend.scenario == s].assign(pv=lambda d: d.spent * d.year.map(factor))
         spend_pv = sp.groupby("replicate").pv.sum().reindex(range(replicates)).to_numpy()
@@ -298,12 +302,21 @@ def make_fake_compare_folder(
             hit = summary[(summary.scenario == s) & (summary.measure == m)].iloc[0]
             estimable = hit.averted_p05 > 0 or hit.averted_p95 < 0
             row[col] = spend_pv.mean() / hit.averted_mean if estimable else np.nan
+        # who pays: a fifth of the harm averted taken as homicides', split as compare splits it
+        agencies += br.agency_rows(BEARERS, s, 0.2 * harm, 0.8 * harm, spend_pv)
+        fiscal = sum(r["harm_averted_pv_mean"] for r in agencies[-6:] if r["bearer"] in br.FISCAL)
+        row["fiscal_benefit_pv_mean"] = fiscal
+        row["fiscal_roi"] = fiscal / spend_pv.mean() - 1
+        row["social_roi"] = harm.mean() / spend_pv.mean() - 1
+        row["payback_year_fiscal"] = np.nan
+        row["payback_year_social"] = start_year + 1.0
         econ.append(row)
         per_rep += [
             {"scenario": s, "replicate": r, "spend_pv": spend_pv[r], "harm_averted_pv": harm[r]}
             for r in range(replicates)
         ]
     pd.DataFrame(econ).to_csv(folder / "economics.csv", index=False)
+    pd.DataFrame(agencies).to_csv(folder / "agencies.csv", index=False)
     if decompose:
         frames = []
         for s in others:

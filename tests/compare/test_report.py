@@ -190,3 +190,23 @@ def test_plausibility_sets_shares_averted_beside_the_benchmark(tmp_path):
     html = write_report(unknown).read_text(encoding="utf-8")
     assert "not in this run folder, so no benchmark" in html
     assert "exceeds the benchmark" not in html
+
+
+def test_report_says_who_pays_and_who_gains(tmp_path):
+    """The section shows each bearer's harm averted from agencies.csv, the funder's cost, the
+    returns and the payback years, and says the split beyond homicide is assumed."""
+    folder = make_fake_compare_folder(tmp_path / "run")
+    html = write_report(folder).read_text(encoding="utf-8")
+    section = html[html.index("Who pays, who gains") : html.index("Which interventions supply")]
+    agencies = pd.read_csv(folder / "agencies.csv")
+    econ = pd.read_csv(folder / "economics.csv").set_index("scenario")
+    for scenario, g in agencies.groupby("scenario"):
+        police = g.set_index("bearer").at["police", "harm_averted_pv_mean"]
+        assert fmt_money(police) in section
+        assert fmt_pct(econ.at[scenario, "fiscal_roi"]) in section
+        paid = g.set_index("bearer").at["home_office", "programme_cost_pv_mean"]
+        assert paid == pytest.approx(econ.at[scenario, "spend_pv_mean"])
+        assert fmt_money(paid) in section
+    assert "Paid by the Home Office (SVD grant)" in section
+    assert "not within the horizon" in section and "2025" in section
+    assert "assumption" in section
