@@ -87,7 +87,7 @@ def test_who_pays_splits_compares_harm_and_prices_homicides_from_expectations():
         for r in range(n):
             for y in range(first, first + years):
                 values = {"homicides": 0.0, "homicides_expected": expected}
-                # the incidents that may kill are priced as injuries; summarise adds the deaths' premium
+                # incidents that may kill are priced as injuries; summarise adds the deaths' premium
                 values["cost_stated_basis"] = other + expected * unit.violence_with_injury
                 rows += [
                     {"scenario": name, "replicate": r, "year": y, "measure": m, "value": v}
