@@ -24,6 +24,10 @@ JOBS = {
         "svsim.experiments.analysis.sensitivity",
         "Morris and Sobol sensitivity analysis, locally or on SLURM",
     ),
+    "voi": (
+        "svsim.experiments.analysis.voi_job",
+        "the value of information (EVPI, EVPPI) for the scenarios' ranking, locally or on SLURM",
+    ),
     "sweep": ("svsim.experiments.analysis.sweep", "grid or list sweeps over any config keys"),
     "workshop": ("svsim.experiments.workshop.page", "the what-if page for workshops, in a browser"),
     "worksheet": (

@@ -33,7 +33,7 @@ from svsim.scenarios.library import (
 )
 from svsim.scenarios.prices import prices_from_dict
 
-from ..config import CONF_DIR, ConfigError, load_yaml, run_config
+from ..config import CONF_DIR, ConfigError, flatten, load_yaml, run_config
 from ..runfolder import code_revision, default_out, run_folder, versions, write_manifest
 from ..userfiles import FileGate, UserFileError, read_scenario
 from .report import write_report
@@ -272,6 +272,37 @@ def _decompose_replicate(cfg, model, draws: dict, seed: int, yearly: dict) -> di
     return {"reference": reference, "parts": parts, "spend": spend, "runs": len(runs)}
 
 
+def _input_names(spec) -> list[str]:
+    """Short names of a chain's uncertain inputs: 'estimate' and each rule's name (numbered
+    when a rule recurs), so the export's columns read well in R."""
+    bases = [label.split(" (")[0] for label, _ in spec.chain.uncertain()]
+    return [
+        b if bases.count(b) == 1 else f"{b}_{bases[:i].count(b) + 1}" for i, b in enumerate(bases)
+    ]
+
+
+def replicate_inputs(cfg: CompareConfig, replicate: int, draws: dict) -> dict[str, float]:
+    """Every uncertain input's value in a replicate, as it ran: each funded intervention's
+    effect chain ('<name>.estimate', '<name>.<rule>'), uptake, completion and unit cost, and the
+    calibrated parameters of its plausible-set member ('params.<path>',
+    'csp_hazard_multiplier.<CSP>'): the inputs of the value-of-information analysis."""
+    from dataclasses import asdict
+
+    row = {}
+    for name in sorted({a.intervention for sc in cfg.scenarios for a in sc.allocations}):
+        d, spec = draws[name], cfg.library[name]
+        row |= {f"{name}.{k}": v for k, v in zip(_input_names(spec), d.chain, strict=True)}
+        row |= {f"{name}.{x}": getattr(d, x) for x in ("uptake", "completion", "unit_cost")}
+    if cfg.run.members:
+        area, params = cfg.run.for_replicate(replicate)
+        plausible = cfg.resolved["calibration"]["plausible_set"]
+        paths = {p for m in plausible for p in flatten({"params": m.get("params") or {}})}
+        values = flatten({"params": asdict(params)})
+        row |= {p: float(values[p]) for p in sorted(paths)}
+        row |= {f"csp_hazard_multiplier.{c.name}": c.hazard_multiplier for c in area.csps}
+    return row
+
+
 def run_replicate(cfg: CompareConfig, replicate: int) -> dict:
     """One replicate: shared burn-in, then every scenario; yearly arrays and spending. With
     decompose, then the decomposition's runs, which change nothing before them. Seconds of
@@ -284,6 +315,7 @@ def run_replicate(cfg: CompareConfig, replicate: int) -> dict:
         model.step()
     draws = draw_inputs(cfg.library, s.seed, replicate, cfg.uncertainty)
     out = {"yearly": {}, "spend": {}, "seconds": {"burn_in": time.perf_counter() - clock}}
+    out["inputs"] = replicate_inputs(cfg, replicate, draws)
     clock = time.perf_counter()
     for scenario in cfg.scenarios:
         yearly, spend = _project(cfg, model, scenario, draws, settings.seed)
@@ -387,7 +419,15 @@ def tables(cfg: CompareConfig, results: list[dict]) -> dict:
             "unspent",
         ],
     )
-    return {"outcomes": detail, "by_year": by_year, "by_place": by_place, "spend": spend}
+    inputs = pd.DataFrame([res["inputs"] for res in results])
+    inputs.insert(0, "replicate", range(len(results)))
+    return {
+        "outcomes": detail,
+        "by_year": by_year,
+        "by_place": by_place,
+        "spend": spend,
+        "inputs": inputs,
+    }
 
 
 def yearly_series(cfg: CompareConfig, by_year, name: str, measure: str) -> np.ndarray:
@@ -452,6 +492,23 @@ def who_pays(cfg: CompareConfig, t: dict, bearers) -> tuple:
             }
         )
     return pd.DataFrame(rows), pd.DataFrame(per_scenario)
+
+
+VOI_BOOT = 200  # bootstrap resamples for the EVPPI intervals and the top three's stability
+VOI_KEY = 9_301  # the bootstrap's stream, keyed with the seed
+
+
+def value_of_information(cfg: CompareConfig, per_rep, inputs, multiplier: float = 1.0) -> tuple:
+    """The value of information about the choice between the compared scenarios, from the
+    replicates' joint draws (scenarios/voi.py): (EVPPI table, summary). Too few replicates for
+    a stable ranking of inputs is said in the summary, not hidden."""
+    from svsim.scenarios import voi
+
+    names = [sc.name for sc in cfg.scenarios]
+    nb, options, reps = voi.net_benefit(per_rep, names, cfg.comparator, multiplier)
+    x = inputs.set_index("replicate").loc[reps].reset_index(drop=True)
+    rng = np.random.default_rng([cfg.run.settings.seed, VOI_KEY])
+    return voi.analyse(nb, options, x, VOI_BOOT, rng, multiplier)
 
 
 def summarise(cfg: CompareConfig, t: dict) -> tuple:
@@ -763,6 +820,10 @@ def main(overrides: list[str]) -> int:
         summary.to_csv(folder / "summary.csv", index=False)
         econ_rep.to_csv(folder / "economics_by_replicate.csv", index=False)
         ap.acceptability(econ_rep, cfg.comparator).to_csv(folder / "acceptability.csv", index=False)
+        t["inputs"].to_csv(folder / "inputs.csv", index=False)
+        voi_table, voi_summary = value_of_information(cfg, econ_rep, t["inputs"])
+        voi_table.to_csv(folder / "voi.csv", index=False)
+        (folder / "voi.json").write_text(json.dumps(voi_summary, indent=2, default=float) + "\n")
         agencies, returns = who_pays(cfg, t, bearers)
         agencies.to_csv(folder / "agencies.csv", index=False)
         econ = econ.merge(returns, on="scenario", how="left")
