@@ -82,8 +82,9 @@ def drop_file(zone, name: str, text: str) -> None:
 
 
 def open_in_chromium(path_or_url, screenshot: Path | None = None, timeout_ms: int = 30_000) -> dict:
-    """Open a file (served from its folder) or a local URL; return {"images", "images_loaded",
-    "blocked", "title"} and, if asked, save a full-page screenshot."""
+    """Open a file (served from its folder) or a local URL; return {"images", "images_loaded"
+    (complete with naturalWidth > 0), "blocked", "title", "text" (the body's visible text)} and,
+    if asked, save a full-page screenshot."""
     _require_chromium()
     from playwright.sync_api import sync_playwright
 
@@ -112,6 +113,7 @@ def open_in_chromium(path_or_url, screenshot: Path | None = None, timeout_ms: in
                     "() => Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
                 )
                 title = page.title()
+                text = page.inner_text("body")
                 if screenshot is not None:
                     page.screenshot(path=str(screenshot), full_page=True)
             finally:
@@ -126,4 +128,5 @@ def open_in_chromium(path_or_url, screenshot: Path | None = None, timeout_ms: in
         "images_loaded": sum(bool(x) for x in images),
         "blocked": blocked,
         "title": title,
+        "text": text,
     }

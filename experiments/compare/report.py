@@ -1,11 +1,12 @@
 """The report of `svsim compare`: matplotlib figures and one self-contained `report.html`.
 
 Reads the tables a compare run folder holds (meta.json, summary.csv, economics.csv,
-by_year.parquet, by_place.parquet, spend.csv, interventions.csv, shortfall.csv and, with
-decompose=true, decomposition.csv), writes PNGs into
+by_year.parquet, by_place.parquet, spend.csv, interventions.csv, shortfall.csv, acceptability.csv,
+voi.csv and voi.json where present and, with decompose=true, decomposition.csv), writes PNGs into
 `folder/figures` and `folder/report.html` with the figures embedded as data URIs, inline CSS and
-nothing to load from anywhere else. Written for a partnership board: plain words, intervals beside
-every estimate, and what the numbers cannot tell you.
+nothing to load from anywhere else. Written for a partnership board: one page first (the decision:
+scenarios ranked by net social benefit, what the ranking rests on and what it cannot tell), then the
+detail; plain words, intervals beside every estimate.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from matplotlib.figure import Figure
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies
 OKABE_ITO = ["#E69F00", "#0072B2", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
 COMPARATOR_COLOUR = "#555555"
+WHITE_BOX = {"fc": "white", "ec": "none", "pad": 1}  # behind text that may cross a line
 RC = {
     "font.size": 14,
     "axes.titlesize": 15,
@@ -126,10 +128,11 @@ def fmt_interval(mean: float, lo: float, hi: float, money: bool = False) -> str:
     return f"{fmt_num(mean, d)} (90% interval {fmt_num(lo, d)} to {fmt_num(hi, d)})"
 
 
-def fmt_money_interval(mean: float, lo: float, hi: float) -> str:
-    """Money with its interval in one unit (£bn, £m, £k or £), to the interval's precision."""
+def money_parts(mean: float, lo: float, hi: float) -> tuple[str, str, str]:
+    """Mean, low and high as money in one unit (£bn, £m, £k or £), to the interval's
+    precision, so that a chart and a sentence round the same estimate alike."""
     if not all(map(math.isfinite, (mean, lo, hi))):
-        return f"{fmt_money(mean)} (90% interval {fmt_money(lo)} to {fmt_money(hi)})"
+        return fmt_money(mean), fmt_money(lo), fmt_money(hi)
     top = max(abs(mean), abs(lo), abs(hi))
     unit, div = next(((u, d) for u, d in (("bn", 1e9), ("m", 1e6), ("k", 1e3)) if top >= d),
                      ("", 1.0))  # fmt: skip
@@ -138,7 +141,13 @@ def fmt_money_interval(mean: float, lo: float, hi: float) -> str:
     def one(x: float) -> str:
         return ("-" if x < 0 else "") + f"£{fmt_num(abs(x) / div, d)}{unit}"
 
-    return f"{one(mean)} (90% interval {one(lo)} to {one(hi)})"
+    return one(mean), one(lo), one(hi)
+
+
+def fmt_money_interval(mean: float, lo: float, hi: float) -> str:
+    """Money with its interval in one unit (£bn, £m, £k or £), to the interval's precision."""
+    m, lo_text, hi_text = money_parts(mean, lo, hi)
+    return f"{m} (90% interval {lo_text} to {hi_text})"
 
 
 def fmt_ratio(mean: float, lo: float, hi: float) -> str:
@@ -196,6 +205,8 @@ class CompareRun:
     spend: pd.DataFrame
     interventions: pd.DataFrame
     decomposition: pd.DataFrame = field(default_factory=pd.DataFrame)
+    voi: pd.DataFrame = field(default_factory=pd.DataFrame)  # voi.csv: EVPPI by input, group
+    voi_summary: dict = field(default_factory=dict)  # voi.json: EVPI, draws, stability
 
     @property
     def comparator(self) -> str:
@@ -245,6 +256,11 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path) if path.exists() else pd.DataFrame()
 
 
+def _read_json(path: Path) -> dict:
+    """A JSON object, or {} when the file is absent (a run folder from before it was written)."""
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 def load(folder: Path) -> CompareRun:
     folder = Path(folder)
     return CompareRun(
@@ -257,7 +273,51 @@ def load(folder: Path) -> CompareRun:
         spend=_read_csv(folder / "spend.csv"),
         interventions=_read_csv(folder / "interventions.csv"),
         decomposition=_read_csv(folder / "decomposition.csv"),
+        voi=_read_csv(folder / "voi.csv"),
+        voi_summary=_read_json(folder / "voi.json"),
     )
+
+
+def acceptability_table(run: CompareRun) -> pd.DataFrame:
+    """acceptability.csv (probability best per scenario and multiplier), or an empty table."""
+    return _read_csv(run.folder / "acceptability.csv")
+
+
+def prob_best(run: CompareRun, multiplier: float = 1.0) -> dict[str, float]:
+    """Each option's probability of the highest net benefit with harm valued at `multiplier` x
+    the Home Office unit costs, comparator included ({} without acceptability.csv)."""
+    acc = acceptability_table(run)
+    if acc.empty:
+        return {}
+    at = acc[np.isclose(acc.multiplier.astype(float), multiplier)]
+    return dict(zip(at.scenario, at.prob_best.astype(float), strict=True))
+
+
+def ranked(run: CompareRun) -> pd.DataFrame:
+    """The scenarios with economics, highest expected net social benefit first: scenario, mean,
+    p05, p95 (present values against the comparator) and prob_best at multiplier 1 (or NaN)."""
+    econ = run.economics
+    if econ.empty or "net_benefit_pv_mean" not in econ:
+        return pd.DataFrame(columns=["scenario", "mean", "p05", "p95", "prob_best"])
+    e = econ[econ.scenario.isin(run.scenarios)]
+    nan = pd.Series(np.nan, index=e.index)
+    best = prob_best(run)
+    out = pd.DataFrame(
+        {
+            "scenario": e.scenario,
+            "mean": e.net_benefit_pv_mean.astype(float),
+            "p05": e.get("net_benefit_pv_p05", nan).astype(float),
+            "p95": e.get("net_benefit_pv_p95", nan).astype(float),
+            "prob_best": e.scenario.map(best).astype(float),
+        }
+    )
+    return out.sort_values("mean", ascending=False, kind="stable", ignore_index=True)
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 21st."""
+    tail = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{tail}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,6 +339,46 @@ def _first_upper(text: str) -> str:
 
 def _save(fig: Figure, path: Path) -> None:
     fig.savefig(path, dpi=110, facecolor="white")
+
+
+def fig_decision(run: CompareRun, path: Path) -> str | None:
+    """The decision page's one chart: each scenario's expected net social benefit with its 90%
+    interval, best at the top, the comparator's zero marked, each mean written above its dot.
+    Compact and with large text, since it is shown small on a printed page."""
+    r = ranked(run)
+    if r.empty:
+        return None
+    n, comp = len(r), run.label(run.comparator)
+    fig = Figure(figsize=(9, 0.55 * n + 1.55), layout="constrained")
+    ax = fig.subplots()
+    ys = np.arange(n)[::-1]
+    for y, row in zip(ys, r.itertuples(), strict=True):
+        mean, lo, hi = row.mean / 1e6, row.p05 / 1e6, row.p95 / 1e6
+        err = [[max(mean - lo, 0)], [max(hi - mean, 0)]] if math.isfinite(lo + hi) else None
+        c = run.colour(row.scenario)
+        ax.errorbar(mean, y, xerr=err, fmt="o", color=c, ms=13, capsize=8, lw=3.5)
+        ax.annotate(money_parts(row.mean, row.p05, row.p95)[0], (mean, y), xytext=(0, 10),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=15,
+                    fontweight="bold", bbox=WHITE_BOX)  # fmt: skip
+    ax.axvline(0, color="black", lw=1.5)
+    # which way is better, in the corners (x in axes fractions, y in rows), wherever zero is
+    for x, ha, words in ((0.01, "left", "\u2190 costs more than it avoids"),
+                         (0.99, "right", "worth more than it costs \u2192")):  # fmt: skip
+        ax.text(x, n - 0.25, words, transform=ax.get_yaxis_transform(), ha=ha, va="center",
+                fontsize=13, color="#333333", bbox=WHITE_BOX)  # fmt: skip
+    labels = [_wrap(f"{ordinal(i)}  {run.label(s)}", 26) for i, s in enumerate(r.scenario, 1)]
+    ax.set_yticks(ys, labels)
+    ax.tick_params(labelsize=14)
+    ax.set_ylim(-0.6, n + 0.05)
+    ax.margins(x=0.1)
+    ax.set_xlabel(
+        f"Net social benefit, £ million ({comp} = 0; {run.meta.get('price_year', '')} prices)",
+        fontsize=14,
+    )
+    ax.grid(axis="x", alpha=0.3)
+    _stamp(fig, run)
+    _save(fig, path)
+    return "Net social benefit, best first: dots are means over runs, bars 90% intervals."
 
 
 def fig_time_series(run: CompareRun, path: Path) -> str | None:
@@ -459,10 +559,9 @@ def fig_ce_plane(run: CompareRun, path: Path) -> str | None:
 def fig_acceptability(run: CompareRun, path: Path) -> str | None:
     """The probability each scenario is best (highest net benefit) against the multiplier on
     the Home Office unit costs."""
-    file = run.folder / "acceptability.csv"
-    if not file.exists():
+    acc = acceptability_table(run)
+    if acc.empty:
         return None
-    acc = pd.read_csv(file)
     fig = Figure(figsize=(10, 6.5), layout="constrained")
     ax = fig.subplots()
     for s in dict.fromkeys(acc.scenario):
@@ -629,6 +728,7 @@ def _wrap(text: str, width: int) -> str:
 
 
 FIGURES = (
+    ("decision.png", fig_decision),
     ("time_series.png", fig_time_series),
     ("averted.png", fig_averted),
     ("cost_effectiveness_plane.png", fig_ce_plane),
@@ -669,7 +769,16 @@ th{background:#e8eef4}tr:nth-child(even) td{background:#fafafa}
 td.num{text-align:right;white-space:nowrap}
 figure{margin:1.5rem 0}figure img{max-width:100%;height:auto;border:1px solid #ddd}
 figcaption{font-size:.95rem;color:#333;margin-top:.4rem}
-@media print{body{max-width:none}h2{page-break-before:auto}figure{page-break-inside:avoid}}
+.decision figure{margin:.8rem 0}.decision figure img{max-width:52rem;width:100%}
+.decision ul.ranking li{margin-bottom:.35rem}a.more{font-size:.8em;font-weight:normal}
+@media print{body{max-width:none;font-size:10pt;padding:0}h1{font-size:1.5rem;margin-top:0}
+ .lede{font-size:1em}h2{page-break-before:auto}figure{page-break-inside:avoid}
+ .decision{page-break-after:always;font-size:.95em}.decision h2,.decision h3{margin:.5rem 0 .2rem}
+ .decision figure img{max-width:75%}
+ .decision ul{margin:.2rem 0}.decision p{margin:.3rem 0}.decision figcaption{font-size:.85em}
+ .decision figure{margin:.3rem 0}.decision ul.ranking li{margin-bottom:.1rem}
+ .decision ul.cannot{padding:0}.decision ul.cannot li{display:inline}
+ .decision ul.cannot li+li:before{content:" "}}
 """
 
 
@@ -691,8 +800,10 @@ def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozens
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _ul(items: list[str]) -> str:
-    return "<ul>" + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul>"
+def _ul(items: list[str], cls: str = "") -> str:
+    """A bulleted list of plain texts (escaped), with an optional CSS class."""
+    attr = f' class="{cls}"' if cls else ""
+    return f"<ul{attr}>" + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul>"
 
 
 def _row(run: CompareRun, scenario: str, measure: str) -> pd.Series | None:
@@ -789,50 +900,57 @@ def _not_calibrated(meta: dict) -> bool:
     )
 
 
-def _limitations(run: CompareRun) -> list[str]:
+def _limitations(run: CompareRun) -> list[tuple[str, str]]:
+    """What the numbers cannot tell, as (headline, detail): the decision page shows the
+    headlines, the section 'What this cannot tell you' both."""
     meta = run.meta
     years = meta.get("years", "")
+    area = meta.get("area_label", "the area")
     out = []
     if _not_calibrated(meta):
-        out.append(
-            "The model is not calibrated yet: its parameters have not been fitted to local "
-            "figures, so treat the numbers as illustrative. Differences between scenarios are "
-            "more trustworthy than the levels, but neither is a forecast."
-        )
+        out.append((
+            "The model is not calibrated yet: treat the numbers as illustrative.",
+            "Its parameters have not been fitted to local figures. Differences between scenarios "
+            "are more trustworthy than the levels, but neither is a forecast.",
+        ))  # fmt: skip
     n_int = len(run.interventions)
     weak = int(run.interventions.evidence.map(is_weak).sum()) if n_int else 0
-    out.append(
-        "Effect sizes come mostly from studies outside the UK (chiefly the United States) or "
-        "from evidence rated low or very low confidence (Youth Endowment Fund Toolkit); "
-        f"{weak} of the {n_int} interventions used here rest on weak or no evidence. The real "
-        "effect in Wiltshire and Swindon may be smaller, or none."
-    )
-    out.append(
-        f"Primary prevention (early years, parenting, schools) mostly pays back over decades, "
-        f"later than this {years}-year horizon; the comparison undervalues it against work "
-        "with people already involved in violence."
-    )
-    out.append(
-        "The social cost of harm avoided is not cash. It values harm to victims, lost output "
-        "and the cost to health and justice services (Home Office unit costs); no budget "
-        "receives it back as money, and services may not be able to release savings."
-    )
-    out.append(
-        "The model is a simplification of how violence spreads and how services reach people; "
-        "its structure is one choice among many, and that structural uncertainty is not in "
-        "the intervals."
-    )
+    out.append((
+        f"Effect sizes come mostly from studies outside the UK or from weak evidence; {weak} of "
+        f"the {n_int} interventions used here rest on weak or no evidence.",
+        "The studies are chiefly from the United States, or rated low or very low confidence "
+        f"(Youth Endowment Fund Toolkit). The real effect in {area} may be smaller, or none.",
+    ))  # fmt: skip
+    out.append((
+        f"Primary prevention mostly pays back after this {years}-year horizon, so the comparison "
+        "undervalues it.",
+        "Early years, parenting and school programmes pay back over decades; against work with "
+        "people already involved in violence they look worse here than they are.",
+    ))  # fmt: skip
+    out.append((
+        "The social cost of harm avoided is not cash.",
+        "It values harm to victims, lost output and the cost to health and justice services "
+        "(Home Office unit costs); no budget receives it back as money, and services may not "
+        "be able to release savings.",
+    ))  # fmt: skip
+    out.append((
+        "The model's structure is one choice among many, and that uncertainty is not in the "
+        "intervals.",
+        "It is a simplification of how violence spreads and how services reach people.",
+    ))  # fmt: skip
     scale = meta.get("population_scale")
     if scale is not None and float(scale) < 1:
-        out.append(
-            f"Runs kept {fmt_pct(float(scale))} of households and weighted the counts up to the "
-            "whole area: rare outcomes (homicides, admissions) are noisier than in a full run."
-        )
-    out.append(
+        out.append((
+            f"Runs kept {fmt_pct(float(scale))} of households, so rare outcomes (homicides, "
+            "admissions) are noisier than in a full run.",
+            "The counts were weighted up to the whole area.",
+        ))  # fmt: skip
+    out.append((
+        "An interval that includes zero means the model cannot tell, not that the scenario does "
+        "nothing.",
         "Rare outcomes such as homicide are too few in one area for the model to show a "
-        "difference with confidence; an interval that includes zero means the model cannot "
-        "tell, not that the scenario does nothing."
-    )
+        "difference with confidence.",
+    ))  # fmt: skip
     return out
 
 
@@ -901,6 +1019,299 @@ def _executive_summary(run: CompareRun) -> list[str]:
         )
     out.append("</div>")
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the decision: one page for a board, first
+
+STABLE_TOP_THREE = 0.8  # below this share of resamples agreeing, the inputs' ranking is not stable
+# an EVPI below this share of the widest 90% interval of net benefit is small: more evidence is
+# unlikely to change which scenario is best
+SMALL_EVPI = 0.02
+CALIBRATED_GROUP = "calibrated parameters"  # voi.csv's group of the calibrated parameters
+# the last part of an input's name (voi.csv) in words; a transfer rule's label may add
+# "(from -> to)" after it
+INPUT_WORDS = {
+    "estimate": "effect estimate",
+    "outcome": "outcome transfer",
+    "population": "population transfer",
+    "design": "design transfer",
+    "setting": "setting transfer",
+    "concentration": "concentration on places",
+    "spillover": "spill-over",
+    "uptake": "uptake",
+    "completion": "completion",
+    "unit_cost": "unit cost",
+}
+# what a group of voi.csv holds, said after its name (None: an intervention's group)
+GROUP_WORDS = {
+    CALIBRATED_GROUP: " (every parameter fitted to local figures)",
+    None: " (its effect, uptake, completion and unit cost)",
+}
+
+
+def _zero_words(lo: float, hi: float) -> str:
+    """What a net benefit's 90% interval says about doing more good than it costs."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return "its interval is not known"
+    if lo > 0:
+        return "its interval is above zero (very likely worth more than it costs)"
+    if hi < 0:
+        return "its interval is below zero (very likely costs more than it avoids)"
+    return "its interval includes zero (the model cannot tell whether it is worth its cost)"
+
+
+def _decision_sentence(run: CompareRun, rank: int, row, n: int) -> str:
+    """One sentence on a ranked scenario: net benefit and interval, the chance it is best,
+    whether the interval includes zero, its largest part and its spend on weak evidence."""
+    text = (
+        f"{run.label(row.scenario)} ranks {ordinal(rank)} of {n}: net social benefit "
+        f"{fmt_money_interval(row.mean, row.p05, row.p95)}"
+    )
+    if math.isfinite(row.prob_best):
+        text += f", the highest of all options in {fmt_pct(row.prob_best)} of runs"
+    text += f"; {_zero_words(row.p05, row.p95)}"
+    largest = _largest_part(run, row.scenario)
+    if largest is not None:
+        name, why = largest
+        text += f"; its largest part is {_intervention_labels(run).get(name, name)} ({why})"
+    weak = weak_share(run).get(row.scenario)
+    if weak is not None and math.isfinite(weak):
+        text += f"; {fmt_pct(weak)} of its spend rests on weak or no evidence"
+    return text + "."
+
+
+def _grade_mix(run: CompareRun, scenario: str) -> str | None:
+    """'Focused deterrence: moderate 90%, none 10%', strongest grade first (spend shares)."""
+    shares = evidence_shares(run)
+    if scenario not in shares.index:
+        return None
+    row = shares.loc[scenario]
+    grades = [g for g in sorted(shares.columns, key=_grade_rank) if row[g] > 0]
+    return f"{run.label(scenario)}: " + ", ".join(f"{g} {fmt_pct(row[g])}" for g in grades)
+
+
+def voi_label(run: CompareRun, name: str, kind: str) -> str:
+    """An input or group of voi.csv in words: 'the effect estimate of Mentoring', 'Mentoring as
+    a whole' (its effect chain, uptake, completion and cost), 'the calibrated parameter ...'."""
+    labels = _intervention_labels(run)
+    if kind == "group":
+        if name == CALIBRATED_GROUP:
+            return "the calibrated parameters as a whole"
+        return f"{labels.get(name, name.replace('_', ' '))} as a whole"
+    head, _, rest = str(name).partition(".")
+    if head == "params":
+        return "the calibrated parameter " + rest.replace(".", " ").replace("_", " ")
+    if head == "csp_hazard_multiplier":
+        return f"the calibrated hazard multiplier of {rest}"
+    rule, _, detail = rest.partition(" ")
+    words = INPUT_WORDS.get(rule, rule.replace("_", " "))
+    detail = detail.replace("->", "to")
+    return f"the {words} of {labels.get(head, head.replace('_', ' '))}" + (
+        f" {detail}" if detail else ""
+    )
+
+
+def _voi_money(r) -> str:
+    """An EVPPI row's value, with its 90% bootstrap interval when it has one."""
+    lo, hi = float(r.low), float(r.high)
+    if math.isfinite(lo) and math.isfinite(hi):
+        return fmt_money_interval(float(r.evppi), lo, hi)
+    return fmt_money(float(r.evppi))
+
+
+def _voi_top(run: CompareRun, kind: str, k: int) -> pd.DataFrame:
+    """The k groups or inputs of voi.csv worth most to learn (a positive value only)."""
+    t = run.voi
+    if t.empty or not {"kind", "evppi"} <= set(t.columns):
+        return t.iloc[:0]
+    return t[(t.kind == kind) & (t.evppi > 0)].nlargest(k, "evppi")
+
+
+def _worth(run: CompareRun, kind: str, k: int) -> str | None:
+    """'Evaluating X would be worth up to £Y to this decision; next, A (£B) and C (£D).'"""
+    top = _voi_top(run, kind, k)
+    if top.empty:
+        return None
+    first, rest = top.iloc[0], top.iloc[1:]
+    what = GROUP_WORDS.get(first.input, GROUP_WORDS[None]) if kind == "group" else ""
+    text = (
+        f"Evaluating {voi_label(run, first.input, kind)}{what} would be worth up to "
+        f"{_voi_money(first)} to this decision"
+    )
+    if len(rest):
+        text += "; next, " + " and ".join(
+            f"{voi_label(run, r.input, kind)} (up to {fmt_money(r.evppi)})"
+            for r in rest.itertuples()
+        )
+    return _first_upper(text) + "."
+
+
+def _evpi_sentence(run: CompareRun) -> str | None:
+    """The EVPI, and whether it is small beside the spread of net benefit."""
+    evpi = float(run.voi_summary.get("evpi", float("nan")))
+    if not math.isfinite(evpi):
+        return None
+    text = f"Perfect information on everything: {fmt_money(evpi)} (EVPI)"
+    r = ranked(run)
+    widest = float((r.p95 - r.p05).max()) if len(r) else float("nan")
+    if not (math.isfinite(widest) and widest > 0):
+        return text + "."
+    beside = f"beside the widest 90% interval of net benefit ({fmt_money(widest)})"
+    if evpi < SMALL_EVPI * widest:
+        return f"{text}, small {beside}: more evidence is unlikely to change the decision."
+    return f"{text}, not small {beside}: better evidence could change the decision."
+
+
+def _stability_sentence(run: CompareRun, always: bool = False) -> str | None:
+    """'The ranking of inputs is not yet stable ...' below STABLE_TOP_THREE (otherwise None,
+    or with `always` a line saying how stable it is)."""
+    s = run.voi_summary
+    stab = s.get("top_three_stability")
+    stab = float(stab) if stab is not None else float("nan")
+    draws = s.get("draws", "these")
+    if not math.isfinite(stab):
+        return "The stability of the ranking of inputs was not assessed." if always else None
+    if stab >= STABLE_TOP_THREE:
+        if not always:
+            return None
+        return (
+            f"The ranking of inputs is stable with {draws} draws: {fmt_pct(stab)} of bootstrap "
+            "resamples give the same top three."
+        )
+    need = s.get("draws_for_stable_top_three")
+    more = (
+        f"about {int(need):,} draws (svsim voi draws={int(need)}) would be needed"
+        if need is not None and math.isfinite(float(need))
+        else "more draws (svsim voi draws=N) would be needed"
+    )
+    return (
+        f"The ranking of inputs is not yet stable with {draws} draws ({fmt_pct(stab)} of "
+        f"bootstrap resamples give the same top three): {more}."
+    )
+
+
+def _voi_findings(run: CompareRun) -> list[str]:
+    """The value of information for the decision page: the groups and the inputs worth most to
+    evaluate, the EVPI, and whether the inputs' ranking is stable."""
+    if run.voi.empty and not run.voi_summary:
+        return [
+            "Value of information was not computed for this run (no voi.csv or voi.json), so "
+            "it cannot say which evidence would be worth gathering."
+        ]
+    found = [_worth(run, "group", 2), _worth(run, "input", 3), _evpi_sentence(run)]
+    found.append(_stability_sentence(run))
+    found = [x for x in found if x]
+    return found or ["Learning more about any input would not change the decision."]
+
+
+def _rests_on(run: CompareRun, order: list[str]) -> list[str]:
+    """What the ranking rests on: the evidence grades behind each scenario's money, and the
+    value of information."""
+    mixes = [x for s in order if (x := _grade_mix(run, s))]
+    items = []
+    if mixes:
+        items.append("Evidence behind the money (share of spend by grade): " + "; ".join(mixes))
+    return ["<h3>What the ranking rests on</h3>", _ul(items + _voi_findings(run))]
+
+
+def _decision(run: CompareRun, figs: _Figures) -> list[str]:
+    """The decision, one page: scenarios ranked by net social benefit with intervals, one chart,
+    one sentence each, what the ranking rests on and what it cannot tell."""
+    r = ranked(run)
+    out = ['<section class="decision">', "<h2>The decision</h2>"]
+    comp = run.label(run.comparator)
+    if r.empty:
+        out.append("<p>" + _e("No economics in this run folder, so no ranking.") + "</p>")
+    else:
+        out.append(
+            '<p class="lede">'
+            + _e(
+                f"Scenarios ranked by expected net social benefit against {comp}: the social "
+                "cost of harm avoided (Home Office unit costs, not cash) less the extra money "
+                f"committed over {run.horizon}, present values in "
+                f"{run.meta.get('price_year', '')} prices discounted at {_rate(run.meta):.1f}% "
+                "a year."
+            )
+            + "</p>"
+        )
+        out += figs.embed("decision.png")
+        sentences = [_decision_sentence(run, i, row, len(r)) for i, row in
+                     enumerate(r.itertuples(), 1)]  # fmt: skip
+        out.append(_ul(sentences, "ranking"))
+        p_comp = prob_best(run).get(run.comparator)
+        if p_comp is not None and math.isfinite(p_comp):
+            line = f"{comp} (the zero line) has the highest net benefit in {fmt_pct(p_comp)}"
+            line += " of runs."
+            out.append(f"<p>{_e(line)}</p>")
+    out += _rests_on(run, list(r.scenario))
+    left_out = [str(x) for x in run.meta.get("uncertainty_not_included", [])]
+    cannot = [h for h, _ in _limitations(run)]
+    if left_out:
+        cannot.append("The intervals leave out: " + "; ".join(left_out) + ".")
+    out += [
+        '<h3>What it cannot tell <a class="more" href="#cautions">(more)</a></h3>',
+        _ul(cannot, "cannot"),
+        "</section>",
+    ]
+    return out
+
+
+def _value_of_information(run: CompareRun) -> list[str]:
+    """The detail: the EVPI beside the naive estimate, the stability of the inputs' ranking,
+    and a table of every group, then the 10 inputs worth most, with intervals."""
+    out = ["<h2>Value of information</h2>"]
+    t, s = run.voi, run.voi_summary
+    if t.empty and not s:
+        return [
+            *out,
+            '<p class="note">Not computed in this run folder (no voi.csv or voi.json): it '
+            "predates the value of information; run <code>svsim compare</code> again, or "
+            "<code>svsim voi</code> for more draws.</p>",
+        ]
+    items = []
+    evpi = float(s.get("evpi", float("nan")))
+    naive = float(s.get("naive_evpi_counting_noise", float("nan")))
+    if math.isfinite(evpi):
+        items.append(
+            f"Expected value of perfect information on everything (EVPI): {fmt_money(evpi)}, "
+            f"from {s.get('draws', 'the')} draws, with harm valued at "
+            f"{float(s.get('multiplier', 1.0)):g} x the Home Office unit costs."
+        )
+    if math.isfinite(naive):
+        items.append(
+            f"The naive estimate, {fmt_money(naive)}, counts the simulation's own noise (each "
+            "run's chance events, which no study could remove) as information, and so overstates."
+        )
+    items.append(_stability_sentence(run, always=True))
+    groups = _voi_top(run, "group", len(t))
+    rows = [
+        [_first_upper(voi_label(run, r.input, r.kind)),
+         "group" + GROUP_WORDS.get(r.input, GROUP_WORDS[None]) if r.kind == "group" else "input",
+         fmt_money(r.evppi), _interval_only(r.evppi, r.low, r.high)]
+        for r in pd.concat([groups, _voi_top(run, "input", 10)]).itertuples()
+    ]  # fmt: skip
+    note = (
+        "The value of learning each input, or each group of inputs, exactly before choosing "
+        "(the expected value of partial perfect information, EVPPI): an upper bound on what a "
+        "study of it is worth to this decision, for the whole area over "
+        f"{run.horizon}, present values. Net benefit is regressed on the inputs drawn, so the "
+        "simulation's noise is not counted. Intervals: 90% bootstrap over the draws."
+    )
+    out += [_ul([x for x in items if x])]
+    if rows:
+        out += [
+            _table(["What would be learned", "Kind", "Worth up to", "90% interval"], rows, {2, 3}),
+            f'<p class="note">{_e(note)}</p>',
+        ]
+    return out
+
+
+def _interval_only(mean: float, lo: float, hi: float) -> str:
+    """'£1.2m to £3.4m' in one unit, or 'not computed'."""
+    if not math.isfinite(float(lo) + float(hi)):
+        return "not computed"
+    return " to ".join(money_parts(float(mean), float(lo), float(hi))[1:])
 
 
 def _headline_row(run: CompareRun, s: str, budget) -> list[str]:
@@ -1313,25 +1724,29 @@ def _beyond_sentence(run: CompareRun, r: pd.Series) -> str | None:
     return text
 
 
-def _main_source(run: CompareRun, sc: str) -> str:
-    """'Most of it comes from X (...). ' from the decomposition, else the largest allocation."""
-    labels = _intervention_labels(run)
-    known = run.interventions.set_index("name") if "name" in run.interventions else None
+def _largest_part(run: CompareRun, sc: str) -> tuple[str, str] | None:
+    """(intervention name, why it is the largest): the most harm averted alone in the
+    decomposition, else the largest allocation; None without either table."""
     d = run.decomposition
     part = d[(d.scenario == sc) & (d.kind == "alone")] if len(d) else d
     if len(part) and part.share_of_parts.notna().any():
         top = part.loc[part.share_of_parts.idxmax()]
-        name, why = (
-            top.part,
-            f"{fmt_pct(top.share_of_parts)} of the harm its interventions avert alone",
-        )
-    else:
-        sp = run.spend[run.spend.scenario == sc] if len(run.spend) else run.spend
-        if sp.empty:
-            return ""
-        money = sp.groupby("intervention").budget.sum()
-        name, why = money.idxmax(), f"{fmt_pct(money.max() / money.sum())} of its money"
-    text = f"Its largest part is {labels.get(name, name)} ({why})"
+        return top.part, f"{fmt_pct(top.share_of_parts)} of the harm its interventions avert alone"
+    sp = run.spend[run.spend.scenario == sc] if len(run.spend) else run.spend
+    if sp.empty:
+        return None
+    money = sp.groupby("intervention").budget.sum()
+    return money.idxmax(), f"{fmt_pct(money.max() / money.sum())} of its money"
+
+
+def _main_source(run: CompareRun, sc: str) -> str:
+    """'Its largest part is X (...), whose assumed effect is ... . ' or ''."""
+    largest = _largest_part(run, sc)
+    if largest is None:
+        return ""
+    name, why = largest
+    known = run.interventions.set_index("name") if "name" in run.interventions else None
+    text = f"Its largest part is {_intervention_labels(run).get(name, name)} ({why})"
     if known is not None and name in known.index:
         i = known.loc[name]
         lever = MECHANISM_WORDS.get(i.get("mechanism"), str(i.get("mechanism", "its target")))
@@ -1372,14 +1787,51 @@ def _all_outcomes(run: CompareRun) -> list[str]:
     return ["<h3>All outcomes</h3>", _table(header, rows)]
 
 
-def _figures(folder: Path, figures: list[tuple[str, str]]) -> list[str]:
-    out = ["<h2>Figures</h2>"]
-    for i, (name, caption) in enumerate(figures, start=1):
-        out.append(
-            f'<figure><img src="{_img(folder / "figures" / name)}" alt="{_e(caption)}">'
-            f"<figcaption><strong>Figure {i}.</strong> {_e(caption)}</figcaption></figure>"
-        )
-    return out
+@dataclass
+class _Figures:
+    """The figures made, embedded where their sections are and numbered in that order."""
+
+    folder: Path
+    captions: dict[str, str]
+    shown: int = 0
+
+    def embed(self, name: str) -> list[str]:
+        """The figure as an <img> with its numbered caption, or nothing if it was not made."""
+        caption = self.captions.get(name)
+        if caption is None:
+            return []
+        self.shown += 1
+        return [
+            f'<figure><img src="{_img(self.folder / "figures" / name)}" alt="{_e(caption)}">'
+            f"<figcaption><strong>Figure {self.shown}.</strong> {_e(caption)}</figcaption>"
+            "</figure>"
+        ]
+
+
+def _outcomes(run: CompareRun, figs: _Figures) -> list[str]:
+    """The outcomes in detail: yearly series, harms averted, where, and every outcome's table."""
+    return [
+        "<h2>Outcomes</h2>",
+        *figs.embed("time_series.png"),
+        *figs.embed("averted.png"),
+        *figs.embed("by_place.png"),
+        *_all_outcomes(run),
+    ]
+
+
+def _acceptability(figs: _Figures) -> list[str]:
+    """The cost-effectiveness plane and the acceptability curve: how sure the ranking is."""
+    shown = [*figs.embed("cost_effectiveness_plane.png"), *figs.embed("acceptability.png")]
+    if not shown:
+        return []
+    return ["<h2>How sure the ranking is: the acceptability curve</h2>", *shown]
+
+
+def _reach_audit(run: CompareRun, figs: _Figures) -> list[str]:
+    """What the money bought: committed, spent and short, reach, and the evidence behind it."""
+    parts = [*_budget_and_spend(run), *_reach(run), *figs.embed("spend.png"),
+             *_evidence_shares(run)]  # fmt: skip
+    return ["<h2>Reach audit: what the money bought</h2>", *parts] if parts else []
 
 
 def _interventions(run: CompareRun) -> list[str]:
@@ -1456,8 +1908,9 @@ def _budget_and_spend(run: CompareRun) -> list[str]:
     ]
     by_alloc = short.groupby(["scenario", "intervention"])[cols].sum()
     by_alloc = by_alloc[by_alloc.shortfall_mean >= 0.05 * by_alloc.allocated]
+    labels = _intervention_labels(run)
     short_rows = [
-        [run.label(s), i, fmt_money(t.allocated), fmt_money(t.spent_mean),
+        [run.label(s), labels.get(i, i), fmt_money(t.allocated), fmt_money(t.spent_mean),
          fmt_money(t.shortfall_mean)]
         for (s, i), t in by_alloc.iterrows()
     ]  # fmt: skip
@@ -1594,8 +2047,8 @@ def _cautions(run: CompareRun) -> list[str]:
     """What this cannot tell you, and which uncertainty the intervals hold."""
     meta = run.meta
     return [
-        "<h2>What this cannot tell you</h2>",
-        '<div class="warn">' + _ul(_limitations(run)) + "</div>",
+        '<h2 id="cautions">What this cannot tell you</h2>',
+        '<div class="warn">' + _ul([f"{h} {d}" for h, d in _limitations(run)]) + "</div>",
         "<h2>Uncertainty</h2>",
         "<p>" + _e("The intervals include:") + "</p>",
         _ul([str(x) for x in meta.get("uncertainty_sources", [])] or ["not stated"]),
@@ -1627,20 +2080,21 @@ def write_report(folder: Path) -> Path:
     run = load(folder)
     area = run.meta.get("area_label", run.meta.get("area", ""))
     title = f"Serious violence funding scenarios: {area}"
+    figs = _Figures(folder, dict(figures))
     parts = [
         *_intro(run, title),
+        *_decision(run, figs),
         *_executive_summary(run),
         *_headline_table(run),
         *_cost_per_outcome(run),
+        *_outcomes(run, figs),
+        *_plausibility(run),
         *_who_pays(run),
         *_decomposition(run),
-        *_plausibility(run),
-        *_all_outcomes(run),
-        *_figures(folder, figures),
+        *_acceptability(figs),
+        *_value_of_information(run),
+        *_reach_audit(run, figs),
         *_interventions(run),
-        *_evidence_shares(run),
-        *_budget_and_spend(run),
-        *_reach(run),
         *_design(run),
         *_detectable(run),
         *_cautions(run),

@@ -128,6 +128,32 @@ PART_WEIGHTS = {
     "focused_deterrence": {"focused_deterrence": 0.95, "knife_education": 0.05},
 }
 
+# value of information (voi.csv): input -> share of the EVPI, for the fixture's interventions and
+# two calibrated parameters; focused deterrence's effect estimate is worth most
+VOI_INPUTS = {
+    "focused_deterrence.estimate": 0.46,
+    "mentoring.estimate": 0.22,
+    "ae_navigators.outcome": 0.15,
+    "params.offending.base_hazard": 0.12,
+    "mentoring.uptake": 0.07,
+    "focused_deterrence.unit_cost": 0.05,
+    "ae_navigators.estimate": 0.04,
+    "csp_hazard_multiplier.Swindon": 0.03,
+    "mentoring.completion": 0.02,
+    "knife_education.estimate": 0.01,
+    "mentoring.unit_cost": 0.005,
+    "ae_navigators.uptake": 0.0,
+}
+CALIBRATED = "calibrated parameters"
+VOI_GROUPS = {
+    "focused_deterrence": 0.55,
+    "mentoring": 0.3,
+    CALIBRATED: 0.14,
+    "ae_navigators": 0.2,
+    "knife_education": 0.02,
+}
+VOI_STABILITY = 0.55  # the fixture's top three agree in 55% of resamples: not yet stable
+
 # scenario -> {intervention: share of budget}
 PORTFOLIOS = {
     "navigators_mentoring": {"ae_navigators": 0.4, "mentoring": 0.5, "knife_education": 0.1},
@@ -137,6 +163,39 @@ PORTFOLIOS = {
 
 def _interval(x: np.ndarray) -> tuple[float, float]:
     return float(np.quantile(x, 0.05)), float(np.quantile(x, 0.95))
+
+
+def write_fake_voi(folder: Path, econ: pd.DataFrame, used: set, seed: int, draws=200) -> None:
+    """voi.csv (the inputs and groups of the interventions `used` and the calibrated parameters:
+    EVPPI with a 90% bootstrap interval, one interval missing) and voi.json, in the schema
+    compare writes (scenarios/voi.py), scaled so the EVPI is a tenth of the widest 90% interval
+    of net benefit."""
+    evpi = 0.1 * float((econ.net_benefit_pv_p95 - econ.net_benefit_pv_p05).max())
+    rng = np.random.default_rng((seed, 16))
+    rows = []
+    for kind, shares in (("input", VOI_INPUTS), ("group", VOI_GROUPS)):
+        for name, share in shares.items():
+            if name.split(".")[0] not in {*used, "params", "csp_hazard_multiplier", CALIBRATED}:
+                continue
+            value = share * evpi
+            low, high = value * rng.uniform(0.3, 0.8), value * rng.uniform(1.2, 1.9)
+            rows.append({"input": name, "kind": kind, "evppi": value, "low": low, "high": high})
+    table = pd.DataFrame(rows).sort_values(["kind", "evppi"], ascending=[False, False])
+    table.loc[table.input == "mentoring.completion", ["low", "high"]] = np.nan
+    table.to_csv(folder / "voi.csv", index=False)
+    summary = {
+        "draws": draws,
+        "options": [COMPARATOR, *econ.scenario],
+        "multiplier": 1.0,
+        "best_on_average": str(econ.loc[econ.net_benefit_pv_mean.idxmax(), "scenario"]),
+        "evpi": evpi,
+        "naive_evpi_counting_noise": 2.5 * evpi,
+        "top_three": list(table[table.kind == "input"].nlargest(3, "evppi").input),
+        "top_three_stability": VOI_STABILITY,
+        "draws_for_stable_top_three": 900,
+        "per": "the whole area's decision over the horizon, present values in base-year GBP",
+    }
+    (folder / "voi.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 
 def make_fake_compare_folder(
@@ -149,12 +208,14 @@ def make_fake_compare_folder(
     years: int = 3,
     decompose: bool = False,
     population: int | None = 743_695,
+    voi: bool = True,
 ) -> Path:
     """Write meta.json, summary.csv, economics.csv, by_year.parquet, by_place.parquet, spend.csv
     and interventions.csv into `folder`. `scenarios` picks the non-comparator scenarios (default
     both); `zero_measures` makes those measures zero everywhere; `decompose` adds
     decomposition.csv (each intervention's harm averted alone, PART_WEIGHTS of the whole with
-    noise, and an interaction); `population` is the area's (None: a folder without it)."""
+    noise, and an interaction); `population` is the area's (None: a folder without it); `voi`
+    writes voi.csv and voi.json (False: a folder from before the value of information)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -336,6 +397,8 @@ def make_fake_compare_folder(
         ap.acceptability(pd.DataFrame(per_rep), COMPARATOR).to_csv(
             folder / "acceptability.csv", index=False
         )
+    if voi and econ:
+        write_fake_voi(folder, pd.DataFrame(econ), used, seed)
     if len(spend):
         short = spend.groupby(["scenario", "intervention", "year"], as_index=False).agg(
             allocated=("budget", "mean"), spent_mean=("spent", "mean")
