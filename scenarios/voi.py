@@ -446,15 +446,24 @@ def net_benefit(per_rep: pd.DataFrame, scenarios: list[str], comparator: str, mu
     return nb, [comparator, *others], wide.index.to_numpy()
 
 
+DELIVERY = ("uptake", "completion", "unit_cost")  # an intervention's inputs outside its chain
+EFFECT_GROUP = ".effect"  # suffix of the group of an intervention's effect chain
+
+
 def groups_of(columns) -> dict[str, list[str]]:
-    """Inputs grouped for EVPPI: each intervention's (its effect chain, uptake, completion and
-    unit cost, named '<intervention>.<input>'), and the calibrated parameters together."""
+    """Inputs grouped for EVPPI: each intervention's effect chain ('<name>.effect': the
+    published estimate and every transfer rule's parameter), each intervention as a whole
+    ('<name>': its chain, uptake, completion and unit cost), and the calibrated parameters;
+    inputs are named '<intervention>.<input>'. A group of one input is that input."""
     groups: dict[str, list[str]] = {}
     for col in columns:
-        head = col.split(".")[0]
-        groups.setdefault(CALIBRATION_GROUP if head in CALIBRATED_PREFIXES else head, []).append(
-            col
-        )
+        head, _, rest = col.partition(".")
+        if head in CALIBRATED_PREFIXES:
+            groups.setdefault(CALIBRATION_GROUP, []).append(col)
+            continue
+        groups.setdefault(head, []).append(col)
+        if rest not in DELIVERY:
+            groups.setdefault(head + EFFECT_GROUP, []).append(col)
     return {g: cols for g, cols in groups.items() if len(cols) > 1}
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import rc_context
 from matplotlib.figure import Figure
+from svsim.scenarios import voi
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies
 OKABE_ITO = ["#E69F00", "#0072B2", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
@@ -1028,7 +1029,6 @@ STABLE_TOP_THREE = 0.8  # below this share of resamples agreeing, the inputs' ra
 # an EVPI below this share of the widest 90% interval of net benefit is small: more evidence is
 # unlikely to change which scenario is best
 SMALL_EVPI = 0.02
-CALIBRATED_GROUP = "calibrated parameters"  # voi.csv's group of the calibrated parameters
 # the last part of an input's name (voi.csv) in words; a transfer rule's label may add
 # "(from -> to)" after it
 INPUT_WORDS = {
@@ -1043,11 +1043,15 @@ INPUT_WORDS = {
     "completion": "completion",
     "unit_cost": "unit cost",
 }
-# what a group of voi.csv holds, said after its name (None: an intervention's group)
-GROUP_WORDS = {
-    CALIBRATED_GROUP: " (every parameter fitted to local figures)",
-    None: " (its effect, uptake, completion and unit cost)",
-}
+
+
+def _group_words(name: str) -> str:
+    """What a group of voi.csv holds, said after its name."""
+    if name == voi.CALIBRATION_GROUP:
+        return " (every parameter fitted to local figures)"
+    if name.endswith(voi.EFFECT_GROUP):
+        return " (its published estimate and every transfer rule)"
+    return " (its effect, uptake, completion and unit cost)"
 
 
 def _zero_words(lo: float, hi: float) -> str:
@@ -1096,8 +1100,11 @@ def voi_label(run: CompareRun, name: str, kind: str) -> str:
     a whole' (its effect chain, uptake, completion and cost), 'the calibrated parameter ...'."""
     labels = _intervention_labels(run)
     if kind == "group":
-        if name == CALIBRATED_GROUP:
+        if name == voi.CALIBRATION_GROUP:
             return "the calibrated parameters as a whole"
+        if name.endswith(voi.EFFECT_GROUP):
+            head = name.removesuffix(voi.EFFECT_GROUP)
+            return f"the effect of {labels.get(head, head.replace('_', ' '))}"
         return f"{labels.get(name, name.replace('_', ' '))} as a whole"
     head, _, rest = str(name).partition(".")
     if head == "params":
@@ -1134,7 +1141,7 @@ def _worth(run: CompareRun, kind: str, k: int) -> str | None:
     if top.empty:
         return None
     first, rest = top.iloc[0], top.iloc[1:]
-    what = GROUP_WORDS.get(first.input, GROUP_WORDS[None]) if kind == "group" else ""
+    what = _group_words(first.input) if kind == "group" else ""
     text = (
         f"Evaluating {voi_label(run, first.input, kind)}{what} would be worth up to "
         f"{_voi_money(first)} to this decision"
@@ -1287,7 +1294,7 @@ def _value_of_information(run: CompareRun) -> list[str]:
     groups = _voi_top(run, "group", len(t))
     rows = [
         [_first_upper(voi_label(run, r.input, r.kind)),
-         "group" + GROUP_WORDS.get(r.input, GROUP_WORDS[None]) if r.kind == "group" else "input",
+         "group" + _group_words(r.input) if r.kind == "group" else "input",
          fmt_money(r.evppi), _interval_only(r.evppi, r.low, r.high)]
         for r in pd.concat([groups, _voi_top(run, "input", 10)]).itertuples()
     ]  # fmt: skip

@@ -154,8 +154,9 @@ def test_net_benefit_and_groups_from_compare_rows():
     assert options == ["comp", "a", "b"]
     np.testing.assert_allclose(nb, [[0, 16, 8], [0, 36, 0]])
     assert list(reps) == [0, 1]
-    groups = voi.groups_of(["m.estimate", "m.uptake", "n.estimate", "params.a.b", "params.c"])
-    assert groups == {
-        "m": ["m.estimate", "m.uptake"],
+    cols = ["m.estimate", "m.outcome", "m.uptake", "n.estimate", "params.a.b", "params.c"]
+    assert voi.groups_of(cols) == {
+        "m": ["m.estimate", "m.outcome", "m.uptake"],
+        "m.effect": ["m.estimate", "m.outcome"],
         voi.CALIBRATION_GROUP: ["params.a.b", "params.c"],
     }
