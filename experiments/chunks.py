@@ -21,6 +21,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -34,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import stopping
 from .config import CONF_DIR, ConfigError
 
 log = logging.getLogger("svsim.chunks")
@@ -210,6 +212,7 @@ def _outside_hydra():
 
 def _hydra_app() -> None:
     """The chunk job: `python -m svsim.experiments.chunks --multirun folder=... chunk=...`."""
+    stopping.lead_group()  # a stop signal, or svsim's death, ends this launcher and its workers
     import hydra
     from hydra.core.config_store import ConfigStore
 
@@ -261,26 +264,74 @@ def launch(folder: Path, todo: list[int], n_chunks: int, hydra_overrides: list[s
     logfile = folder / "logs" / "launcher.log"
     log.info("launching %d chunk(s): %s", len(todo), " ".join(cmd[2:]))
     done0 = len(status(folder, n_chunks)[0])
-    start = time.perf_counter()
+    start, since = time.perf_counter(), time.time()
     bar = tqdm(total=n_chunks, initial=done0, desc="chunks", unit="chunk", file=sys.stderr)
     with open(logfile, "a") as fh:
         fh.write(f"\n# {datetime.now().isoformat(timespec='seconds')} launch {launch_id}\n")
         fh.flush()
-        proc = subprocess.Popen(
+        proc = stopping.start_group(
             cmd, stdout=fh, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
         )
         try:
             while proc.poll() is None:
                 time.sleep(1.0)
                 _tick(bar, folder, n_chunks, done0, start)
-        except BaseException:
-            proc.terminate()
+        except BaseException as exc:
+            stopping.end_group(proc)  # the launcher and its local workers; never a SLURM array
+            bar.close()
+            if isinstance(exc, KeyboardInterrupt):
+                raise stopping.Interrupted(
+                    _kept(folder, n_chunks, launch_id, overrides, since)
+                ) from None
             raise
         _tick(bar, folder, n_chunks, done0, start)
     bar.close()
     if proc.returncode != 0:
         log.warning("the launcher exited with code %s; see %s", proc.returncode, logfile)
     return launch_id, proc.returncode
+
+
+def _kept(folder: Path, n_chunks: int, launch_id: str, overrides: list[str], since: float) -> str:
+    """The line an interrupted launch ends with: the chunks kept, and for a SLURM array (which
+    outlives svsim by design) the command that stops it."""
+    done = len(status(folder, n_chunks)[0])
+    text = (
+        f"interrupted; {done} of {n_chunks} chunks finished and kept in {folder}; "
+        "run the same command again to continue"
+    )
+    if any(o.lstrip("+").startswith("hydra/launcher=submitit_slurm") for o in overrides):
+        stop = _scancel(folder, launch_id, overrides, since)
+        text += f"; the SLURM array runs on: stop it with {stop}"
+    return text
+
+
+def _scancel(folder: Path, launch_id: str, overrides: list[str], since: float) -> str:
+    """`scancel` for this launch's array: its job id from the finished chunks' manifests or the
+    submitit folders made since the launch, else its job name."""
+    ids = {
+        str(m.get("slurm_job_id") or "").split("_")[0]
+        for m in map(json.loads, map(Path.read_text, folder.glob("chunks/chunk-*/manifest.json")))
+        if m.get("launch") == launch_id
+    } - {""}
+    ids |= {
+        d.name.split("_")[0]
+        for d in (folder / "logs" / "hydra" / ".submitit").glob("*")
+        if re.fullmatch(r"\d+(_\d+)?", d.name) and d.stat().st_mtime >= since
+    }
+    if ids:
+        return "scancel " + " ".join(sorted(ids))
+    return f"scancel --name={_slurm_name(overrides)}"
+
+
+def _slurm_name(overrides: list[str]) -> str:
+    """The job name Hydra's submitit launcher gives the array (conf/hydra/launcher/)."""
+    import yaml
+
+    given = dict(o.lstrip("+").split("=", 1) for o in overrides if "=" in o)
+    if "hydra.launcher.name" in given:
+        return given["hydra.launcher.name"]
+    conf = yaml.safe_load((CONF_DIR / "hydra" / "launcher" / "submitit_slurm.yaml").read_text())
+    return str(conf["name"]).replace("${hydra.job.name}", given.get("hydra.job.name", "chunks"))
 
 
 def _tick(bar, folder: Path, n_chunks: int, done0: int, start: float) -> None:

@@ -6,6 +6,8 @@ import importlib
 import logging
 import sys
 
+from . import stopping
+
 JOBS = {
     "run": ("svsim.experiments.run", "simulate one area and write a run folder"),
     "compare": (
@@ -79,6 +81,18 @@ def main(argv: list[str] | None = None) -> int:
     if job not in JOBS:
         print(f"svsim: unknown job {job!r}; see 'svsim --help'", file=sys.stderr)
         return 2
+    replaced = stopping.install()  # SIGTERM and SIGHUP stop a job as Ctrl-C does
+    try:
+        return _run(job, overrides)
+    except KeyboardInterrupt as exc:  # helpers already stopped (stopping.py)
+        print(f"svsim {job}: {stopping.describe(exc)}", file=sys.stderr)
+        return 130
+    finally:
+        stopping.restore(replaced)
+
+
+def _run(job: str, overrides: list[str]) -> int:
+    """Import the job and run it; bad input is one line per problem and exit 2."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("MESA").setLevel(logging.WARNING)
     from svsim.model import ParameterError
@@ -98,9 +112,6 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(exc).splitlines():
             print(f"svsim {job}: error: {line}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"svsim {job}: interrupted; no run folder was written", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ svsim patterns seed=3 population_scale=0.25   # any run override; then not the s
 from __future__ import annotations
 
 import math
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -21,6 +20,7 @@ from svsim.model.params import Params
 from svsim.model.patterns import patterns, table
 
 from .config import run_config
+from .stopping import worker_pool
 
 RUN = {"years": 3, "population_scale": 1.0}
 SEEDS = (12, 13, 14)
@@ -104,7 +104,7 @@ def main(argv: list[str]) -> int:
     user = [a for a in argv if a not in flags]
     overrides = [f"{k}={v}" for k, v in RUN.items()] + user
     run_config(overrides)  # refuse bad overrides before any run
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    with worker_pool(2) as pool:
         runs = list(pool.map(one, [overrides] * len(SEEDS), SEEDS))
         summary = summarise(runs)
         moves = None

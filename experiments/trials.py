@@ -18,7 +18,6 @@ svsim trials names=[social_skills_schools] effect=0.32   # a deliberately wrong 
 from __future__ import annotations
 
 import math
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -30,6 +29,7 @@ from svsim.scenarios.library import Allocation, Scenario
 
 from .compare.compare import _load_library, load_prices
 from .config import ConfigError, load_yaml, run_config
+from .stopping import worker_pool
 
 TRIAL_STREAM = 60  # keyed stream of the arm allocation (model processes < 60, interventions 100+)
 ARMS = ("treated", "placebo", "control")
@@ -284,7 +284,7 @@ def run(
     cfg = run_config([f"years={years}", f"population_scale={design.population_scale}", *overrides])
     args = [(design, library, cfg, seed + r, r, effect) for r in range(design.runs)]
     if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        with worker_pool(jobs) as pool:
             outs = list(pool.map(_one, *zip(*args, strict=True)))
     else:
         outs = [_one(*a) for a in args]

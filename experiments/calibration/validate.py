@@ -6,13 +6,13 @@ the true harm a year and the ratio of true to recorded violence across the plaus
 from __future__ import annotations
 
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from ..config import ConfigError, compose, flatten, run_config
 from ..runfolder import default_out, run_folder, write_manifest
+from ..stopping import worker_pool
 from .calibrate import RUN_KEYS, load_rows, run_point
 from .targets import table
 
@@ -75,7 +75,7 @@ def main(overrides: list[str]) -> int:
     out = Path(r["out"]) if r["out"] else default_out("validate", str(r["area"]["name"]))
     start = time.perf_counter()
     with run_folder(out) as folder:  # an existing out= is refused before the runs
-        with ProcessPoolExecutor(max_workers=r["jobs"]) as pool:
+        with worker_pool(r["jobs"]) as pool:
             runs = list(
                 pool.map(run_point, [base] * len(members), map(member_values, members), seeds)
             )

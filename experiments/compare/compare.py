@@ -12,7 +12,6 @@ import copy
 import json
 import logging
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from svsim.scenarios.prices import prices_from_dict
 
 from ..config import CONF_DIR, ConfigError, flatten, load_yaml, run_config
 from ..runfolder import code_revision, default_out, run_folder, versions, write_manifest
+from ..stopping import worker_pool
 from ..userfiles import FileGate, UserFileError, read_scenario
 from .report import write_report
 
@@ -329,24 +329,25 @@ def run_replicate(cfg: CompareConfig, replicate: int) -> dict:
 
 
 def _run_all(cfg: CompareConfig) -> list[dict]:
+    """Every replicate, on cfg.jobs local workers; an interrupt cancels the queued ones and ends
+    the workers at once (stopping.worker_pool)."""
+    from concurrent.futures import as_completed
+
     from tqdm import tqdm
 
     reps = range(cfg.replicates)
-    bar = tqdm(total=cfg.replicates, desc="replicates (all scenarios each)", unit="rep")
     results = [None] * cfg.replicates
-    if cfg.jobs == 1:
-        for r in reps:
-            results[r] = run_replicate(cfg, r)
-            bar.update()
-    else:
-        with ProcessPoolExecutor(max_workers=cfg.jobs) as pool:
-            futures = {pool.submit(run_replicate, cfg, r): r for r in reps}
-            from concurrent.futures import as_completed
-
-            for f in as_completed(futures):
-                results[futures[f]] = f.result()
+    with tqdm(total=cfg.replicates, desc="replicates (all scenarios each)", unit="rep") as bar:
+        if cfg.jobs == 1:
+            for r in reps:
+                results[r] = run_replicate(cfg, r)
                 bar.update()
-    bar.close()
+        else:
+            with worker_pool(cfg.jobs) as pool:
+                futures = {pool.submit(run_replicate, cfg, r): r for r in reps}
+                for f in as_completed(futures):
+                    results[futures[f]] = f.result()
+                    bar.update()
     return results
 
 
