@@ -125,6 +125,23 @@ def status(folder: Path, n_chunks: int) -> tuple[list[int], list[int], list[int]
     return done, failed, missing
 
 
+def finished_chunks(folder: Path) -> tuple[dict, np.ndarray, list[Path]]:
+    """(design, sample, every chunk's folder in order) for an analysis: refused in one line when
+    a chunk is missing or failed, or holds another sample than the design's."""
+    design, sample = load_design(folder)
+    _done, failed, missing = status(folder, len(design["chunks"]))
+    if missing:
+        raise ConfigError(describe_missing(folder, missing, failed))
+    dirs = []
+    for i, (a, b) in enumerate(design["chunks"]):
+        d = chunk_dir(folder, i)
+        man = json.loads((d / "manifest.json").read_text())
+        if man.get("sample_hash") != design["sample_hash"] or man.get("rows") != [a, b]:
+            raise ConfigError(f"{d.name}: holds another sample; remove it and re-run")
+        dirs.append(d)
+    return design, sample, dirs
+
+
 def describe_missing(folder: Path, missing: list[int], failed: list[int]) -> str:
     names = ", ".join(f"chunk-{i:04d}" for i in missing[:20])
     more = f" and {len(missing) - 20} more" if len(missing) > 20 else ""

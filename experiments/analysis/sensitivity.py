@@ -601,20 +601,9 @@ def evaluate_chunk(design: dict, u: np.ndarray, folder: Path, tmp: Path) -> None
 
 def gather(folder: Path) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
     """(design, unit sample, Y rows x reps x outputs, decision rows x reps x scenarios)."""
-    design, sample = ch.load_design(folder)
-    n = len(design["chunks"])
-    _done, failed, missing = ch.status(folder, n)
-    if missing:
-        raise ConfigError(ch.describe_missing(folder, missing, failed))
-    ys, ds = [], []
-    for i, (a, b) in enumerate(design["chunks"]):
-        d = ch.chunk_dir(folder, i)
-        man = json.loads((d / "manifest.json").read_text())
-        if man.get("sample_hash") != design["sample_hash"] or man.get("rows") != [a, b]:
-            raise ConfigError(f"{d.name}: holds another sample; remove it and re-run")
-        ys.append(np.load(d / "Y.npy"))
-        ds.append(np.load(d / "decision.npy"))
-    return design, sample, np.concatenate(ys), np.concatenate(ds)
+    design, sample, dirs = ch.finished_chunks(folder)
+    ys = np.concatenate([np.load(d / "Y.npy") for d in dirs])
+    return design, sample, ys, np.concatenate([np.load(d / "decision.npy") for d in dirs])
 
 
 def crn_noise(y: np.ndarray) -> float:

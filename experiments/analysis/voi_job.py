@@ -123,19 +123,9 @@ def gather(folder: Path):
     """(design, economics of every draw, inputs of every draw) from the finished chunks."""
     import pandas as pd
 
-    design, _sample = ch.load_design(folder)
-    _done, failed, missing = ch.status(folder, len(design["chunks"]))
-    if missing:
-        raise ConfigError(ch.describe_missing(folder, missing, failed))
-    econ, inputs = [], []
-    for i, (a, b) in enumerate(design["chunks"]):
-        d = ch.chunk_dir(folder, i)
-        man = json.loads((d / "manifest.json").read_text())
-        if man.get("sample_hash") != design["sample_hash"] or man.get("rows") != [a, b]:
-            raise ConfigError(f"{d.name}: holds another sample; remove it and re-run")
-        econ.append(pd.read_csv(d / "economics.csv"))
-        inputs.append(pd.read_csv(d / "inputs.csv"))
-    return design, pd.concat(econ, ignore_index=True), pd.concat(inputs, ignore_index=True)
+    design, _sample, dirs = ch.finished_chunks(folder)
+    econ = pd.concat([pd.read_csv(d / "economics.csv") for d in dirs], ignore_index=True)
+    return design, econ, pd.concat([pd.read_csv(d / "inputs.csv") for d in dirs], ignore_index=True)
 
 
 def export_table(econ, inputs, design: dict, multiplier: float):
