@@ -42,6 +42,10 @@ METHODS = ("gam", "gp")
 KNOTS_SINGLE = 20  # spline knots for one input (22 cubic B-splines)
 KNOTS_ADDITIVE = 10  # per input in an additive model of several
 KNOTS_TENSOR = 4  # per margin of the pairwise tensor term (6 x 6 B-splines)
+DRAWS_PER_TERM = 10  # draws needed for each freely estimated term (linear or spline knot)
+MIN_KNOTS = 4  # fewer knots than this and an input enters linearly only
+GP_MIN_DRAWS = 100  # a group's default smoother is a Gaussian process from this many draws
+MIN_DRAWS = 100  # fewer draws and `analyse` estimates nothing: a regression would fit the noise
 ALPHAS = np.logspace(-6, 4, 41)  # ridge grid, times the penalised block's mean squared column norm
 GP_MAX_FIT = 1000  # a Gaussian process is fitted to at most this many draws
 GP_JITTER = 1e-10  # scikit-learn's default `alpha`, added to the GP kernel's diagonal
@@ -102,10 +106,11 @@ def _as_inputs(x, n: int, name: str) -> tuple[np.ndarray, list]:
     return a, names
 
 
-def _method(method, columns: int) -> str:
-    """The smoother: "gam" for one column and "gp" for several unless chosen."""
+def _method(method, columns: int, draws: int) -> str:
+    """The smoother: "gam" for one column, and for several "gp" when there are enough draws to
+    fit its length scales (else the additive "gam"), unless chosen."""
     if method is None:
-        return "gam" if columns == 1 else "gp"
+        return "gp" if columns > 1 and draws >= GP_MIN_DRAWS else "gam"
     if method not in METHODS:
         raise ValueError(f"method={method!r}: must be one of {', '.join(map(repr, METHODS))}")
     return method
@@ -168,17 +173,26 @@ class _Gam:
 
     @classmethod
     def build(cls, x: np.ndarray, interactions: bool) -> _Gam:
-        """Basis matrices for the columns of x; built once and reused by every refit."""
-        knots = KNOTS_SINGLE if x.shape[1] == 1 else KNOTS_ADDITIVE
+        """Basis matrices for the columns of x; built once and reused by every refit. The basis
+        grows with the draws (DRAWS_PER_TERM a term): with few draws an input gets no spline,
+        and linear terms too many to estimate freely are shrunk (penalised) instead, so that a
+        regression never interpolates noise and counts it as value."""
+        n, p = x.shape
+        knots = min(KNOTS_SINGLE if p == 1 else KNOTS_ADDITIVE, n // (DRAWS_PER_TERM * p))
         lin = (x - x.mean(axis=0)) / x.std(axis=0)
-        pen = [_wiggles(_spline_basis(c, knots)) for c in x.T]
-        if interactions and x.shape[1] == 2:
+        pen = [_wiggles(_spline_basis(c, knots)) for c in x.T] if knots >= MIN_KNOTS else []
+        if interactions and p == 2 and n >= DRAWS_PER_TERM * (KNOTS_TENSOR + 2) ** 2:
             t = _tensor(*(_spline_basis(c, KNOTS_TENSOR) for c in x.T))
             pen.append(t - t.mean(axis=0))
-        return cls(np.column_stack([np.ones(len(x)), lin]), np.column_stack(pen))
+        fixed = [np.ones((n, 1))]
+        (fixed if DRAWS_PER_TERM * (1 + p) <= n else pen).insert(0, lin)
+        return cls(np.column_stack(fixed), np.column_stack(pen) if pen else np.empty((n, 0)))
 
     def fit(self, y: np.ndarray) -> np.ndarray:
         """Choose each target's ridge penalty by efficient leave-one-out CV, then fit."""
+        if self.pen.shape[1] == 0:  # a plain least-squares line
+            self.alpha = np.zeros(y.shape[1])
+            return self.refit(y, np.ones(len(y)))
         q, _ = np.linalg.qr(self.fixed)
         z = self.pen - q @ (q.T @ self.pen)  # Frisch-Waugh: partial out the unpenalised terms
         r = y - q @ (q.T @ y)
@@ -307,7 +321,7 @@ def conditional_means(nb, x, method: str | None = None, *, interactions: bool | 
     columns (the default there)."""
     nb = _as_nb(nb)
     xs, _ = _as_inputs(x, len(nb), "x")
-    return _Regression(nb, xs, _method(method, xs.shape[1]), interactions).fitted
+    return _Regression(nb, xs, _method(method, xs.shape[1], len(xs)), interactions).fitted
 
 
 def evppi(nb, x, method: str | None = None) -> float:
@@ -315,7 +329,7 @@ def evppi(nb, x, method: str | None = None) -> float:
     conditional means, so replicate noise is not counted as value."""
     nb = _as_nb(nb)
     xs, _ = _as_inputs(x, len(nb), "x")
-    return _Regression(nb, xs, _method(method, xs.shape[1]), None).value()
+    return _Regression(nb, xs, _method(method, xs.shape[1], len(xs)), None).value()
 
 
 def evpi(nb, inputs, method: str = "gam") -> float:
@@ -325,7 +339,7 @@ def evpi(nb, inputs, method: str = "gam") -> float:
     interactions; "gp" models those, for a handful of inputs."""
     nb = _as_nb(nb)
     xs, _ = _as_inputs(inputs, len(nb), "inputs")
-    return _Regression(nb, xs, _method(method, xs.shape[1]), False).value()
+    return _Regression(nb, xs, _method(method, xs.shape[1], len(xs)), False).value()
 
 
 def naive_evpi(nb) -> float:
@@ -375,7 +389,7 @@ def evppi_table(nb, inputs, groups=None, boot: int = 200, rng=None, level: float
     frame = _frame(inputs, len(nb))
     items = _items(frame, groups)
     regs = [
-        _Regression(nb, frame[cols].to_numpy(), _method(None, len(cols)), None)
+        _Regression(nb, frame[cols].to_numpy(), _method(None, len(cols), len(nb)), None)
         for _, _, cols in items
     ]
     est = np.array([r.value() for r in regs])
@@ -467,19 +481,42 @@ def groups_of(columns) -> dict[str, list[str]]:
     return {g: cols for g, cols in groups.items() if len(cols) > 1}
 
 
+NOISE_KEY = 4_242  # the stream of the stand-in input that measures the noise floor
+
+
+def noise_floor(nb, rng: np.random.Generator) -> float:
+    """The EVPPI of a stand-in input that has nothing to do with net benefit (a standard normal
+    draw per draw): what these draws' noise alone is worth to the estimator. Inputs worth no
+    more than this cannot be told from nothing."""
+    return evppi(nb, rng.standard_normal(len(nb)))
+
+
 def analyse(nb, options: list[str], inputs: pd.DataFrame, boot: int, rng, multiplier=1.0):
     """The decision's value of information: (EVPPI table of every varying input and group with
     bootstrap intervals, summary with the EVPI, the naive estimate and the top three's
-    stability). Inputs that never vary carry no information and are left out."""
+    stability). Inputs that never vary carry no information and are left out. With fewer than
+    MIN_DRAWS draws nothing is estimated (the table is empty and the summary says why): a
+    regression on so few noisy draws fits the noise, and every input would look valuable."""
     inputs = inputs.loc[:, inputs.nunique() > 1]
-    table = evppi_table(nb, inputs, groups_of(inputs.columns), boot=boot, rng=rng)
     summary = {
         "draws": len(nb),
         "options": options,
         "multiplier": multiplier,
         "best_on_average": options[int(np.asarray(nb).mean(axis=0).argmax())],
+    }
+    if len(nb) < MIN_DRAWS:
+        reason = (
+            f"{len(nb)} draws: the value of information needs at least {MIN_DRAWS} "
+            "(svsim voi draws=1000)"
+        )
+        empty = pd.DataFrame(columns=["input", "kind", "evppi", "low", "high"])
+        return empty, {**summary, "computed": False, "reason": reason}
+    table = evppi_table(nb, inputs, groups_of(inputs.columns), boot=boot, rng=rng)
+    summary |= {
+        "computed": True,
         "evpi": evpi(nb, inputs),
         "naive_evpi_counting_noise": naive_evpi(nb),
+        "noise_floor": noise_floor(nb, np.random.default_rng([len(nb), NOISE_KEY])),
         "top_three": list(table[table.kind == "input"].nlargest(3, "evppi").input),
         "top_three_stability": top_k_stability(nb, inputs, rng=rng, boot=boot, k=3),
         "draws_for_stable_top_three": draws_for_stability(table, len(nb), k=3),

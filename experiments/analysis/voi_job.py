@@ -197,10 +197,11 @@ def main(overrides: list[str]) -> int:
             return 0
         res = analyze(out, st["boot"], st["multiplier"])
         log.info("analysis written to %s in %.1f s", res["folder"], time.perf_counter() - start)
-        print(
-            f"voi folder: {out}\nEVPI {res['evpi']:,.0f} GBP per decision "
-            f"({res['draws']} draws); evppi: {res['folder'] / 'evppi.csv'}"
-        )
+        if res["computed"]:
+            found = f"EVPI {res['evpi']:,.0f} GBP per decision ({res['draws']} draws)"
+        else:
+            found = f"value of information not estimated: {res['reason']}"
+        print(f"voi folder: {out}\n{found}; evppi: {res['folder'] / 'evppi.csv'}")
         return 0
     finally:
         logging.getLogger("svsim").removeHandler(handler)

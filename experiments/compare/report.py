@@ -1198,6 +1198,16 @@ def _stability_sentence(run: CompareRun, always: bool = False) -> str | None:
     )
 
 
+def _not_estimated(run: CompareRun) -> str:
+    """Why the value of information was not estimated (too few draws), and how to get it."""
+    why = run.voi_summary.get("reason", "too few draws")
+    return (
+        f"Value of information was not estimated ({why}): with fewer draws a regression fits "
+        "the simulation's noise and every input looks worth evaluating, so it cannot yet say "
+        "which evidence would be worth gathering."
+    )
+
+
 def _voi_findings(run: CompareRun) -> list[str]:
     """The value of information for the decision page: the groups and the inputs worth most to
     evaluate, the EVPI, and whether the inputs' ranking is stable."""
@@ -1206,6 +1216,8 @@ def _voi_findings(run: CompareRun) -> list[str]:
             "Value of information was not computed for this run (no voi.csv or voi.json), so "
             "it cannot say which evidence would be worth gathering."
         ]
+    if run.voi_summary.get("computed") is False:
+        return [_not_estimated(run)]
     found = [_worth(run, "group", 2), _worth(run, "input", 3), _evpi_sentence(run)]
     found.append(_stability_sentence(run))
     found = [x for x in found if x]
@@ -1276,6 +1288,8 @@ def _value_of_information(run: CompareRun) -> list[str]:
             "predates the value of information; run <code>svsim compare</code> again, or "
             "<code>svsim voi</code> for more draws.</p>",
         ]
+    if s.get("computed") is False:
+        return [*out, f'<p class="note">{_e(_not_estimated(run))}</p>']
     items = []
     evpi = float(s.get("evpi", float("nan")))
     naive = float(s.get("naive_evpi_counting_noise", float("nan")))
@@ -1284,6 +1298,12 @@ def _value_of_information(run: CompareRun) -> list[str]:
             f"Expected value of perfect information on everything (EVPI): {fmt_money(evpi)}, "
             f"from {s.get('draws', 'the')} draws, with harm valued at "
             f"{float(s.get('multiplier', 1.0)):g} x the Home Office unit costs."
+        )
+    floor = float(s.get("noise_floor", float("nan")))
+    if math.isfinite(floor):
+        items.append(
+            f"An input unrelated to anything scores about {fmt_money(floor)} with these draws "
+            "(the noise floor): an input worth no more cannot be told from nothing."
         )
     if math.isfinite(naive):
         items.append(

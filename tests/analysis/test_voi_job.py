@@ -86,21 +86,18 @@ def test_export_is_one_row_per_draw_and_scenario_with_every_input(runs):
     assert (psa.groupby("draw")[ins].nunique() == 1).all().all()
     summary = json.loads((out / "analysis" / "summary.json").read_text())
     assert summary["draws"] == DRAWS and summary["options"][0] == "no_new_funding"
-    assert summary["evpi"] <= summary["naive_evpi_counting_noise"] + 1e-6
-    table = pd.read_csv(out / "analysis" / "evppi.csv")
-    assert {"mentoring", "cbt_young_people", "focused_deterrence"} <= set(
-        table[table.kind == "group"].input
-    )
+    # ten draws are too few to estimate anything: said, not estimated (scenarios/voi.py)
+    assert summary["computed"] is False and "at least 100" in summary["reason"]
+    assert pd.read_csv(out / "analysis" / "evppi.csv").empty
 
 
 def test_compare_writes_the_value_of_information_of_its_replicates(runs):
     _, _, cmp = runs
     table = pd.read_csv(cmp / "voi.csv")
-    assert list(table.columns) == ["input", "kind", "evppi", "low", "high"]
-    assert (table.evppi >= 0).all()
+    assert list(table.columns) == ["input", "kind", "evppi", "low", "high"] and table.empty
     summary = json.loads((cmp / "voi.json").read_text())
-    assert summary["draws"] == DRAWS
-    assert set(summary["top_three"]) <= set(table.input)
+    assert summary["draws"] == DRAWS and summary["computed"] is False
+    assert "not estimated" in (cmp / "report.html").read_text()
 
 
 def test_a_rerun_skips_finished_chunks_and_a_lost_chunk_is_rerun(runs, tmp_path):

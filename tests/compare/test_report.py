@@ -342,3 +342,21 @@ def test_report_without_value_of_information(tmp_path):
     assert "Not computed in this run folder" in _section(html, "Value of information")
     assert len(_items(html, "ranking")) == 2
     _check_self_contained(html)
+
+
+def test_report_says_why_value_of_information_was_not_estimated(tmp_path):
+    """Too few replicates (scenarios/voi.py MIN_DRAWS): compare writes an empty voi.csv and a
+    voi.json that says why; the report says so in the decision and the detail, and names no
+    input as worth evaluating."""
+    folder = make_fake_compare_folder(tmp_path / "run")
+    pd.DataFrame(columns=["input", "kind", "evppi", "low", "high"]).to_csv(
+        folder / "voi.csv", index=False
+    )
+    reason = "20 draws: the value of information needs at least 100 (svsim voi draws=1000)"
+    (folder / "voi.json").write_text(json.dumps({"draws": 20, "computed": False, "reason": reason}))
+    html = write_report(folder).read_text(encoding="utf-8")
+    decision = _text(_section(html, "The decision"))
+    assert "Value of information was not estimated (20 draws" in decision
+    assert "Evaluating" not in decision and "EVPI" not in decision
+    assert "needs at least 100" in _text(_section(html, "Value of information"))
+    _check_self_contained(html)

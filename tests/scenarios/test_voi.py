@@ -160,3 +160,23 @@ def test_net_benefit_and_groups_from_compare_rows():
         "m.effect": ["m.estimate", "m.outcome"],
         voi.CALIBRATION_GROUP: ["params.a.b", "params.c"],
     }
+
+
+def test_analyse_estimates_nothing_from_too_few_draws_and_groups_inputs_from_enough():
+    """Eight draws and many inputs: a regression would fit the noise and call every input
+    valuable, so nothing is estimated and the summary says why. From enough draws, the table
+    holds every input, each intervention's effect chain and the intervention as a whole."""
+    rng = np.random.default_rng(9)
+    n = voi.MIN_DRAWS
+    x = pd.DataFrame(rng.standard_normal((n, 4)), columns=["m.estimate", "m.outcome",
+                     "m.uptake", "params.a"])  # fmt: skip
+    inb = x["m.estimate"].to_numpy() + rng.standard_normal(n)
+    nb = np.column_stack([np.zeros(n), inb, inb - 0.5])
+    few, said = voi.analyse(nb[:8], ["c", "a", "b"], x.iloc[:8], 0, None)
+    assert few.empty and said["computed"] is False and "8 draws" in said["reason"]
+    table, summary = voi.analyse(nb, ["c", "a", "b"], x, 0, None)
+    assert summary["computed"] and summary["top_three"][0] == "m.estimate"
+    assert set(table[table.kind == "group"].input) == {"m", "m.effect"}
+    assert summary["evpi"] <= summary["naive_evpi_counting_noise"]
+    worth = table.set_index("input").evppi
+    assert worth["m.estimate"] > 3 * summary["noise_floor"] > 0
