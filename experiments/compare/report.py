@@ -349,8 +349,10 @@ def fig_decision(run: CompareRun, path: Path) -> str | None:
     r = ranked(run)
     if r.empty:
         return None
-    n, comp = len(r), run.label(run.comparator)
-    fig = Figure(figsize=(9, 0.55 * n + 1.55), layout="constrained")
+    n = len(r)
+    labels = [_wrap(f"{ordinal(i)}  {run.label(s)}", 26) for i, s in enumerate(r.scenario, 1)]
+    lines = max(label.count("\n") + 1 for label in labels)  # rows tall enough for the labels
+    fig = Figure(figsize=(9, max(0.55, 0.3 * lines) * n + 1.55), layout="constrained")
     ax = fig.subplots()
     ys = np.arange(n)[::-1]
     for y, row in zip(ys, r.itertuples(), strict=True):
@@ -367,13 +369,12 @@ def fig_decision(run: CompareRun, path: Path) -> str | None:
                          (0.99, "right", "worth more than it costs \u2192")):  # fmt: skip
         ax.text(x, n - 0.25, words, transform=ax.get_yaxis_transform(), ha=ha, va="center",
                 fontsize=13, color="#333333", bbox=WHITE_BOX)  # fmt: skip
-    labels = [_wrap(f"{ordinal(i)}  {run.label(s)}", 26) for i, s in enumerate(r.scenario, 1)]
     ax.set_yticks(ys, labels)
     ax.tick_params(labelsize=14)
     ax.set_ylim(-0.6, n + 0.05)
     ax.margins(x=0.1)
     ax.set_xlabel(
-        f"Net social benefit, £ million ({comp} = 0; {run.meta.get('price_year', '')} prices)",
+        f"Net social benefit, £ million (comparator = 0; {run.meta.get('price_year', '')} prices)",
         fontsize=14,
     )
     ax.grid(axis="x", alpha=0.3)
