@@ -420,7 +420,7 @@ def tables(cfg: CompareConfig, results: list[dict]) -> dict:
             "unspent",
         ],
     )
-    inputs = pd.DataFrame([res["inputs"] for res in results])
+    inputs = pd.DataFrame([res.get("inputs", {}) for res in results])  # the page records none
     inputs.insert(0, "replicate", range(len(results)))
     return {
         "outcomes": detail,
