@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     if job not in JOBS:
         print(f"svsim: unknown job {job!r}; see 'svsim --help'", file=sys.stderr)
         return 2
+    if any(o in ("-h", "--help", "help") for o in overrides):
+        print(job_help(job))
+        return 0
     replaced = stopping.install()  # SIGTERM and SIGHUP stop a job as Ctrl-C does
     try:
         return _run(job, overrides)
@@ -91,26 +94,46 @@ def main(argv: list[str] | None = None) -> int:
         stopping.restore(replaced)
 
 
+def job_help(job: str) -> str:
+    """`svsim JOB --help`: the job's settings from its schema, or its module's own usage."""
+    from . import schema
+
+    if job in schema.SCHEMAS:
+        return f"svsim {job}: {JOBS[job][1]}\n\n{schema.help_text(job)}"
+    doc = importlib.import_module(JOBS[job][0]).__doc__ or ""
+    return f"svsim {job}: {JOBS[job][1]}\n\n{doc.strip()}"
+
+
 def _run(job: str, overrides: list[str]) -> int:
     """Import the job and run it; bad input is one line per problem and exit 2."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("MESA").setLevel(logging.WARNING)
     from svsim.model import ParameterError
 
-    from .config import ConfigError
+    from . import schema
+    from .config import ConfigError, parse_overrides
 
     try:
+        if job in schema.SCHEMAS:
+            parse_overrides(overrides)  # a syntax error is one line before anything is imported
         module = importlib.import_module(JOBS[job][0])
     except ModuleNotFoundError as exc:
         if exc.name != JOBS[job][0]:
             raise
         print(f"svsim: job {job!r} is not available yet in this version", file=sys.stderr)
         return 2
+    except ConfigError as exc:
+        print(f"svsim {job}: error: {exc}", file=sys.stderr)
+        return 2
     try:
         return module.main(overrides)
     except (ConfigError, ParameterError) as exc:
         for line in str(exc).splitlines():
             print(f"svsim {job}: error: {line}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full or read-only disk, a path that is a file: the job kept nothing
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"svsim {job}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
 
 

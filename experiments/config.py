@@ -12,7 +12,9 @@ from typing import Any
 import yaml
 from svsim.model import ParameterError, Params, RunSettings, area_from_dict, params_from_dict
 from svsim.model.model import check_fits
+from svsim.model.params import brief
 
+from . import schema
 from .userfiles import FileGate, UserFileError
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -80,6 +82,22 @@ def _split_area(overrides: list[str]) -> tuple[list[str], Path | None]:
     return rest, path
 
 
+def parse_overrides(overrides: list[str]) -> list:
+    """Hydra's parse of command-line overrides; a syntax error is one line naming the word."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    parser = OverridesParser.create()
+    parsed = []
+    for o in overrides:
+        try:
+            parsed += parser.parse_overrides([o])
+        except HydraException as exc:
+            why = str(exc).strip().splitlines()[0] if str(exc).strip() else "not key=value"
+            raise ConfigError(f"{brief(o)}: cannot parse: {why}") from None
+    return parsed
+
+
 def load_yaml(path: Path, field: str) -> Any:
     """A YAML file named on the command line or shipped in conf/, read through the one gate for
     user files (size cap, no duplicate keys or aliases)."""
@@ -89,8 +107,10 @@ def load_yaml(path: Path, field: str) -> Any:
         raise ConfigError(f"{field}={str(path)!r}: {exc}") from None
 
 
-def compose(config_name: str, overrides: list[str]):
-    """Compose conf/<config_name>.yaml with overrides; errors become one-line ConfigErrors."""
+def compose(config_name: str, overrides: list[str], sizes: bool = True):
+    """Compose conf/<config_name>.yaml with overrides and check it against its schema; errors
+    become one-line ConfigErrors. sizes=False skips the memory estimate, for a job that composes
+    another's configuration for work it sizes itself (voi's draws are compare's replicates)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.errors import HydraException
@@ -99,6 +119,16 @@ def compose(config_name: str, overrides: list[str]):
 
     _register_schemas()
     overrides, area_path = _split_area(overrides)
+    for o in parse_overrides(overrides):
+        group = CONF_DIR / o.key_or_group
+        if group.is_dir() and o.is_delete() and o.key_or_group in ("area", "params", "experiment"):
+            raise ConfigError(
+                f"{o.key_or_group}: missing; must name a file of conf/{o.key_or_group}/"
+            )
+        if group.is_dir() and not isinstance(o.value(), str) and o.value() is not None:
+            raise ConfigError(
+                f"{o.key_or_group}={brief(o.value())}: must name a file of conf/{o.key_or_group}/"
+            )
     for o in overrides:
         if o.startswith("area="):
             name = o.split("=", 1)[1]
@@ -117,6 +147,12 @@ def compose(config_name: str, overrides: list[str]):
     if area_path is not None:
         OmegaConf.set_struct(cfg, False)
         cfg.area = load_yaml(area_path, "area")
+    try:
+        schema.check(config_name, OmegaConf.to_container(cfg, resolve=True), sizes)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(_one_line(exc)) from None
+    except schema.SchemaError as exc:
+        raise ConfigError(str(exc)) from None
     return cfg
 
 
@@ -137,12 +173,12 @@ def with_csp_multipliers(area, multipliers: dict):
     return replace(area, csps=csps)
 
 
-def run_config(overrides: list[str], config_name: str = "run") -> RunConfig:
+def run_config(overrides: list[str], config_name: str = "run", sizes: bool = True) -> RunConfig:
     """Compose and validate the configuration of one simulation."""
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
-    cfg = compose(config_name, overrides)
+    cfg = compose(config_name, overrides, sizes)
     try:
         resolved = OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException as exc:
@@ -185,12 +221,10 @@ def _plausible_members(resolved: dict, overrides: list[str]) -> tuple:
     command line keeps its value in every member."""
     import copy
 
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     flag = resolved["parameter_uncertainty"]
     if not isinstance(flag, bool):
         raise ConfigError(f"parameter_uncertainty={flag!r}: must be true or false")
-    given = {o.key_or_group for o in OverridesParser.create().parse_overrides(overrides)}
+    given = {o.key_or_group for o in parse_overrides(overrides)}
     plausible = (resolved.get("calibration") or {}).get("plausible_set") or []
     base_area = area_from_dict(resolved["area"])
     members = []

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .params import ParameterError
+from .params import ParameterError, brief
 
 PHASE_AGES = {"primary": (4, 11), "secondary": (11, 18)}
 # a school's phase -> the age phases it teaches (an all-through school teaches both)
@@ -129,12 +129,20 @@ def _location(where: str, value: Any) -> tuple[float, float]:
 
 def _keys(where: str, data: Any, required: set[str], optional: set[str] = frozenset()) -> dict:
     if not isinstance(data, dict):
-        raise ParameterError(f"{where}={data!r}: must be a mapping")
+        raise ParameterError(f"{where}={brief(data)}: must be a mapping")
     for key in data:
         if key not in required | optional:
             raise ParameterError(f"{where}.{key}: unknown field")
     for key in sorted(required - set(data)):
         raise ParameterError(f"{where}.{key}: missing")
+    return data
+
+
+def _list(where: str, data: Any) -> list:
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise ParameterError(f"{where}={brief(data)}: must be a list")
     return data
 
 
@@ -174,7 +182,7 @@ def area_from_dict(data: Any) -> Area:
     if abs(total - 1) > 1e-3:
         raise ParameterError(f"area.age_structure: shares sum to {total:.4f}, not 1")
     csps = []
-    for i, c in enumerate(top["csps"] or []):
+    for i, c in enumerate(_list("area.csps", top["csps"])):
         w = f"area.csps[{i}]"
         _keys(w, c, {"name", "population"}, {"hazard_multiplier"})
         csps.append(
@@ -188,7 +196,7 @@ def area_from_dict(data: Any) -> Area:
         raise ParameterError("area.csps: at least one CSP is needed")
     csp_names = [c.name for c in csps]
     communities = []
-    for i, c in enumerate(top["communities"] or []):
+    for i, c in enumerate(_list("area.communities", top["communities"])):
         w = f"area.communities[{i}]"
         _keys(
             w,
@@ -236,7 +244,7 @@ def area_from_dict(data: Any) -> Area:
     register = _register(top.get("school_register"))
     typical = dict(register.assumed_roll)
     schools = []
-    for i, s in enumerate(top["schools"] or []):
+    for i, s in enumerate(_list("area.schools", top["schools"])):
         w = f"area.schools[{i}]"
         _keys(w, s, {"name", "phase", "communities"}, {"roll", "schools"})
         if s["phase"] not in PHASES:

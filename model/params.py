@@ -15,6 +15,12 @@ class ParameterError(ValueError):
     """A parameter value that is out of range or of the wrong type (one-line message)."""
 
 
+def brief(value: Any) -> str:
+    """A value as an error message shows it: its repr on one line, at most 60 characters."""
+    text = repr(value).replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def param(default: float, unit: str, source: str, lo: float = -math.inf, hi: float = math.inf):
     """A dataclass field with a default, a unit, a source and a closed valid range [lo, hi]."""
     return field(default=default, metadata={"unit": unit, "source": source, "lo": lo, "hi": hi})
@@ -1221,11 +1227,15 @@ class RunSettings:
 def params_from_dict(data: dict[str, Any] | None) -> Params:
     """Build Params from nested plain data, refusing unknown groups or names."""
     data = data or {}
+    if not isinstance(data, dict):
+        raise ParameterError(f"params={brief(data)}: must be a mapping of parameter groups")
     groups = {f.name: f.type for f in fields(Params)}
     kwargs = {}
     for group, values in data.items():
         if group not in groups:
             raise ParameterError(f"params.{group}: unknown parameter group")
+        if values is not None and not isinstance(values, dict):
+            raise ParameterError(f"params.{group}={brief(values)}: must be a mapping")
         cls = globals()[groups[group]] if isinstance(groups[group], str) else groups[group]
         known = {f.name for f in fields(cls)}
         for name in values or {}:

@@ -404,7 +404,7 @@ def configure(overrides: list[str]) -> tuple[dict, np.ndarray, dict]:
         try:
             library = _load_library()
             cmp_ov = _compare_overrides(r, overrides, exp)
-            cmp_cfg, _ = compare_config(cmp_ov)
+            cmp_cfg, _ = compare_config(cmp_ov, sizes=False)
         except ScenarioError as exc:
             raise ConfigError(str(exc)) from None
         inputs, notes = build_inputs(exp, run.resolved["params"], library, run.area)
@@ -448,7 +448,7 @@ def _key(*parts) -> str:
 def _compare_cfg(design: dict):
     h = design["sample_hash"]
     if _STATE.get("hash") != h:
-        cfg, _ = compare_config(design["compare_overrides"])
+        cfg, _ = compare_config(design["compare_overrides"], sizes=False)
         _STATE.clear()
         _STATE.update(hash=h, cfg=cfg, burnin={}, baseline={})
     return _STATE["cfg"]

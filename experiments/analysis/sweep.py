@@ -31,7 +31,7 @@ from svsim.scenarios.library import ScenarioError
 
 from .. import chunks as ch
 from ..compare.compare import compare_config, run_replicate, summarise, tables
-from ..config import ConfigError, compose, flatten, run_config
+from ..config import ConfigError, compose, flatten, parse_overrides, run_config
 from ..runfolder import run_folder, write_manifest
 
 log = logging.getLogger("svsim.sweep")
@@ -105,7 +105,7 @@ def point_overrides(design: dict, point: dict, scenarios: list | None = None) ->
 def _compare(design: dict, point: dict, scenarios: list | None = None):
     """The validated compare configuration of one point; scenario errors as a ConfigError."""
     try:
-        return compare_config(point_overrides(design, point, scenarios))[0]
+        return compare_config(point_overrides(design, point, scenarios), sizes=False)[0]
     except ScenarioError as exc:
         raise ConfigError(str(exc)) from None
 
@@ -146,19 +146,11 @@ def _composed(point: dict) -> tuple[dict, str]:
 
 def _take_grid(overrides: list[str]) -> tuple[list[str], dict]:
     """Take `grid=...` and `points=...` out of the overrides, parsed as Hydra values."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException
-
     rest, found = [], {}
     for o in overrides:
         key = o.split("=", 1)[0]
         if key in ("grid", "points"):
-            try:
-                found[key] = OverridesParser.create().parse_overrides([o])[0].value()
-            except HydraException as exc:
-                raise ConfigError(
-                    f"{key}: cannot parse {o!r}: {str(exc).splitlines()[0]}"
-                ) from None
+            found[key] = parse_overrides([o])[0].value()
         else:
             rest.append(o)
     return rest, found
@@ -269,12 +261,6 @@ def configure(overrides: list[str]) -> tuple[dict, np.ndarray, dict]:
         r["grid"], r["points"] = None, None
         r.update(replaced)
     run_config(overrides, config_name="sweep")  # area, params and settings are valid
-    for key, lo in (("replicates", 2), ("chunks", 1), ("jobs", 1)):
-        v = r[key]
-        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-            raise ConfigError(f"{key}={v!r}: must be a whole number >= {lo}")
-    if r["stage"] not in ("all", "prepare", "run", "analyze"):
-        raise ConfigError(f"stage={r['stage']!r}: must be one of all, prepare, run, analyze")
     points = expand(r.get("grid"), r.get("points"))
     form = "points" if r.get("points") is not None else "grid"
     check_values(points, form, flatten(r))

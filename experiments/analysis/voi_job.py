@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -38,26 +37,14 @@ OUTCOMES = {  # outcome averted per draw, over the horizon: compare's measure na
 }
 
 
-def _whole(field: str, v, lo: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-        raise ConfigError(f"{field}={v!r}: must be a whole number >= {lo}")
-    return v
-
-
 def configure(overrides: list[str]) -> tuple[dict, np.ndarray, dict]:
     """Compose and validate conf/voi.yaml; (design, sample of draw numbers, settings)."""
-    r = OmegaConf.to_container(compose("voi", overrides), resolve=True)
-    if r["stage"] not in STAGES:
-        raise ConfigError(f"stage={r['stage']!r}: must be one of {', '.join(STAGES)}")
-    draws = _whole("draws", r["draws"], 10)
-    n_chunks = _whole("chunks", r["chunks"], 1)
-    jobs = _whole("jobs", r["jobs"], 1)
-    boot = _whole("boot", r["boot"], 0)
-    k = r["multiplier"]
-    if isinstance(k, bool) or not isinstance(k, int | float) or not math.isfinite(k) or k < 0:
-        raise ConfigError(f"multiplier={k!r}: must be a finite number >= 0")
+    r = OmegaConf.to_container(compose("voi", overrides), resolve=True)  # schema-checked
+    draws, n_chunks, jobs, boot, k = (
+        r[x] for x in ("draws", "chunks", "jobs", "boot", "multiplier")
+    )
     names = r["scenarios"]
-    if not isinstance(names, list) or len(names) < 2:
+    if len(names) < 2:
         raise ConfigError(f"scenarios={names!r}: must list at least two scenarios")
     run_config(overrides, config_name="voi")  # validates area, params and settings
     cmp_ov = [
@@ -72,7 +59,7 @@ def configure(overrides: list[str]) -> tuple[dict, np.ndarray, dict]:
         *(f"{x}={r[x]}" for x in ("years", "burn_in_years", "seed", "population_scale")),
         f"start_year={r['start_year']}",
     ]
-    cfg, _ = compare_config(cmp_ov)  # refuses unknown scenarios and a bad comparator
+    cfg, _ = compare_config(cmp_ov, sizes=False)  # refuses unknown scenarios and a bad comparator
     design = {
         "job": "voi",
         "evaluator": "svsim.experiments.analysis.voi_job:evaluate_chunk",
@@ -96,7 +83,7 @@ def evaluate_chunk(design: dict, rows: np.ndarray, folder: Path, tmp: Path) -> N
     """The chunk job's work: run its draws (every scenario each) and write economics.csv, one row
     per draw and scenario other than the comparator, and inputs.csv, every input's value per
     draw as it ran."""
-    cfg, _ = compare_config(design["compare_overrides"])
+    cfg, _ = compare_config(design["compare_overrides"], sizes=False)
     reps = rows[:, 0].astype(int)
     results = [run_replicate(cfg, int(r)) for r in reps]
     sub = replace(cfg, replicates=len(reps))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,7 +33,7 @@ from svsim.scenarios.library import (
 )
 from svsim.scenarios.prices import prices_from_dict
 
-from ..config import CONF_DIR, ConfigError, flatten, load_yaml, run_config
+from ..config import CONF_DIR, ConfigError, flatten, load_yaml, parse_overrides, run_config
 from ..runfolder import code_revision, default_out, run_folder, versions, write_manifest
 from ..stopping import worker_pool
 from ..userfiles import FileGate, UserFileError, read_scenario
@@ -134,39 +135,53 @@ def load_scenarios(names: list[str], area, library: dict, first: int, last: int)
     return out
 
 
-def with_run_blocks(overrides: list[str]) -> list[str]:
+def run_blocks(overrides: list[str]) -> dict[str, tuple]:
     """A scenario file may carry the run that made its numbers under `run:` (the workshop page
-    exports one); its settings apply unless the command line sets them."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parsed = OverridesParser.create().parse_overrides(overrides)
+    exports one); its settings apply unless the command line sets them: {key: (value, file)}."""
+    parsed = parse_overrides(overrides)
     given = {o.key_or_group for o in parsed}
     names = next((o.value() for o in parsed if o.key_or_group == "scenarios"), None) or []
-    extra = {}
+    if not isinstance(names, list):
+        return {}  # refused by the schema
+    extra, source = {}, {}
     for name in names:
         if isinstance(name, str) and (name.endswith((".yaml", ".yml")) or "/" in name):
             run = scenario_file(Path(name)).get("run") or {}  # its keys are run settings
+            if not isinstance(run, dict):
+                raise ConfigError(f"scenarios: {quote(name)}: run={quote(run)}: must be a mapping")
             for k, v in run.items():
+                source.setdefault(k, name)
                 if k not in given and extra.setdefault(k, v) != v:
                     raise ConfigError(
                         f"scenarios: {quote(name)}: run.{k}={quote(v)} disagrees with another "
                         f"scenario file's {quote(extra[k])}"
                     )
-    as_text = {k: str(v).lower() if isinstance(v, bool) else v for k, v in extra.items()}
+    return {k: (v, source[k]) for k, v in extra.items()}
+
+
+def with_run_blocks(overrides: list[str]) -> list[str]:
+    """The overrides with the scenario files' run settings before them (the command line wins)."""
+    as_text = {
+        k: str(v).lower() if isinstance(v, bool) else v
+        for k, (v, _) in run_blocks(overrides).items()
+    }
     return [*(f"{k}={v}" for k, v in as_text.items()), *overrides]
 
 
-def compare_config(overrides: list[str]) -> tuple[CompareConfig, bool]:
-    """Compose, validate and type the comparison's configuration; (config, check-only)."""
-    overrides = with_run_blocks(overrides)
-    run = run_config(overrides, config_name="compare")
-    r = run.resolved
-    for key, lo in (("replicates", 2), ("jobs", 1)):
-        v = r[key]
-        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-            raise ConfigError(f"{key}={v!r}: must be a whole number >= {lo}")
+def compare_config(overrides: list[str], sizes: bool = True) -> tuple[CompareConfig, bool]:
+    """Compose, validate and type the comparison's configuration; (config, check-only).
+    sizes=False: a job that runs its replicates elsewhere (voi, sweep, sensitivity) sizes them."""
+    blocks = run_blocks(overrides)
+    try:
+        run = run_config(with_run_blocks(overrides), config_name="compare", sizes=sizes)
+    except ConfigError as exc:
+        key = re.split(r"[=:]", str(exc), maxsplit=1)[0]
+        if key in blocks:
+            raise ConfigError(f"{exc} (from the run: block of {quote(blocks[key][1])})") from None
+        raise
+    r = run.resolved  # types and ranges checked by its schema (experiments/schema.py)
     names = r["scenarios"]
-    if not isinstance(names, list) or not names:
+    if not names:
         raise ConfigError(f"scenarios={names!r}: must be a non-empty list")
     library = _load_library()
     first = run.settings.start_year
@@ -179,9 +194,7 @@ def compare_config(overrides: list[str]) -> tuple[CompareConfig, bool]:
             f"comparator={comparator!r}: must be one of the scenarios ({', '.join(by_name)})"
         )
     ordered = (by_name[comparator], *(s for s in scenarios if s.name != comparator))
-    decompose = r.get("decompose", False)
-    if not isinstance(decompose, bool):
-        raise ConfigError(f"decompose={decompose!r}: must be true or false")
+    decompose = r["decompose"]
     prices = load_prices()
     prison = r["prison_place_per_year"]
     week_cost = prison["value"] / 52 * prices.uprate(prison["price_year"], prices.base_year)
@@ -772,6 +785,16 @@ def meta(cfg: CompareConfig, wall: float, seconds: dict | None = None) -> dict:
     }
 
 
+def run_settings_line(cfg: CompareConfig, blocks: dict) -> str:
+    """The run settings a comparison would use, naming those a scenario file's run: block set."""
+    r = cfg.resolved
+    keys = ("replicates", "years", "burn_in_years", "seed", "population_scale", "start_year",
+            "uncertainty", "parameter_uncertainty", "jobs")  # fmt: skip
+    shown = " ".join(f"{k}={str(r[k]).lower() if isinstance(r[k], bool) else r[k]}" for k in keys)
+    origin = "; ".join(f"{k} from the run: block of {quote(f)}" for k, (_, f) in blocks.items())
+    return f"run settings: {shown}" + (f" ({origin})" if origin else "")
+
+
 def main(overrides: list[str]) -> int:
     import yaml
 
@@ -784,6 +807,7 @@ def main(overrides: list[str]) -> int:
             f"ok: {len(cfg.scenarios)} scenario(s) valid: "
             f"{', '.join(s.name for s in cfg.scenarios)}"
         )
+        print(run_settings_line(cfg, run_blocks(overrides)))
         return 0
     if len(cfg.scenarios) < 2:
         raise ConfigError(
