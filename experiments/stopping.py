@@ -86,6 +86,9 @@ def _shielded() -> Iterator[None]:
         restore(old)
 
 
+shielded = _shielded  # for callers elsewhere that stop helpers of their own (the workshop page)
+
+
 @contextmanager
 def _deaf_children() -> Iterator[None]:
     """Processes started in the block ignore SIGINT (SIG_IGN survives fork and exec), so that a

@@ -6,6 +6,7 @@ so its whole tree is found even after re-parenting (bench/stop_time.py)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -43,6 +44,48 @@ def sweep_args(tmp_path: Path, out: Path) -> list[str]:
         "replicates=2", "years=1", "burn_in_years=1", "population_scale=1", "chunks=6", "jobs=2",
         f"out={out}",
     ]  # fmt: skip
+
+
+CALIBRATION = ["years=1", "burn_in_years=1", "population_scale=0.02", "start_year=2021"]
+TWO_FREE = (
+    "+free={params:{offending:{base_hazard:{low:2e-4,high:8e-4,log:true}},"
+    "justice:{record_injury:{low:0.3,high:0.6}}}}"
+)
+
+
+def calibrate_args(out: Path, *extra: str) -> list[str]:
+    """A small calibration of Wiltshire at scale 0.02 on 2 local workers, no recovery runs."""
+    return [
+        "calibrate", *CALIBRATION, "chunks=2", "jobs=2", "recovery_truths=0", f"out={out}", *extra
+    ]  # fmt: skip
+
+
+def workshop_args(*extra: str) -> list[str]:
+    """The page for the test town on any free port, its comparator's 40 runs (at full scale,
+    about a minute) started with the server."""
+    return [
+        "workshop", "area=test_town", "port=0", "comparator=no_new_funding",
+        "start_from=no_new_funding", "population_scale=1", "replicates=40", *extra,
+    ]  # fmt: skip
+
+
+STOPPED = (
+    "svsim workshop: the page stopped; it keeps nothing (take-away files are saved by the browser)"
+)
+
+
+def children(pid: int, name: str) -> list[int]:
+    """The running children of a process whose command line contains `name`."""
+    out = []
+    for p in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            cmd = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError):
+            continue
+        if int(stat[1]) == pid and stat[0] not in "ZX" and name in cmd:
+            out.append(int(p))
+    return out
 
 
 def wait_for(condition, timeout: float, proc: subprocess.Popen) -> None:
@@ -177,3 +220,122 @@ def test_an_interrupted_slurm_launch_names_the_scancel_that_stops_its_array(tmp_
     assert re.search(r"; 1 of 4 chunks .* stop it with scancel 4242 77$", text), text
     assert "scancel" not in ch._kept(tmp_path, 4, "abc", ["hydra/launcher=joblib"], since)
     assert stopping.describe(KeyboardInterrupt()) == "interrupted; no run folder was written"
+
+
+@linux
+def test_ctrl_c_in_a_calibration_wave_ends_it_and_keeps_its_finished_chunks(tmp_path):
+    """The wave's chunks run through the chunk launcher: it and its workers end, and the line
+    counts the wave's finished chunks."""
+    out, log = tmp_path / "cal", tmp_path / "stderr.txt"
+    args = calibrate_args(out, "~free", TWO_FREE, "waves=[12,10]")
+    with open(log, "w") as fh:
+        proc, token = start(args, stdout=fh, stderr=subprocess.STDOUT)
+    try:
+        wave = out / "wave-1"
+        wait_for(lambda: any(wave.glob("chunks/.chunk-*.incomplete-*")), 300, proc)  # computing
+        send(proc, signal.SIGINT, "group")
+        gone = seconds_until_gone(token, proc, 30)
+    finally:
+        kill_marked(token)
+    assert gone is not None and gone < 10, gone
+    assert proc.wait() == 130
+    done = len(manifests(wave))
+    assert last_line(log) == (
+        f"svsim calibrate: interrupted; {done} of 2 chunks finished and kept in {wave}; "
+        "run the same command again to continue"
+    ), last_line(log)
+    assert "Traceback" not in log.read_text()
+
+
+@pytest.mark.slow
+@linux
+def test_sigterm_while_calibrate_fits_its_emulators_ends_the_fit_and_its_workers(tmp_path):
+    """The emulators (a Gaussian process per row, 23 free parameters) are fitted by joblib's
+    loky workers, children of svsim: `kill PID` during the fit ends them at once, and the line
+    says the wave's runs are kept."""
+    out, log = tmp_path / "cal", tmp_path / "stderr.txt"
+    with open(log, "w") as fh:
+        proc, token = start(
+            calibrate_args(out, "waves=[24,10]"), stdout=fh, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_for(lambda: children(proc.pid, "loky"), 900, proc)  # the fit has started
+        assert len(manifests(out / "wave-1")) == 2
+        assert not (out / "wave-1" / "emulator.joblib").exists()
+        send(proc, signal.SIGTERM, "main")
+        gone = seconds_until_gone(token, proc, 30)
+    finally:
+        kill_marked(token)
+    assert gone is not None and gone < 10, gone
+    assert proc.wait() == 130
+    assert last_line(log) == (
+        f"svsim calibrate: interrupted; kept in {out}: wave-1 2 of 2 chunks finished; "
+        "run the same command again to continue"
+    ), last_line(log)
+    assert not (out / "wave-1" / "emulator.joblib").exists()
+
+
+def start_workshop(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, str, Path]:
+    """Start the page; (process, marker token, log) once it has printed its address."""
+    log = tmp_path / "workshop.txt"
+    with open(log, "w") as fh:
+        proc, token = start(workshop_args(*extra), stdout=fh, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: "press Ctrl+C to stop" in log.read_text(), 120, proc)
+    except BaseException:
+        kill_marked(token)
+        raise
+    return proc, token, log
+
+
+@linux
+@pytest.mark.parametrize(
+    "sig, to", [(signal.SIGINT, "group"), (signal.SIGTERM, "main")], ids=["ctrl-c", "sigterm"]
+)
+def test_a_signal_ends_the_workshop_page_while_it_simulates_within_10_s(tmp_path, sig, to):
+    """Stopped while it simulates the comparator's runs (a thread of the one process): 130 and
+    one line saying it stopped."""
+    proc, token, log = start_workshop(tmp_path)
+    try:
+        time.sleep(2)  # well into the comparator's runs
+        send(proc, sig, to)
+        gone = seconds_until_gone(token, proc, 30)
+    finally:
+        kill_marked(token)
+    assert gone is not None and gone < 10, gone
+    assert proc.wait() == 130
+    assert last_line(log) == STOPPED, last_line(log)
+    assert "Traceback" not in log.read_text()
+
+
+@pytest.mark.slow
+@linux
+def test_sigterm_ends_the_workshop_page_while_a_browser_waits_for_a_what_if(tmp_path):
+    """A what-if runs in one of Solara's task threads, which the interpreter waits for at exit:
+    the server tells it to stop, so `kill PID` ends the page within seconds, not after the
+    what-if."""
+    from browser import ARGS, CHROMIUM, _require_chromium
+
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    proc, token, log = start_workshop(tmp_path, "prewarm=false")  # the what-if does it all
+    url = re.search(r"workshop: (http://\S+)", log.read_text()).group(1)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            try:
+                page = browser.new_page()
+                page.goto(url)
+                page.locator(".workshop-progress").first.wait_for(timeout=120_000)
+                time.sleep(2)
+                assert proc.poll() is None
+                send(proc, signal.SIGTERM, "main")
+                gone = seconds_until_gone(token, proc, 30)
+            finally:
+                browser.close()
+    finally:
+        kill_marked(token)
+    assert gone is not None and gone < 10, gone
+    assert proc.wait() == 130
+    assert last_line(log) == STOPPED, last_line(log)

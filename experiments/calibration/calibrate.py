@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import chunks as ch
+from .. import stopping
 from ..config import CONF_DIR, ConfigError, compose, load_yaml, run_config, set_path
 from ..runfolder import run_folder, write_manifest
 from . import history as hm
@@ -275,6 +276,10 @@ def main(overrides: list[str]) -> int:
         finish(
             out, r, free, fitted, rows, runs, x_all, emulators, scale, keep, waves_info, hyd, start
         )
+    except stopping.Interrupted:  # in a wave's chunks: it says which were kept (and scancel)
+        raise
+    except KeyboardInterrupt:  # between chunks, e.g. fitting emulators (joblib ends its workers)
+        raise stopping.Interrupted(kept(out)) from None
     finally:
         logging.getLogger("svsim").removeHandler(handler)
         handler.close()
@@ -282,6 +287,25 @@ def main(overrides: list[str]) -> int:
         promote(out / "analysis", run.area.name)
     print(f"calibration folder: {out}")
     return 0
+
+
+def kept(out: Path) -> str:
+    """The line a calibration interrupted outside a wave's chunks ends with: what each wave has
+    kept in its folder (finished chunks, fitted emulators), which a re-run does not redo."""
+    parts = []
+    for folder in sorted(out.glob("wave-*"), key=lambda f: int(f.name.split("-")[1])):
+        try:
+            n = len(json.loads((folder / "design.json").read_text())["chunks"])
+        except (OSError, ValueError, KeyError):
+            continue
+        text = f"{folder.name} {len(ch.status(folder, n)[0])} of {n} chunks finished"
+        if (folder / "emulator.joblib").is_file():
+            text += " and its emulators fitted"
+        parts.append(text)
+    return (
+        f"interrupted; kept in {out}: {', '.join(parts) or 'no runs yet'}; "
+        "run the same command again to continue"
+    )
 
 
 def _nested(values: dict) -> dict:

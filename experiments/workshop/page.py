@@ -8,18 +8,26 @@ A Solara page of our own (Mesa's SolaraViz re-runs only on Reset and redraws slo
 an answer on every move). The numbers come from `whatif.Engine`, which runs each what-if exactly
 as `svsim compare` would, paired against a comparator whose runs are cached in memory. The page's
 front-end files come from a local cache (`solara_assets`), so it works with no network.
+
+Everything runs in this one process: uvicorn's event loop, Solara's task threads (one what-if
+each) and the thread that simulates the comparator's runs at start. Ctrl-C or SIGTERM stops the
+server, tells every run to stop (`whatif.STOP`, heeded every few simulated weeks) and exits 130
+with one line; a thread that does not stop within `stopping.GRACE` seconds does not hold it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import ipaddress
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass, replace
 
 import solara
@@ -28,6 +36,7 @@ import solara.server.settings
 from solara.alias import rv
 from svsim.scenarios.library import TIERS, quote
 
+from .. import stopping
 from ..compare.report import fmt_money  # estimates read as £5.05m, not to the pound
 from ..config import ConfigError
 from ..userfiles import UserFileError, decode, too_large
@@ -1036,7 +1045,79 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+STOPPED = "the page stopped; it keeps nothing (take-away files are saved by the browser)"
+
+
+def _prewarm(engine: whatif.Engine, design: whatif.Design) -> None:
+    """Simulate the comparator's runs before the first what-if asks (until the server stops)."""
+    with contextlib.suppress(whatif.Cancelled):
+        engine.baseline(design)
+
+
+def _end_runs(grace: float = stopping.GRACE) -> None:
+    """Stop every what-if in progress and wait up to `grace` s for Solara's task threads (not
+    daemons: the interpreter would wait for them at exit); past that the process exits anyway,
+    a second after the stop line is printed."""
+    whatif.STOP.set()
+    deadline = time.monotonic() + grace
+    with stopping.shielded():
+        for t in _task_threads():
+            t.join(max(0.0, deadline - time.monotonic()))
+    if any(t.is_alive() for t in _task_threads()):
+        log.warning("a what-if did not stop within %.0f s; exiting without it", grace)
+        threading.Thread(target=_exit_soon, args=(1.0,), daemon=True).start()
+
+
+def _task_threads() -> list[threading.Thread]:
+    return [
+        t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon
+    ]
+
+
+def _exit_soon(seconds: float) -> None:
+    time.sleep(seconds)
+    os._exit(130)
+
+
 def main(overrides: list[str]) -> int:
+    """Serve the page until Ctrl-C or SIGTERM; then end every run and say that it stopped."""
+    whatif.STOP.clear()
+    try:
+        return _serve(overrides)
+    except KeyboardInterrupt:
+        _end_runs()
+        raise stopping.Interrupted(STOPPED) from None
+    finally:
+        whatif.STOP.set()
+
+
+def _server(app):
+    """uvicorn's server, which on Ctrl-C, SIGTERM or SIGHUP tells every run to stop at once and
+    shuts down gracefully (a browser's open connection may hold it up to 2 s, no longer), then
+    raises the signal again: KeyboardInterrupt (stopping.install)."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame) -> None:
+            whatif.STOP.set()
+            super().handle_exit(sig, frame)
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            with super().capture_signals():  # SIGINT and SIGTERM
+                if threading.current_thread() is not threading.main_thread():
+                    yield
+                    return
+                hup = signal.signal(signal.SIGHUP, self.handle_exit)
+                try:
+                    yield
+                finally:
+                    signal.signal(signal.SIGHUP, hup)
+
+    return Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2))
+
+
+def _serve(overrides: list[str]) -> int:
     ws = whatif.workshop_config(overrides)  # bad input: one line, exit 2 (cli)
     try:
         cache = solara_assets.install()
@@ -1066,9 +1147,8 @@ def main(overrides: list[str]) -> int:
     shown_host = f"[{ws.host}]" if ":" in ws.host else ws.host
     os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = ws.host, str(port)
     if ws.prewarm:
-        threading.Thread(target=engine.baseline, args=(ws.quick,), daemon=True).start()
+        threading.Thread(target=_prewarm, args=(engine, ws.quick), daemon=True).start()
     # the server last: its app mounts the asset cache set above as it is imported
-    import uvicorn
     from solara.server.starlette import app as solara_app
 
     app = solara_app
@@ -1085,7 +1165,8 @@ def main(overrides: list[str]) -> int:
             file=sys.stderr,
             flush=True,
         )
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+
+    server = _server(app)
     link = f"?token={ws.token}" if ws.token else ""
     print(f"workshop: http://{shown_host}:{port}/{link}", flush=True)
     print("workshop: press Ctrl+C to stop", file=sys.stderr, flush=True)

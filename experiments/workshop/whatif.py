@@ -75,7 +75,12 @@ class WhatIfError(ValueError):
 
 
 class Cancelled(Exception):
-    """A newer what-if replaced this one."""
+    """A newer what-if replaced this one, or the server is stopping."""
+
+
+# set when the server stops (Ctrl-C, SIGTERM): every run in progress ends within a few weeks' steps
+STOP = threading.Event()
+CHECK_WEEKS = 4  # how often a run asks whether to stop
 
 
 def money(x: float) -> str:
@@ -685,6 +690,12 @@ def compare_numbers(cfg, results: list[dict]) -> tuple:
     return summary, econ, t["by_year"], places, t["spend"]
 
 
+def _check(week: int, cancelled: Callable[[], bool]) -> None:
+    """Every few simulated weeks: stop if the what-if was replaced or the server is stopping."""
+    if week % CHECK_WEEKS == 0 and (STOP.is_set() or cancelled()):
+        raise Cancelled()
+
+
 class Engine:
     """Runs what-ifs for one area; the comparator's runs are cached per design."""
 
@@ -727,8 +738,7 @@ class Engine:
         m.interventions = [portfolio]
         while m.week < m.total_weeks:
             m.step()
-            if m.week % 52 == 0 and cancelled():
-                raise Cancelled()
+            _check(m.week, cancelled)
         w = m._weekly
         return w.reshape(s.years, 52, *w.shape[1:]).sum(axis=1), portfolio.spending()
 
@@ -751,6 +761,7 @@ class Engine:
                 model = ViolenceModel(*self.ws.run.for_replicate(r), settings)
                 while model.week < model.burn_in_weeks:
                     model.step()
+                    _check(model.week, cancelled)
                 draws = draw_inputs(self.ws.library, s.seed, r, self.ws.uncertainty)
                 yearly, spend = self._project(
                     model, self.ws.comparator, draws, s, settings.seed, cancelled
