@@ -11,6 +11,12 @@ Each chunk writes `chunks/chunk-NNNN/` atomically (built under a temporary name,
 complete) with a manifest: sample hash, chunk index, rows, seed, host, SLURM job id. Re-running
 skips finished chunks. A chunk that raised writes `chunks/chunk-NNNN.failed.txt` (its traceback)
 instead, so it is named, never silently dropped; the next run retries it.
+
+A chunk's temporary folder is owned (ownership.py): a re-run removes only stale ones, and waits
+for chunks whose owner still works (a SLURM array outlives the command that submitted it) rather
+than computing them again; if two owners finish one chunk, the first complete one is kept. The
+runner calls only the evaluators registered in EVALUATORS, and only for a design whose stored
+hash matches its contents.
 """
 
 from __future__ import annotations
@@ -35,12 +41,25 @@ from pathlib import Path
 
 import numpy as np
 
-from . import stopping
+from . import ownership, stopping
 from .config import CONF_DIR, ConfigError
+from .ownership import slurm_job_id
 
 log = logging.getLogger("svsim.chunks")
 
 MESA_QUIET = "++hydra.job_logging.loggers.MESA.level=WARNING"
+POLL = 5.0  # seconds between looks at chunks another owner is computing
+INCOMPLETE = ".chunk-*.incomplete-*"
+
+# The only functions a design.json may name (module:function); anything else is refused unimported.
+EVALUATORS = frozenset(
+    {
+        "svsim.experiments.analysis.sensitivity:evaluate_chunk",
+        "svsim.experiments.analysis.sweep:evaluate_chunk",
+        "svsim.experiments.analysis.voi_job:evaluate_chunk",
+        "svsim.experiments.calibration.calibrate:evaluate_chunk",
+    }
+)
 
 
 def design_hash(design: dict, sample: np.ndarray) -> str:
@@ -85,6 +104,7 @@ def prepare(folder: Path, design: dict, sample: np.ndarray, field: str = "out") 
                     f"{field}={str(folder)!r}: the chunk folder holds another sample "
                     f"(hash {str(held)[:12]}, this command's {digest[:12]}); choose another out="
                 )
+            load_design(folder)  # its contents still match that hash
             for bad in (folder / "chunks").glob("chunk-*/manifest.json"):
                 if json.loads(bad.read_text()).get("sample_hash") != digest:
                     raise ConfigError(
@@ -93,23 +113,57 @@ def prepare(folder: Path, design: dict, sample: np.ndarray, field: str = "out") 
                     )
             return digest
     folder.parent.mkdir(parents=True, exist_ok=True)
+    ownership.clean_stale(folder.parent, ".*.incomplete-*")
     tmp = folder.parent / f".{folder.name}.incomplete-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "chunks").mkdir(parents=True)
-    (tmp / "logs").mkdir()
-    np.save(tmp / "sample.npy", sample)
-    (tmp / "design.json").write_text(
-        json.dumps({**design, "sample_hash": digest}, indent=2, default=str) + "\n"
-    )
-    if folder.exists():  # an empty folder named by out=
-        folder.rmdir()
-    os.rename(tmp, folder)
+    try:
+        with ownership.owned(tmp) as lease:
+            (tmp / "chunks").mkdir()
+            (tmp / "logs").mkdir()
+            np.save(tmp / "sample.npy", sample)
+            (tmp / "design.json").write_text(
+                json.dumps({**design, "sample_hash": digest}, indent=2, default=str) + "\n"
+            )
+            lease.release()
+            if folder.exists():  # an empty folder named by out=
+                folder.rmdir()
+            os.rename(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return digest
 
 
 def load_design(folder: Path) -> tuple[dict, np.ndarray]:
-    design = json.loads((folder / "design.json").read_text())
-    return design, np.load(folder / "sample.npy")
+    """(design, sample) of a chunk folder, refused in one line unless its evaluator is registered
+    and its stored hash matches its contents (so no altered folder is computed or analyzed)."""
+    meta = folder / "design.json"
+    try:
+        design = json.loads(meta.read_text())
+        sample = np.load(folder / "sample.npy", allow_pickle=False)
+    except ValueError as exc:  # OSError (absent) is left to the callers, which say where
+        raise ConfigError(
+            f"{folder}: design.json or sample.npy is unreadable ({exc}); the folder was altered, "
+            "re-run with a new out="
+        ) from None
+    if not isinstance(design, dict):
+        raise ConfigError(
+            f"{meta}: holds {type(design).__name__}, not a design; re-run with a new out="
+        )
+    evaluator = design.get("evaluator")
+    if evaluator not in EVALUATORS:
+        raise ConfigError(
+            f"{meta}: evaluator={evaluator!r} is not a registered chunk evaluator "
+            f"({', '.join(sorted(EVALUATORS))})"
+        )
+    held = design.get("sample_hash")
+    digest = design_hash({k: v for k, v in design.items() if k != "sample_hash"}, sample)
+    if held != digest:
+        raise ConfigError(
+            f"{meta}: sample_hash does not match its contents (held {str(held)[:12]}, "
+            f"recomputed {digest[:12]}); the folder was altered, re-run with a new out="
+        )
+    return design, sample
 
 
 def status(folder: Path, n_chunks: int) -> tuple[list[int], list[int], list[int]]:
@@ -154,13 +208,6 @@ def describe_missing(folder: Path, missing: list[int], failed: list[int]) -> str
     return f"{len(missing)} chunk(s) not finished: {names}{more}{why}"
 
 
-def slurm_job_id() -> str | None:
-    env = os.environ
-    if env.get("SLURM_ARRAY_JOB_ID") and env.get("SLURM_ARRAY_TASK_ID"):
-        return f"{env['SLURM_ARRAY_JOB_ID']}_{env['SLURM_ARRAY_TASK_ID']}"
-    return env.get("SLURM_JOB_ID")
-
-
 def run_chunk(folder: Path | str, index: int, launch: str = "") -> Path:
     """Evaluate one chunk and write it atomically; a no-op if it is already complete."""
     folder = Path(folder).resolve()
@@ -173,34 +220,28 @@ def run_chunk(folder: Path | str, index: int, launch: str = "") -> Path:
         raise ConfigError(f"chunk={index}: the design has chunks 0-{len(ranges) - 1}")
     a, b = ranges[index]
     tmp = folder / "chunks" / f".chunk-{index:04d}.incomplete-{socket.gethostname()}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    shutil.rmtree(tmp, ignore_errors=True)  # this host and pid's: a dead process's
     start, started = time.perf_counter(), datetime.now().isoformat(timespec="seconds")
     cpu0 = time.process_time()
     try:
-        module, func = design["evaluator"].split(":")
-        with _outside_hydra():
-            getattr(importlib.import_module(module), func)(design, sample[a:b], folder, tmp)
-        manifest = {
-            "status": "complete",
-            "sample_hash": design["sample_hash"],
-            "chunk": index,
-            "rows": [a, b],
-            "seed": design.get("seed"),
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "slurm_job_id": slurm_job_id(),
-            "launch": launch,
-            "started": started,
-            "finished": datetime.now().isoformat(timespec="seconds"),
-            "wall_seconds": round(time.perf_counter() - start, 3),
-            "cpu_seconds": round(time.process_time() - cpu0, 3),
-        }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        if final.exists():  # another job finished the same chunk first
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            os.rename(tmp, final)
+        with ownership.owned(tmp) as lease:
+            _evaluate(design, sample[a:b], folder, tmp)
+            manifest = {
+                "status": "complete",
+                "sample_hash": design["sample_hash"],
+                "chunk": index,
+                "rows": [a, b],
+                "seed": design.get("seed"),
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "slurm_job_id": slurm_job_id(),
+                "launch": launch,
+                "started": started,
+                "finished": datetime.now().isoformat(timespec="seconds"),
+                "wall_seconds": round(time.perf_counter() - start, 3),
+                "cpu_seconds": round(time.process_time() - cpu0, 3),
+            }
+            _finish(folder, index, tmp, lease, manifest)
         failed_file(folder, index).unlink(missing_ok=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -211,6 +252,33 @@ def run_chunk(folder: Path | str, index: int, launch: str = "") -> Path:
         )
         raise
     return final
+
+
+def _evaluate(design: dict, rows: np.ndarray, folder: Path, tmp: Path) -> None:
+    """Call the design's evaluator, which load_design has checked is a registered one."""
+    if design["evaluator"] not in EVALUATORS:  # never reached past load_design; kept explicit
+        raise ConfigError(f"evaluator={design['evaluator']!r}: not a registered chunk evaluator")
+    module, func = design["evaluator"].split(":")
+    with _outside_hydra():
+        getattr(importlib.import_module(module), func)(design, rows, folder, tmp)
+
+
+def _finish(folder: Path, index: int, tmp: Path, lease, manifest: dict) -> None:
+    """Write the manifest and rename the chunk into place, unless another owner finished it
+    first: the first complete one is kept and this one discarded."""
+    final = chunk_dir(folder, index)
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    lease.release()
+    if (final / "manifest.json").is_file():
+        log.info("%s: finished first by another owner; this copy discarded", final.name)
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    try:
+        os.rename(tmp, final)
+    except OSError:  # another owner renamed its copy in meanwhile
+        if not (final / "manifest.json").is_file():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @contextmanager
@@ -371,17 +439,75 @@ def file_logger(folder: Path, name: str) -> logging.Handler:
     return handler
 
 
+def running_elsewhere(folder: Path, among: list[int]) -> dict[int, list[dict | None]]:
+    """The chunks of `among` whose temporary folder another owner holds (stale ones are cleaned
+    first), with those owners (None: an owner.json not written yet)."""
+    ownership.clean_stale(folder / "chunks", INCOMPLETE)
+    held: dict[int, list[dict | None]] = {}
+    for tmp in sorted((folder / "chunks").glob(INCOMPLETE)):
+        m = re.match(r"\.chunk-(\d+)\.incomplete-", tmp.name)
+        if m and int(m.group(1)) in among and tmp.is_dir():
+            held.setdefault(int(m.group(1)), []).append(ownership.read_owner(tmp))
+    return held
+
+
+def _whose(held: dict[int, list[dict | None]]) -> str:
+    return "; ".join(
+        f"chunk-{i:04d} ({', '.join(map(ownership.describe, who))})" for i, who in held.items()
+    )
+
+
+def _pause(seconds: float) -> None:
+    """Sleep between looks at chunks computed elsewhere (a seam for tests)."""
+    time.sleep(seconds)
+
+
+def _await(folder: Path, n_chunks: int, held: dict, hydra_overrides: list[str], jobs: int):
+    """Wait until each chunk another owner computes is finished, or its owner is gone (then it
+    is cleaned and computed here)."""
+    shown: set[int] = set()
+    while held:
+        missing = status(folder, n_chunks)[2]
+        now = running_elsewhere(folder, missing)
+        orphans = [i for i in held if i in missing and i not in now]
+        held = {i: now[i] for i in held if i in now}
+        if orphans:
+            log.info("chunk(s) %s: their owner is gone; computing them here",
+                     ", ".join(map(str, orphans)))  # fmt: skip
+            launch(folder, orphans, n_chunks, hydra_overrides, jobs)
+            continue
+        if held and set(held) != shown:
+            log.info("waiting for %d chunk(s) computed elsewhere: %s", len(held), _whose(held))
+            shown = set(held)
+        if held:
+            try:
+                _pause(POLL)
+            except KeyboardInterrupt:
+                done = len(status(folder, n_chunks)[0])
+                raise stopping.Interrupted(
+                    f"interrupted; {done} of {n_chunks} chunks finished and kept in {folder}; "
+                    f"{len(held)} still computed elsewhere ({_whose(held)}); "
+                    "run the same command again to continue"
+                ) from None
+
+
 def execute(folder: Path, n_chunks: int, hydra_overrides: list[str], jobs: int) -> list[int]:
-    """Run every missing chunk; return the chunks still missing afterwards."""
-    for stale in (folder / "chunks").glob(".chunk-*.incomplete-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    """Run every missing chunk, except those another live owner is computing (a SLURM array
+    that outlived an earlier command, another run): those are waited for, and computed here only
+    if their owner goes. Returns the chunks still missing afterwards."""
+    load_design(folder)  # refuse an altered folder in one line, before any launch
     done, failed, missing = status(folder, n_chunks)
+    held = running_elsewhere(folder, missing)
+    todo = [i for i in missing if i not in held]
     if done:
-        log.info("%d of %d chunk(s) already done; computing %d", len(done), n_chunks, len(missing))
+        log.info("%d of %d chunk(s) already done; computing %d", len(done), n_chunks, len(todo))
     if failed:
         log.info("retrying failed chunk(s): %s", ", ".join(map(str, failed)))
-    if missing:
-        launch(folder, missing, n_chunks, hydra_overrides, jobs)
+    if held:
+        log.info("not launching %d chunk(s) computed elsewhere: %s", len(held), _whose(held))
+    if todo:
+        launch(folder, todo, n_chunks, hydra_overrides, jobs)
+    _await(folder, n_chunks, held, hydra_overrides, jobs)
     done, failed, missing = status(folder, n_chunks)
     if missing:
         log.error(describe_missing(folder, missing, failed))

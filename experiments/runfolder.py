@@ -1,4 +1,5 @@
-"""Run folders: complete or absent. Built under a temporary name, renamed on success."""
+"""Run folders: complete or absent. Built under a temporary name (`.NAME.incomplete-PID`, owned
+by the rule in ownership.py), renamed on success; a dead owner's temporary folders are cleaned."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -15,7 +15,10 @@ from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
+from . import ownership
 from .config import ConfigError
+from .ownership import owner, owner_alive  # noqa: F401  (owner_alive: re-exported)
+from .ownership import start_time as _start_time  # noqa: F401  (re-exported)
 
 PACKAGES = ("svsim", "mesa", "numpy", "pandas", "scipy", "pyarrow", "networkx", "hydra-core")
 
@@ -65,42 +68,6 @@ def refuse_existing(out: Path) -> None:
         raise ConfigError(f"out={str(out.resolve())!r}: already exists; choose another folder")
 
 
-def _start_time(pid: int) -> str | None:
-    """When a process started (boot id and clock ticks since boot), to tell a live owner from a
-    reused pid; None where /proc cannot say."""
-    try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return f"{boot}:{stat.rsplit(')', 1)[1].split()[19]}"
-    except (OSError, IndexError):
-        return None
-
-
-def owner() -> dict:
-    """This process as the owner of a folder: (host, pid, start time)."""
-    pid = os.getpid()
-    return {"host": socket.gethostname(), "pid": pid, "started": _start_time(pid),
-            "since": datetime.now().isoformat(timespec="seconds")}  # fmt: skip
-
-
-def owner_alive(who: dict) -> bool:
-    """False only when the owner is certainly gone: on this host, its pid dead or reused.
-    An owner on another host (a SLURM node) is taken to be alive."""
-    if who.get("host") != socket.gethostname():
-        return True
-    pid = who.get("pid")
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # alive, another user's
-    started = _start_time(pid)
-    return started is None or who.get("started") in (None, started)
-
-
 def _read_owner(lock: Path) -> dict | None:
     try:
         return json.loads(lock.read_text())
@@ -127,8 +94,9 @@ def _create(lock: Path, record: dict) -> bool:
 
 def claim(out: Path) -> Path:
     """Claim `out` for this process with an exclusive lock file beside it (`.NAME.lock`, holding
-    the owner), before any work; a second claim is refused in one line. A dead owner's lock and
-    temporary folder are cleaned (under a takeover lock, so two claimants cannot both do it)."""
+    the owner; run_folder keeps its mtime as a heartbeat), before any work; a second claim is
+    refused in one line. A gone owner's lock and temporary folder (ownership.py's rule) are
+    cleaned, under a takeover lock, so two claimants cannot both do it."""
     lock = out.parent / f".{out.name}.lock"
     me = owner()
     for _ in range(3):
@@ -137,7 +105,7 @@ def claim(out: Path) -> Path:
         held = _read_owner(lock)
         if held is None:
             continue  # released meanwhile: try again
-        if held and owner_alive(held):
+        if held and not _lock_gone(lock, held):
             raise ConfigError(
                 f"out={str(out)!r}: another run is writing this folder (host {held.get('host')}, "
                 f"pid {held.get('pid')}, since {held.get('since')}); choose another folder"
@@ -145,7 +113,7 @@ def claim(out: Path) -> Path:
         takeover = lock.with_name(lock.name + ".takeover")
         if not _create(takeover, me):
             stuck = _read_owner(takeover)
-            if stuck is not None and not (stuck and owner_alive(stuck)):
+            if stuck is not None and (not stuck or _lock_gone(takeover, stuck)):
                 takeover.unlink(missing_ok=True)  # a claimant that died while taking over
             continue
         try:
@@ -158,14 +126,25 @@ def claim(out: Path) -> Path:
     raise ConfigError(f"out={str(out)!r}: could not claim the folder; another run holds it")
 
 
+def _lock_gone(lock: Path, held: dict) -> bool:
+    """Whether a lock's owner is gone: on this host and dead, or its heartbeat (the lock's mtime)
+    older than ownership.STALE_AFTER; a lock removed meanwhile is not gone (claim again)."""
+    try:
+        beat = lock.stat().st_mtime
+    except OSError:
+        return False
+    return ownership.gone(held, beat) is not None
+
+
 def _temporary(out: Path, pid: int) -> Path:
     return out.parent / f".{out.name}.incomplete-{pid}"
 
 
 @contextmanager
 def run_folder(out: Path, replace: bool = False):
-    """Claim `out` (refused if another run holds it), yield a temporary folder beside it, and
-    rename that to `out` only if the block succeeds. An existing `out` is refused, or with
+    """Claim `out` (refused if another run holds it), yield a temporary folder beside it, owned
+    (ownership.py) while the block runs, and rename that to `out` only if the block succeeds.
+    Stale temporary folders beside it are cleaned first. An existing `out` is refused, or with
     replace=True (a re-analysis) replaced on success."""
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -174,13 +153,16 @@ def run_folder(out: Path, replace: bool = False):
     try:
         if not replace:
             refuse_existing(out)  # checked under the claim, so no other run can finish it now
+        ownership.clean_stale(out.parent, ".*.incomplete-*")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
-        yield tmp
-        old = out.parent / f".{out.name}.replaced-{os.getpid()}"
-        if replace and out.exists():
-            os.rename(out, old)
-        os.rename(tmp, out)
+        with ownership.owned(tmp, also=[lock]) as lease:
+            yield tmp
+            lease.release()
+            old = out.parent / f".{out.name}.replaced-{os.getpid()}"
+            if replace and out.exists():
+                os.rename(out, old)
+            os.rename(tmp, out)
         shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,10 +1,12 @@
 """Run folders are claimed before any work: of two runs into one out=, exactly one writes it and
-the other is refused in one line; only a dead owner's leftovers are cleaned."""
+the other is refused in one line; only a gone owner's leftovers are cleaned (ownership.py's rule:
+on this host and dead, or silent past the limit)."""
 
 from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
 import socket
 import subprocess
 import sys
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, SLOW, SVSIM
+from svsim.experiments import ownership
 from svsim.experiments.config import ConfigError
 from svsim.experiments.runfolder import _start_time, claim, owner, owner_alive, run_folder
 
@@ -169,3 +172,69 @@ def test_two_concurrent_jobs_into_one_out(tmp_path, job):
         seed = json.loads((out / "manifest.json").read_text())["seed"]
         assert seed == (0, 5)[winner]
         assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def _owned_leftover(folder: Path, who: dict | None, beat_age: float = 0.0) -> Path:
+    """A temporary folder as its owner leaves it (ownership.py), its heartbeat `beat_age` s old."""
+    folder.mkdir()
+    (folder / "half.parquet").write_text("half-written")
+    stamp = time.time() - beat_age
+    if who is not None:
+        (folder / ownership.OWNER).write_text(json.dumps(who))
+        (folder / ownership.BEAT).touch()
+        os.utime(folder / ownership.BEAT, (stamp, stamp))
+    os.utime(folder, (stamp, stamp))
+    return folder
+
+
+REMOTE = {"host": "node042.cluster", "pid": 1, "started": None}
+SILENT = ownership.STALE_AFTER + 60
+
+
+def test_a_new_run_folder_cleans_stale_temporary_folders_beside_it_and_keeps_live_ones(tmp_path):
+    """Leftovers of other runs into other folders (never claimed again) go once their owner is
+    gone by ownership.py's rule; a run still at work elsewhere keeps its folder."""
+    gone = [
+        _owned_leftover(tmp_path / ".a.incomplete-1", {**owner(), "pid": _dead_pid()}),
+        _owned_leftover(tmp_path / ".b.incomplete-2", {**owner(), "started": "another-boot:0"}),
+        _owned_leftover(tmp_path / ".c.incomplete-3", REMOTE, SILENT),
+        _owned_leftover(tmp_path / ".d.incomplete-4", None, SILENT),
+    ]
+    kept = [
+        _owned_leftover(tmp_path / ".e.incomplete-5", REMOTE),
+        _owned_leftover(tmp_path / ".f.incomplete-6", owner()),
+        _owned_leftover(tmp_path / ".g.incomplete-7", None),
+    ]
+    with run_folder(tmp_path / "out") as folder:
+        (folder / "x").write_text("1")
+        who = json.loads((folder / ownership.OWNER).read_text())
+        assert (who["host"], who["pid"]) == (socket.gethostname(), os.getpid())
+    assert [p.exists() for p in gone] == [False] * 4
+    assert [p.exists() for p in kept] == [True] * 3
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["x"]  # no owner files
+
+
+def test_a_remote_lock_is_refused_while_it_beats_and_taken_over_once_silent(tmp_path):
+    out = tmp_path / "out"
+    lock = tmp_path / ".out.lock"
+    lock.write_text(json.dumps(REMOTE))
+    with pytest.raises(ConfigError, match="another run is writing this folder"):
+        claim(out)
+    stamp = time.time() - SILENT
+    os.utime(lock, (stamp, stamp))
+    assert claim(out) == lock
+    assert json.loads(lock.read_text())["pid"] == os.getpid()
+
+
+def test_run_folder_keeps_its_lock_beating(tmp_path, monkeypatch):
+    monkeypatch.setattr(ownership, "HEARTBEAT", 0.01)
+    out = tmp_path / "out"
+    lock = tmp_path / ".out.lock"
+    with run_folder(out):
+        stamp = time.time() - SILENT
+        os.utime(lock, (stamp, stamp))
+        deadline = time.monotonic() + 30
+        while lock.stat().st_mtime < stamp + 1:
+            assert time.monotonic() < deadline, "the lock's heartbeat never refreshed"
+            time.sleep(0.01)
+    assert not lock.exists()
