@@ -41,14 +41,21 @@ def slurm_job_id() -> str | None:
     return env.get("SLURM_JOB_ID")
 
 
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state first); None without."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def start_time(pid: int) -> str | None:
     """When a process started (boot id and clock ticks since boot, from /proc/<pid>/stat), to
     tell a live owner from a reused pid; None where /proc cannot say."""
     try:
         boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return f"{boot}:{stat.rsplit(')', 1)[1].split()[19]}"
-    except (OSError, IndexError):
+        return f"{boot}:{_stat(pid)[19]}"
+    except (OSError, IndexError, TypeError):
         return None
 
 
@@ -74,6 +81,8 @@ def owner_alive(who: dict) -> bool:
         return False
     except PermissionError:
         pass  # alive, another user's
+    if (_stat(pid) or ["?"])[0] in ("Z", "X"):
+        return False  # exited, waiting to be reaped
     started = start_time(pid)
     return started is None or who.get("started") in (None, started)
 

@@ -78,6 +78,19 @@ def test_the_rule(tmp_path, who, beat_age, stale):
     assert folder.exists() is not stale
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="Linux: /proc")
+def test_an_owner_that_exited_but_is_not_reaped_yet_is_gone():
+    zombie = subprocess.Popen(["sleep", "0"])
+    try:
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{zombie.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the child never exited"
+            time.sleep(0.01)
+        assert not ownership.owner_alive({**owner(), "pid": zombie.pid, "started": None})
+    finally:
+        zombie.wait()
+
+
 def test_the_recorded_start_time_is_this_process_s_from_proc():
     me = owner()
     assert me["host"] == HERE and me["pid"] == os.getpid()
