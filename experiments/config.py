@@ -146,7 +146,12 @@ def compose(config_name: str, overrides: list[str], sizes: bool = True):
         raise ConfigError(_one_line(exc)) from None
     if area_path is not None:
         OmegaConf.set_struct(cfg, False)
-        cfg.area = load_yaml(area_path, "area")
+        data = load_yaml(area_path, "area")
+        if not isinstance(data, dict):  # never echo a file's text (it may be any file)
+            raise ConfigError(
+                f"area={str(area_path)!r}: not an area file (a mapping; see conf/area/)"
+            )
+        cfg.area = data
     try:
         schema.check(config_name, OmegaConf.to_container(cfg, resolve=True), sizes)
     except OmegaConfBaseException as exc:

@@ -248,6 +248,14 @@ def test_duplicate_keys_and_alias_bombs_in_an_area_file_are_refused(capsys, tmp_
         assert why in err[0].lower(), err
 
 
+def test_a_file_that_is_not_an_area_is_not_echoed(capsys, tmp_path):
+    secret = tmp_path / "passwd.yaml"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    code, err = run_cli(capsys, tmp_path, "run", f"area={secret}")
+    assert code == 2 and len(err) == 1 and "root:x" not in err[0], err
+    assert "not an area file" in err[0]
+
+
 def test_a_scenario_files_run_block_is_checked_and_shown(capsys, tmp_path):
     src = Path(__file__).resolve().parents[1] / "conf" / "scenario" / "no_new_funding.yaml"
     big = tmp_path / "big.yaml"
