@@ -45,17 +45,23 @@ def _partners(
     # the sender's place: its own where the target is its group, else found by age
     pos = np.zeros(group.shape[0], dtype=np.int64)
     pos[order] = np.arange(len(order))
-    own = target == group[senders]
+    other = np.flatnonzero(target != group[senders])
     p = pos[senders]
-    p[~own] = np.searchsorted(
-        key, target[~own].astype(np.int64) << 20 | age_days[senders[~own]], side="left"
+    p[other] = np.searchsorted(
+        key, target[other].astype(np.int64) << 20 | age_days[senders[other]], side="left"
     )
-    offset = np.rint(
-        rng.standard_normal(len(senders), dtype=np.float32) * sd_years * density
-    ).astype(np.int64)
-    offset[offset == 0] = np.where(rng.random(int((offset == 0).sum())) < 0.5, -1, 1)
-    q = np.minimum(np.maximum(p + offset, lo), np.maximum(hi - 1, lo))  # np.clip is slower
-    return np.where(hi > lo, order[np.minimum(q, len(order) - 1)], senders)
+    # in place, in the same float32 operations: z x sd_years x density, rounded
+    shift = rng.standard_normal(len(senders), dtype=np.float32)
+    shift *= sd_years
+    shift *= density
+    offset = np.rint(shift, out=shift).astype(np.int64)
+    zero = offset == 0
+    offset[zero] = np.where(rng.random(int(zero.sum())) < 0.5, -1, 1)
+    q = np.add(p, offset, out=p)
+    np.maximum(q, lo, out=q)
+    np.minimum(q, np.maximum(hi - 1, lo), out=q)  # np.clip is slower
+    np.minimum(q, len(order) - 1, out=q)
+    return np.where(hi > lo, order[q], senders)
 
 
 def build_peer_network(
@@ -96,15 +102,27 @@ def build_peer_network(
     ):
         if mask.any():
             key = group * 2 + sex
-            tsex = target_sex[mask] if male is not None else sex[senders[mask]]
-            target = group[senders[mask]] * 2 + tsex
-            targets[mask] = _partners(pool, key, age_days, senders[mask], target, p.age_sd, rng)
+            who = senders[mask]
+            tsex = target_sex[mask] if male is not None else sex[who]
+            target = group[who] * 2 + tsex
+            targets[mask] = _partners(pool, key, age_days, who, target, p.age_sd, rng)
     keep = targets != senders
-    rows = np.concatenate([senders[keep], targets[keep]]).astype(np.int32)
-    cols = np.concatenate([targets[keep], senders[keep]]).astype(np.int32)
-    adj = sp.csr_array((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
-    adj.sum_duplicates()
-    adj.data[:] = 1
-    adj.indices = adj.indices.astype(np.int32)
-    adj.indptr = adj.indptr.astype(np.int32)
+    return _symmetric_csr(senders[keep], targets[keep], n)
+
+
+def _symmetric_csr(a: np.ndarray, b: np.ndarray, n: int) -> sp.csr_array:
+    """The 0/1 adjacency of ties a-b in both directions, in canonical form (indices sorted in
+    each row, no duplicates; int32 indices, int8 data): one sort of (row, column) keys, faster
+    than scipy's COO -> CSR conversion with its per-row sort and duplicate sum."""
+    key = np.concatenate([a << 32 | b, b << 32 | a])
+    key.sort()
+    first = np.empty(len(key), bool)
+    first[:1] = True
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    key = key[first]
+    indptr = np.zeros(n + 1, np.int32)
+    np.cumsum(np.bincount(key >> 32, minlength=n), out=indptr[1:])
+    indices = (key & 0xFFFFFFFF).astype(np.int32)
+    adj = sp.csr_array((np.ones(len(indices), np.int8), indices, indptr), shape=(n, n))
+    adj.has_canonical_format = True
     return adj
