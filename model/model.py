@@ -639,20 +639,23 @@ class ViolenceModel(mesa.Model):
     def _hazard_bound(self) -> np.ndarray:
         """1. (As run in the step.) Per person, a bound on this week's hazard: e^(static terms)
         x the settings' rate ratios x e^(largest exposure, trauma and lever terms), with a 1%
-        margin for single-precision rounding. The part without levers is cached: it changes
-        only with the static hazard or the yearly multipliers (both replaced, never edited)."""
+        margin for single-precision rounding (the hazard's, ~1e-6, and the bound's own: it is
+        kept in float32). The part without levers is cached: it changes only with the static
+        hazard or the yearly multipliers (both replaced, never edited)."""
         made_from = self._bound_of or (None, None)
         if made_from[0] is not self._static_log_hazard or made_from[1] is not self._mult:
             o = self.params.offending
             top = max(o.exposure_log_rr, 0.0) + max(o.trauma_log_rr, 0.0)
             static = self._static_log_hazard.astype(np.float64)
-            self._bound = np.exp(static + top) * self._mult * 1.01
+            with np.errstate(over="ignore"):  # float32 (compared with float32 uniforms: fast)
+                self._bound = (np.exp(static + top) * self._mult * 1.01).astype(np.float32)
             self._bound_of = (self._static_log_hazard, self._mult)
         lv = self.levers
         if lv.active:
             lift = float(lv.person_log_hazard.max()) + float(lv.community_log_hazard.max())
             if lift > 0:
-                return self._bound * math.exp(lift)
+                with np.errstate(over="ignore"):
+                    return self._bound * np.exp(lift)  # float64
         return self._bound
 
     def _thinned_offending(self, bound: np.ndarray, active: np.ndarray) -> np.ndarray:
