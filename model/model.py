@@ -545,9 +545,10 @@ class ViolenceModel(mesa.Model):
             * self._curves["partner"][self._year_age[ids], p.male[ids].astype(np.int64)]
             * np.exp(self._static_log_hazard[ids])
         )
-        u = self.streams.keyed(Process.PARTNER, year, ids[:, None], np.arange(3))
-        new = ids[u[:, 0] < -np.expm1(-rate)]
-        un = u[u[:, 0] < -np.expm1(-rate)]
+        # the onset draw (slot 0) for everyone; start and length (slots 1, 2) for onsets only
+        u = self.streams.keyed(Process.PARTNER, year, ids[:, None], np.arange(1))[:, 0]
+        new = ids[u < -np.expm1(-rate)]
+        un = self.streams.keyed(Process.PARTNER, year, new[:, None], np.arange(3))
         start = self.week + (un[:, 1] * WEEKS_PER_YEAR).astype(np.int32)
         length = np.ceil(-pa.mean_weeks * np.log1p(-un[:, 2])).astype(np.int64)
         s.abuse_from[new] = start
