@@ -556,24 +556,28 @@ class ViolenceModel(mesa.Model):
         s.abuse_incidents[new] = 0
 
     def _multiplier(self) -> None:
-        """Each person's setting rate ratios (n x 4: family, youth, night-time, community) and
-        their sum times base_hazard, the weekly non-partner hazard before their own log terms
-        (competing risks). Recomputed each year (ages, groups, households change yearly)."""
+        """Each person's setting rate ratios (family, youth, night-time, community: four arrays,
+        stacked only for the week's offenders) and their sum times base_hazard, the weekly
+        non-partner hazard before their own log terms (competing risks). Recomputed each year
+        (ages, groups, households change yearly). The sum is taken left to right, as a row sum
+        of the stacked n x 4 array is, without making that array."""
         c, p = self._curves, self.people
-        age, male = self._year_age, p.male.astype(np.int64)
+        cell = self._year_age * 2 + p.male  # [age, male] of a curve, flattened
         group = self.state.group >= 0
-        self._components = np.stack(
-            [
-                c["family"][age, male] * self._has_family,
-                c["youth"][age, male] * (1 + (self.params.youth.group_rr - 1) * group),
-                c["night_time"][age, male] * self._nte_access[p.community],
-                c["community"][age, male],
-            ],
-            axis=1,
+        self._rates = (
+            c["family"].ravel()[cell] * self._has_family,
+            c["youth"].ravel()[cell] * (1 + (self.params.youth.group_rr - 1) * group),
+            c["night_time"].ravel()[cell] * self._nte_access[p.community],
+            c["community"].ravel()[cell],
         )
-        self._mult = (self.params.offending.base_hazard * self._components.sum(axis=1)).astype(
-            np.float32
-        )
+        total = self._rates[0] + self._rates[1]
+        total += self._rates[2]
+        total += self._rates[3]
+        self._mult = (self.params.offending.base_hazard * total).astype(np.float32)
+
+    def _components(self, ids: np.ndarray) -> np.ndarray:
+        """The setting rate ratios of these people, n x 4 (family, youth, night-time, community)."""
+        return np.stack([r[ids] for r in self._rates], axis=1)
 
     # ---- the weekly process -----------------------------------------------------------------
     def _timed(self, name: str, fn: Callable, *args):
@@ -687,7 +691,7 @@ class ViolenceModel(mesa.Model):
         v, w, st, p = self.params.victim, self.week, self.streams, self.people
         n = len(offenders)
         u = st.keyed(Process.SETTING, w, offenders[:, None], np.arange(6))
-        comp = self._components[offenders]
+        comp = self._components(offenders)
         cum = np.cumsum(comp, axis=1)
         pick = (u[:, 0:1] * cum[:, -1:] >= cum).sum(axis=1)
         setting = np.array([FAMILY, PEER, NIGHT_TIME, COMMUNITY], np.int8)[np.minimum(pick, 3)]
