@@ -460,9 +460,9 @@ class ViolenceModel(mesa.Model):
             new = rng.gamma(v.frailty_shape, 1 / v.frailty_shape, n - old).astype(np.float32)
             self._frailty = np.concatenate([getattr(self, "_frailty", new[:0]), new])
         base = self._frailty * np.exp(v.overlap_log_rr * (self._risk_pct - 1)) * alive
-        male = p.male.astype(np.int64)
-        w_comm = base * self._curves["victim"][self._year_age, male]
-        w_nte = base * self._curves["going_out"][self._year_age, male]
+        cell = self._year_age * 2 + p.male  # [age, male] of a curve, flattened
+        w_comm = base * self._curves["victim"].ravel()[cell]
+        w_nte = base * self._curves["going_out"].ravel()[cell]
         nc = self.n_communities
         by_home = (self._comm_ptr, self._comm_members)
         day = self.day_place.astype(np.int16)  # int16: a radix sort
