@@ -90,8 +90,10 @@ def _count_per_victim(victim: np.ndarray, mask: np.ndarray, counter: np.ndarray,
     before = counter[vs].astype(np.int64) + np.arange(len(vs)) - np.searchsorted(vs, vs, "left")
     counted, first = np.zeros(len(victim), bool), np.zeros(len(victim), bool)
     counted[order], first[order] = before < cap, before == 0
-    np.add.at(counter, vs, 1)
-    np.minimum(counter, cap, out=counter)
+    # only the victims' entries move (the rest are at most cap already); the ones are of the
+    # counter's type, which keeps np.add.at on its fast path
+    np.add.at(counter, vs, np.ones(len(vs), counter.dtype))
+    counter[vs] = np.minimum(counter[vs], cap)
     return counted, first
 
 
