@@ -187,6 +187,17 @@ def _add_at(target: np.ndarray, ids: np.ndarray, values) -> None:
     np.add.at(target, ids, narrow if np.array_equal(narrow, values) else values)
 
 
+class _AgesAt:
+    """Whole-year ages at one week, worked out only for the people looked up (`ages[ids]`, the
+    same values as people.age_years(week)[ids]): the weekly step needs a few thousand."""
+
+    def __init__(self, birth_week: np.ndarray, week: int):
+        self.birth_week, self.week = birth_week, week
+
+    def __getitem__(self, ids) -> np.ndarray:
+        return (self.week - self.birth_week[ids]) // WEEKS_PER_YEAR
+
+
 def check_fits(area: Area, params: Params, settings: RunSettings) -> None:
     """Refuse parameters that cannot hold in this area at this scale."""
     smallest = min(area.communities, key=lambda c: c.population)
@@ -597,7 +608,7 @@ class ViolenceModel(mesa.Model):
         w, s = self.week, self.state
         projecting = w >= self.burn_in_weeks
         active = t("active", lambda: self.alive() & (s.custody_until <= w))
-        age = self.people.age_years(w)
+        age = _AgesAt(self.people.birth_week, w)
         bound = t("propensity", self._hazard_bound)
         offenders = t("offending", self._thinned_offending, bound, active)
         week = t("victim_choice", self._choose_victims, offenders, active)
