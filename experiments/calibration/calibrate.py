@@ -209,9 +209,6 @@ def configure(overrides: list[str]) -> dict:
         or not all(isinstance(w, int) and not isinstance(w, bool) and w >= 10 for w in waves)
     ):
         raise ConfigError(f"waves={waves!r}: must be a list of whole numbers >= 10 (runs a wave)")
-    for key, lo in (("chunks", 1), ("jobs", 1), ("plausible_max", 2), ("recovery_truths", 0)):
-        if isinstance(r[key], bool) or not isinstance(r[key], int) or r[key] < lo:
-            raise ConfigError(f"{key}={r[key]!r}: must be a whole number >= {lo}")
     return r
 
 
