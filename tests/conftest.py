@@ -176,3 +176,29 @@ def shipped_calibration():
     path.unlink()
     if not any(path.parent.iterdir()):
         path.parent.rmdir()
+
+
+def dead_pid() -> int:
+    """A pid that certainly ran on this host and is gone (spawned and reaped)."""
+    p = subprocess.Popen(["sleep", "0"])
+    p.wait()
+    return p.pid
+
+
+def fake_owner(folder: Path, who: dict | None, beat_age: float = 0.0) -> Path:
+    """An in-progress folder as an owner leaves it (experiments/ownership.py), its heartbeat
+    `beat_age` seconds old; who=None: no owner file at all."""
+    import time
+
+    from svsim.experiments import ownership
+
+    folder.mkdir(parents=True)
+    (folder / "half.parquet").write_text("half-written")
+    stamp = time.time() - beat_age
+    if who is not None:
+        (folder / ownership.OWNER).write_text(json.dumps(who))
+        (folder / ownership.BEAT).touch()
+        os.utime(folder / ownership.OWNER, (stamp, stamp))
+        os.utime(folder / ownership.BEAT, (stamp, stamp))
+    os.utime(folder, (stamp, stamp))
+    return folder

@@ -14,33 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import dead_pid, fake_owner
 from svsim.experiments import chunks as ch
 from svsim.experiments import ownership
 from svsim.experiments.ownership import clean_stale, is_stale, owned, owner, start_time
 
 REMOTE = {"host": "node042.cluster", "pid": 4242, "started": None, "slurm_job_id": "777_1"}
 HERE = socket.gethostname()
-
-
-def dead_pid() -> int:
-    """A pid that certainly ran on this host and is gone (spawned and reaped)."""
-    p = subprocess.Popen(["sleep", "0"])
-    p.wait()
-    return p.pid
-
-
-def fake_owner(folder: Path, who: dict | None, beat_age: float = 0.0) -> Path:
-    """An in-progress folder as an owner leaves it, its heartbeat `beat_age` seconds old."""
-    folder.mkdir(parents=True)
-    (folder / "half.parquet").write_text("half-written")
-    stamp = time.time() - beat_age
-    if who is not None:
-        (folder / ownership.OWNER).write_text(json.dumps(who))
-        (folder / ownership.BEAT).touch()
-        os.utime(folder / ownership.OWNER, (stamp, stamp))
-        os.utime(folder / ownership.BEAT, (stamp, stamp))
-    os.utime(folder, (stamp, stamp))
-    return folder
 
 
 def age(folder: Path, seconds: float) -> None:

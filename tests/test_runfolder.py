@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SLOW, SVSIM
+from conftest import REPO, SLOW, SVSIM, dead_pid, fake_owner
 from svsim.experiments import ownership
 from svsim.experiments.config import ConfigError
 from svsim.experiments.runfolder import _start_time, claim, owner, owner_alive, run_folder
@@ -55,12 +55,6 @@ def test_two_processes_one_folder_exactly_one_wins(tmp_path):
         )  # no lock, no temporary folder left behind
 
 
-def _dead_pid() -> int:
-    p = subprocess.Popen([sys.executable, "-c", "pass"])
-    p.wait()
-    return p.pid
-
-
 def _leftovers(out: Path, who: dict) -> Path:
     (out.parent / f".{out.name}.lock").write_text(json.dumps(who))
     tmp = out.parent / f".{out.name}.incomplete-{who['pid']}"
@@ -72,7 +66,7 @@ def _leftovers(out: Path, who: dict) -> Path:
 @pytest.mark.parametrize(
     "who",
     [
-        lambda: {**owner(), "pid": _dead_pid()},  # same host, pid gone
+        lambda: {**owner(), "pid": dead_pid()},  # same host, pid gone
         lambda: {**owner(), "started": "another-boot:0"},  # same host, pid reused by us
         lambda: {"host": socket.gethostname(), "pid": "junk"},
     ],
@@ -113,7 +107,7 @@ def test_concurrent_claims_of_a_dead_owners_folder_give_one_owner(tmp_path):
     rounds of 8 threads)."""
     for i in range(20):
         out = tmp_path / f"out{i}"
-        _leftovers(out, {**owner(), "pid": _dead_pid()})
+        _leftovers(out, {**owner(), "pid": dead_pid()})
 
         def try_claim(_, out=out):
             try:
@@ -174,19 +168,6 @@ def test_two_concurrent_jobs_into_one_out(tmp_path, job):
         assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def _owned_leftover(folder: Path, who: dict | None, beat_age: float = 0.0) -> Path:
-    """A temporary folder as its owner leaves it (ownership.py), its heartbeat `beat_age` s old."""
-    folder.mkdir()
-    (folder / "half.parquet").write_text("half-written")
-    stamp = time.time() - beat_age
-    if who is not None:
-        (folder / ownership.OWNER).write_text(json.dumps(who))
-        (folder / ownership.BEAT).touch()
-        os.utime(folder / ownership.BEAT, (stamp, stamp))
-    os.utime(folder, (stamp, stamp))
-    return folder
-
-
 REMOTE = {"host": "node042.cluster", "pid": 1, "started": None}
 SILENT = ownership.STALE_AFTER + 60
 
@@ -195,15 +176,15 @@ def test_a_new_run_folder_cleans_stale_temporary_folders_beside_it_and_keeps_liv
     """Leftovers of other runs into other folders (never claimed again) go once their owner is
     gone by ownership.py's rule; a run still at work elsewhere keeps its folder."""
     gone = [
-        _owned_leftover(tmp_path / ".a.incomplete-1", {**owner(), "pid": _dead_pid()}),
-        _owned_leftover(tmp_path / ".b.incomplete-2", {**owner(), "started": "another-boot:0"}),
-        _owned_leftover(tmp_path / ".c.incomplete-3", REMOTE, SILENT),
-        _owned_leftover(tmp_path / ".d.incomplete-4", None, SILENT),
+        fake_owner(tmp_path / ".a.incomplete-1", {**owner(), "pid": dead_pid()}),
+        fake_owner(tmp_path / ".b.incomplete-2", {**owner(), "started": "another-boot:0"}),
+        fake_owner(tmp_path / ".c.incomplete-3", REMOTE, SILENT),
+        fake_owner(tmp_path / ".d.incomplete-4", None, SILENT),
     ]
     kept = [
-        _owned_leftover(tmp_path / ".e.incomplete-5", REMOTE),
-        _owned_leftover(tmp_path / ".f.incomplete-6", owner()),
-        _owned_leftover(tmp_path / ".g.incomplete-7", None),
+        fake_owner(tmp_path / ".e.incomplete-5", REMOTE),
+        fake_owner(tmp_path / ".f.incomplete-6", owner()),
+        fake_owner(tmp_path / ".g.incomplete-7", None),
     ]
     with run_folder(tmp_path / "out") as folder:
         (folder / "x").write_text("1")
