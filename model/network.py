@@ -29,15 +29,17 @@ def _partners(
     """For each sender, a partner among the members of its target group, close to the sender
     in age order (the sender's place in that group by age, moved a normal number of places);
     the sender itself where the group is empty (such self-ties are dropped)."""
-    key = group[members].astype(np.int64) << 20 | age_days[members].astype(np.int64)
+    key = group[members].astype(np.int64, copy=False) << 20
+    key |= age_days[members]
     by_key = np.argsort(key)  # ties (same group and birth day) in a fixed, arbitrary order
     order, key = members[by_key], key[by_key]
-    bounds = np.searchsorted(group[order], np.arange(int(group.max(initial=0)) + 2))
+    # each group's first place: where its keys start (group << 20; birth days are below 2^20)
+    bounds = np.searchsorted(key, np.arange(int(group.max(initial=0)) + 2, dtype=np.int64) << 20)
     lo, hi = bounds[target], bounds[target + 1]
     # people per year of age in each group, from its size and age span (per group, then looked
     # up per sender: the groups are few)
     first, last = bounds[:-1], np.maximum(bounds[1:] - 1, 0)
-    age_sorted = age_days[order] if len(order) else np.zeros(1, np.int64)
+    age_sorted = key & (1 << 20) - 1 if len(order) else np.zeros(1, np.int64)  # age_days[order]
     first = np.minimum(first, len(age_sorted) - 1)
     last = np.minimum(last, len(age_sorted) - 1)
     span = np.maximum(age_sorted[last] - age_sorted[np.minimum(first, last)], 365) / 365
@@ -114,7 +116,11 @@ def _symmetric_csr(a: np.ndarray, b: np.ndarray, n: int) -> sp.csr_array:
     """The 0/1 adjacency of ties a-b in both directions, in canonical form (indices sorted in
     each row, no duplicates; int32 indices, int8 data): one sort of (row, column) keys, faster
     than scipy's COO -> CSR conversion with its per-row sort and duplicate sum."""
-    key = np.concatenate([a << 32 | b, b << 32 | a])
+    key = np.empty(2 * len(a), np.int64)
+    np.left_shift(a, 32, out=key[: len(a)])
+    key[: len(a)] |= b
+    np.left_shift(b, 32, out=key[len(a) :])
+    key[len(a) :] |= a
     key.sort()
     first = np.empty(len(key), bool)
     first[:1] = True
