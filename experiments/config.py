@@ -60,6 +60,18 @@ def _register_schemas() -> None:
     ConfigStore.instance().store(group="params", name="schema", node=asdict(Params()))
 
 
+def _interrupted(exc: BaseException) -> bool:
+    """Whether a library wrapped a Ctrl-C (OmegaConf and Hydra turn one inside composition into
+    ConfigCompositionException): then the job stops as interrupted, not as bad input."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _one_line(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     if text and text[0].startswith("Could not override '"):
@@ -143,6 +155,8 @@ def compose(config_name: str, overrides: list[str], sizes: bool = True):
     except yaml.YAMLError as exc:
         raise ConfigError(f"configuration: malformed YAML: {_one_line(exc)}") from None
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
+        if _interrupted(exc):
+            raise KeyboardInterrupt from None
         raise ConfigError(_one_line(exc)) from None
     if area_path is not None:
         OmegaConf.set_struct(cfg, False)

@@ -339,3 +339,21 @@ def test_sigterm_ends_the_workshop_page_while_a_browser_waits_for_a_what_if(tmp_
     assert gone is not None and gone < 10, gone
     assert proc.wait() == 130
     assert last_line(log) == STOPPED, last_line(log)
+
+
+def test_a_ctrl_c_that_hydra_wrapped_stops_as_an_interrupt_not_as_bad_input(monkeypatch):
+    """Hydra wraps a Ctrl-C inside composition in ConfigCompositionException (seen: exit 2 and
+    'error: ConfigCompositionException' when Ctrl-C came 3.5 s into compare)."""
+    import hydra
+    from hydra.errors import ConfigCompositionException
+    from svsim.experiments import config
+
+    def interrupted_compose(**kwargs):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise ConfigCompositionException() from exc
+
+    monkeypatch.setattr(hydra, "compose", interrupted_compose)
+    with pytest.raises(KeyboardInterrupt):
+        config.compose("run", ["area=test_town"])
