@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import ConfigError, compose, flatten, run_config
+from ..config import compose, flatten, run_config
 from ..runfolder import default_out, run_folder, write_manifest
 from ..stopping import worker_pool
 from .calibrate import RUN_KEYS, load_rows, run_point
