@@ -19,7 +19,7 @@ from svsim.model.odd import sync_block
 from svsim.model.params import Params
 from svsim.model.patterns import patterns, table
 
-from .config import run_config
+from .config import ConfigError, run_config
 from .stopping import worker_pool
 
 RUN = {"years": 3, "population_scale": 1.0}
@@ -99,8 +99,7 @@ def main(argv: list[str]) -> int:
     flags = {a for a in argv if a.startswith("--")}
     unknown = flags - {"--moves", "--write"}
     if unknown:
-        print(f"svsim patterns: unknown flag {sorted(unknown)[0]!r}")
-        return 2
+        raise ConfigError(f"{sorted(unknown)[0]}: unknown flag (known: --moves, --write)")
     user = [a for a in argv if a not in flags]
     overrides = [f"{k}={v}" for k, v in RUN.items()] + user
     run_config(overrides)  # refuse bad overrides before any run

@@ -11,13 +11,16 @@ from __future__ import annotations
 from svsim.model.accounting import RUN, worksheet
 from svsim.model.odd import sync_block
 
-from .config import run_config
+from .config import ConfigError, run_config
 
 ODD_START, ODD_END = "<!-- accounting-worksheet:start -->", "<!-- accounting-worksheet:end -->"
 
 
 def main(argv: list[str]) -> int:
     flags = {a for a in argv if a.startswith("--")}
+    unknown = flags - {"--write", "--check"}
+    if unknown:
+        raise ConfigError(f"{sorted(unknown)[0]}: unknown flag (known: --write, --check)")
     overrides = [f"{k}={v}" for k, v in RUN.items()] + [a for a in argv if a not in flags]
     cfg = run_config(overrides)
     shipped = (

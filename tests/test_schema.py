@@ -289,3 +289,14 @@ def test_an_unwritable_folder_is_one_line(capsys, tmp_path):
     code, err = run_cli(capsys, tmp_path, "run", "years=1", "burn_in_years=0", "out=/proc/svsim/x")
     assert code == 2 and len(err) == 1, err
     assert "/proc/svsim" in err[0], err
+
+
+@pytest.mark.parametrize(
+    ("job", "word"),
+    [("worksheet", "--bad"), ("patterns", "--bad"), ("transfers", "bad"), ("trials", "foo")],
+)
+def test_jobs_without_a_schema_refuse_unknown_words(capsys, job, word):
+    """Their flags are their own; an unknown one is refused, not ignored."""
+    assert cli.main([job, word]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"svsim {job}: error:"), err
