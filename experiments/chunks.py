@@ -518,6 +518,35 @@ if __name__ == "__main__":
     _hydra_app()
 
 
+def chunk_folder(
+    kind: str, design: dict, sample: np.ndarray, out: str | None, stage: str, default_folder
+) -> Path:
+    """The job's chunk folder, resolved: for stage analyze one that exists (holding this design
+    when it is the default folder), else written for this design or checked to hold it."""
+    digest = design_hash(design, sample)
+    folder = Path(out) if out else default_folder({**design, "sample_hash": digest})
+    if stage == "analyze":
+        if not (folder / "design.json").is_file():
+            raise ConfigError(f"out={str(folder)!r}: no {kind} chunk folder there")
+        held = json.loads((folder / "design.json").read_text()).get("sample_hash")
+        if held != digest and out is None:
+            raise ConfigError(f"out={str(folder)!r}: the chunk folder holds another sample")
+    else:
+        prepare(folder, design, sample)
+    return folder.resolve()
+
+
+@contextmanager
+def job_log(folder: Path, name: str):
+    """The job's log also in <folder>/logs/<name>.log while inside."""
+    handler = file_logger(folder, name)
+    try:
+        yield
+    finally:
+        logging.getLogger("svsim").removeHandler(handler)
+        handler.close()
+
+
 def run_stage(
     folder: Path, n_chunks: int, hydra_overrides: list[str], jobs: int, stage: str, kind: str
 ) -> bool:

@@ -850,20 +850,8 @@ def main(overrides: list[str]) -> int:
     job_ov, hydra_ov = ch.split_hydra(overrides)
     start = time.perf_counter()
     design, sample, st = configure(job_ov)
-    design["sample_hash"] = ch.design_hash(design, sample)
-    out = Path(st["out"]) if st["out"] else default_folder(design)
-    if st["stage"] == "analyze":
-        if not (out / "design.json").is_file():
-            raise ConfigError(f"out={str(out)!r}: no sensitivity chunk folder there")
-        held = json.loads((out / "design.json").read_text())["sample_hash"]
-        if held != design["sample_hash"] and st["out"] is None:
-            raise ConfigError(f"out={str(out)!r}: the chunk folder holds another sample")
-    else:
-        design.pop("sample_hash")
-        ch.prepare(out, design, sample)
-    out = out.resolve()
-    handler = ch.file_logger(out, "sensitivity")
-    try:
+    out = ch.chunk_folder("sensitivity", design, sample, st["out"], st["stage"], default_folder)
+    with ch.job_log(out, "sensitivity"):
         n_chunks = st["n_chunks"]
         log.info(
             "%s: %d points x %d replicate(s) in %d chunk(s) -> %s",
@@ -875,6 +863,3 @@ def main(overrides: list[str]) -> int:
         log.info("analysis written to %s in %.1f s", res["folder"], time.perf_counter() - start)
         print(f"sensitivity folder: {out}\nreport: {res['folder'] / 'report.html'}")
         return 0
-    finally:
-        logging.getLogger("svsim").removeHandler(handler)
-        handler.close()

@@ -401,17 +401,8 @@ def main(overrides: list[str]) -> int:
     job_ov, hydra_ov = ch.split_hydra(overrides)
     start = time.perf_counter()
     design, sample, st = configure(job_ov)
-    design["sample_hash"] = ch.design_hash(design, sample)
-    out = Path(st["out"]) if st["out"] else default_folder(design)
-    design.pop("sample_hash")
-    if st["stage"] == "analyze":
-        if not (out / "design.json").is_file():
-            raise ConfigError(f"out={str(out)!r}: no sweep chunk folder there")
-    else:
-        ch.prepare(out, design, sample)
-    out = out.resolve()
-    handler = ch.file_logger(out, "sweep")
-    try:
+    out = ch.chunk_folder("sweep", design, sample, st["out"], st["stage"], default_folder)
+    with ch.job_log(out, "sweep"):
         n_chunks = len(design["chunks"])
         log.info("sweep: %d points in %d chunk(s) -> %s", len(sample), n_chunks, out)
         if not ch.run_stage(out, n_chunks, hydra_ov, st["jobs"], st["stage"], "sweep"):
@@ -420,6 +411,3 @@ def main(overrides: list[str]) -> int:
         log.info("sweep gathered in %s (%.1f s)", target, time.perf_counter() - start)
         print(f"sweep folder: {out}\ntable: {target / 'sweep.csv'}\nplot: {target / 'sweep.png'}")
         return 0
-    finally:
-        logging.getLogger("svsim").removeHandler(handler)
-        handler.close()

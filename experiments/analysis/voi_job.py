@@ -167,17 +167,8 @@ def main(overrides: list[str]) -> int:
     job_ov, hydra_ov = ch.split_hydra(overrides)
     start = time.perf_counter()
     design, sample, st = configure(job_ov)
-    design["sample_hash"] = ch.design_hash(design, sample)
-    out = Path(st["out"]) if st["out"] else default_folder(design)
-    if st["stage"] == "analyze":
-        if not (out / "design.json").is_file():
-            raise ConfigError(f"out={str(out)!r}: no voi chunk folder there")
-    else:
-        design.pop("sample_hash")
-        ch.prepare(out, design, sample)
-    out = out.resolve()
-    handler = ch.file_logger(out, "voi")
-    try:
+    out = ch.chunk_folder("voi", design, sample, st["out"], st["stage"], default_folder)
+    with ch.job_log(out, "voi"):
         log.info("voi: %d draws x %d scenarios in %d chunk(s) -> %s",
                  design["draws"], len(design["scenarios"]), st["n_chunks"], out)  # fmt: skip
         if not ch.run_stage(out, st["n_chunks"], hydra_ov, st["jobs"], st["stage"], "voi"):
@@ -190,6 +181,3 @@ def main(overrides: list[str]) -> int:
             found = f"value of information not estimated: {res['reason']}"
         print(f"voi folder: {out}\n{found}; evppi: {res['folder'] / 'evppi.csv'}")
         return 0
-    finally:
-        logging.getLogger("svsim").removeHandler(handler)
-        handler.close()
