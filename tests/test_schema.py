@@ -300,3 +300,14 @@ def test_jobs_without_a_schema_refuse_unknown_words(capsys, job, word):
     assert cli.main([job, word]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"svsim {job}: error:"), err
+
+
+def test_refused_page_settings_leave_the_what_if_engine_running(capsys, tmp_path):
+    """The page's stop flag is for a page that ran; a refusal before it starts must not stop
+    what-ifs computed later in the same process (seen: CI's what-if tests cancelled)."""
+    from svsim.experiments.workshop import whatif
+
+    whatif.STOP.clear()
+    code, _ = run_cli(capsys, tmp_path, "workshop", "port=nan")
+    assert code == 2
+    assert not whatif.STOP.is_set()

@@ -1080,10 +1080,13 @@ def _exit_soon(seconds: float) -> None:
 
 
 def main(overrides: list[str]) -> int:
-    """Serve the page until Ctrl-C or SIGTERM; then end every run and say that it stopped."""
+    """Serve the page until Ctrl-C or SIGTERM; then end every run and say that it stopped.
+    Bad input is refused before anything starts, leaving whatif.STOP as it was (the what-if
+    engine in this process, as the tests use it, keeps working)."""
+    ws = whatif.workshop_config(overrides)  # bad input: one line, exit 2 (cli)
     whatif.STOP.clear()
     try:
-        return _serve(overrides)
+        return _serve(ws, overrides)
     except KeyboardInterrupt:
         _end_runs()
         raise stopping.Interrupted(STOPPED) from None
@@ -1117,8 +1120,7 @@ def _server(app):
     return Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2))
 
 
-def _serve(overrides: list[str]) -> int:
-    ws = whatif.workshop_config(overrides)  # bad input: one line, exit 2 (cli)
+def _serve(ws: whatif.Workshop, overrides: list[str]) -> int:
     try:
         cache = solara_assets.install()
     except solara_assets.AssetsError as exc:
