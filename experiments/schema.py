@@ -14,6 +14,7 @@ import math
 import os
 from dataclasses import dataclass
 
+from svsim.model import outcomes as oc
 from svsim.model.params import brief
 
 NO_LIMIT = math.inf
@@ -276,7 +277,7 @@ def check(job: str, resolved: dict, sizes: bool = True) -> None:
 PROCESS_BYTES = 260e6
 PERSON_BYTES = 450
 CELL_BYTES = 80  # a results cell (scenario x replicate x year x group x measure) in the tables
-GROUPS_PER_COMMUNITY, MEASURES = 16, 30  # 8 age bands x 2 sexes; model/outcomes.MEASURES
+GROUPS_PER_COMMUNITY = len(oc.AGE_BANDS) * 2  # the model's result groups: age band x sex
 ROW_BYTES = 1000  # a row of a chunk's table (about 100 numbers and labels)
 
 
@@ -289,7 +290,7 @@ def memory_parts(job: str, r: dict) -> dict[str, float]:
     comms = [c for c in comms if isinstance(c, dict)] if isinstance(comms, list) else []
     people = sum(_number_or_0(c.get("population")) for c in comms)  # checked by area_from_dict
     model = PROCESS_BYTES + PERSON_BYTES * people * float(r.get("population_scale") or 1)
-    cells_a_run = int(r.get("years") or 1) * len(comms) * GROUPS_PER_COMMUNITY * MEASURES
+    cells_a_run = int(r.get("years") or 1) * len(comms) * GROUPS_PER_COMMUNITY * len(oc.MEASURES)
     parts = {"jobs": int(r.get("jobs") or 1) * 2 * model}  # a burned-in model and its copy
     if job == "compare":
         parts["replicates"] = r["replicates"] * len(r["scenarios"]) * cells_a_run * CELL_BYTES

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 from svsim.experiments import cli, schema
-from svsim.experiments.config import compose
+from svsim.experiments.config import CONF_DIR, compose
 from svsim.model.params import ParameterError, Params, params_from_dict
 
 BASE = ["area=test_town"]  # small files: composing Wiltshire's calibration takes seconds
@@ -79,9 +79,10 @@ def base(job: str) -> dict:
 
 def test_the_generated_table_covers_every_job_and_field():
     per_job = Counter(c[0] for c in CASES)
-    assert set(per_job) == set(schema.SCHEMAS) == set(cli.JOBS) & set(schema.SCHEMAS)
-    hydra_jobs = {"run", "compare", "calibrate", "validate", "sensitivity", "voi", "sweep"}
-    assert hydra_jobs | {"workshop", "bench"} <= set(per_job)
+    # conf/trials.yaml is the trials' design, read by its own loader; that job composes run.yaml
+    composed = {job for job in cli.JOBS if (CONF_DIR / f"{job}.yaml").is_file()} - {"trials"}
+    assert set(schema.SCHEMAS) == composed  # every job with a conf/<job>.yaml has a schema
+    assert set(per_job) == composed
     print("generated bad-input cases per job:", dict(sorted(per_job.items())))
     assert len(CASES) > 300
 
