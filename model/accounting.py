@@ -460,18 +460,16 @@ FIGURES = (
         "police_to_survey_ratio",
         "police_vap_crimes",
         "share",
-        "police record more than 12 crimes for every 10 the survey finds",
-        1.2,
+        "police record more than 12 crimes for every 10 the survey finds; x0.79 without S&H",
+        0.95,
         math.inf,
         lambda t: _ratio(t["vap_crimes_recorded"], t["survey_incidents"]),
-        "SNA (EVIDENCE.md 7); the model's VAP crimes (without S&H) over survey incidents",
-        "the central conflict. Recorded crimes = survey-counted incidents x reported share "
-        "x audit x crimes per incident + police-only crimes; at 52% reported that first term "
-        "is 0.50 of survey incidents, so 12 per 10 needs police-only crimes to be ~58% of "
-        "recorded crimes (47% here, with under-16 victims already above their 13%). Moving "
-        "base_hazard and recording alone cannot do it (12 per 10 needs 0.67x the true "
-        "incidents, 52% reported at most 0.83x); the survey's capture and the crimes per "
-        "incident must move too: for the recalibration, on the measurement parameters",
+        "SNA (EVIDENCE.md 7); the model's VAP crimes (without S&H, 21% of VAP: EVIDENCE.md "
+        "7.3, S27) over survey incidents",
+        "the SNA's 12 per 10 counts all recorded VAP, stalking and harassment included; the "
+        "model's crimes exclude it (as the VAP count rows do), so its bound is 1.2 x 0.79. "
+        "Compared with 1.2 before 2026-12 (a scope error), this row conflicted with the VAP "
+        "count and men's survey prevalence in every fit",
     ),
     Figure(
         "proven_reoffending",
