@@ -1,0 +1,78 @@
+"""The best mix for a budget on fitted curves: which options are on, then how much each gets.
+
+Which options are on is a mixed-integer programme (scipy.optimize.milp): each option is off or
+on, and on it buys at least its lower bound, then its concave curve in straight segments (filled in
+order because their slopes fall). Given the options on, the amounts are then solved exactly by
+equalising marginal returns (the water level found with scipy.optimize.brentq). The either-or of
+minimum viable sizes is exact; only the choice among near-tied sets of options rests on the
+segments (SEGMENTS per option).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, brentq, milp
+
+from .curves import Curves
+from .mix import Mix, Problem
+
+SEGMENTS = 32  # straight pieces per curve when choosing which options are on
+
+
+def _on_set(problem: Problem, curves: Curves, allowed: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Which options are on in the best mix of the segmented curves."""
+    n, k, lo = len(hi), SEGMENTS, problem.lower
+    edges = lo[:, None] + (hi - lo)[:, None] * np.linspace(0, 1, k + 1)  # [n, k + 1]
+    g = curves.gain(edges.T).T  # gain at every edge, per option
+    widths = np.diff(edges, axis=1)
+    slopes = np.divide(np.diff(g, axis=1), widths, out=np.zeros_like(widths), where=widths > 0)
+    cost = -np.concatenate([g[:, 0], slopes.ravel()])  # variables: z (n), then y (n x k)
+    seg_of = np.repeat(np.arange(n), k)
+    a_budget = np.concatenate([lo, np.ones(n * k)])
+    a_fill = np.zeros((n, n + n * k))
+    a_fill[np.arange(n), np.arange(n)] = -(hi - lo)
+    a_fill[seg_of, n + np.arange(n * k)] = 1.0  # segments of option i <= its room, only when on
+    res = milp(
+        cost,
+        constraints=[
+            LinearConstraint(a_budget[None, :], -np.inf, problem.budget),
+            LinearConstraint(a_fill, -np.inf, 0.0),
+        ],
+        integrality=np.concatenate([np.ones(n), np.zeros(n * k)]),
+        bounds=Bounds(
+            np.concatenate([problem.committed.astype(float), np.zeros(n * k)]),
+            np.concatenate([allowed.astype(float), widths.ravel()]),
+        ),
+    )
+    if res.x is None:
+        raise ValueError(f"budget={problem.budget:g}: no feasible mix ({res.message})")
+    return res.x[:n] > 0.5
+
+
+def _fill(curves: Curves, on: np.ndarray, lo: np.ndarray, hi: np.ndarray, budget: float):
+    """Amounts of the options on that equalise marginal returns (water level lam >= 0)."""
+    a, s, c = (np.array(v) for v in (curves.a, curves.s, curves.c))
+
+    def spend(lam: float) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = s * np.log(a / (s * (lam + c)))  # where the marginal return equals lam
+        return np.where(on, np.clip(np.nan_to_num(x, nan=-np.inf), lo, hi), 0.0)
+
+    if spend(0.0).sum() <= budget:
+        return spend(0.0)
+    top = float(curves.marginal(lo)[on].max())  # at this level every option sits at lo
+    return spend(brentq(lambda lam: spend(lam).sum() - budget, 0.0, top, xtol=1e-15))
+
+
+def best_mix(problem: Problem, curves: Curves, off: tuple[int, ...] = ()) -> Mix:
+    """The best mix of the fitted curves within the problem's budget, options in `off` kept off."""
+    allowed = np.ones(len(problem.options), bool)
+    allowed[list(off)] = False
+    if (problem.committed & ~allowed).any():
+        raise ValueError(f"off={off!r}: a committed option cannot be off")
+    lo = problem.lower
+    hi = np.minimum(problem.upper, problem.budget)
+    allowed &= lo <= problem.budget
+    on = _on_set(problem, curves, allowed, np.maximum(hi, lo))
+    x = _fill(curves, on, lo, hi, problem.budget)
+    return Mix.of(problem, np.where(on, np.floor(x + 1e-6), 0.0))
