@@ -228,13 +228,20 @@ def _small_calibration(out, *extra) -> list[str]:
     ]
 
 
-def test_calibrate_runs_waves_as_chunks_and_resumes_a_lost_chunk(tmp_path):
+@pytest.fixture(scope="module")
+def small_local(tmp_path_factory):
+    """The small calibration run once on local cores, shared by the resume and SLURM tests."""
+    out = tmp_path_factory.mktemp("calibrate") / "cal"
+    r = subprocess.run(_small_calibration(out), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return out
+
+
+def test_calibrate_runs_waves_as_chunks_and_resumes_a_lost_chunk(small_local):
     """`svsim calibrate` with two free parameters at a small scale: waves written as chunk
     folders, the analysis files, and a second run that recomputes only a deleted chunk."""
-    out = tmp_path / "cal"
+    out = small_local
     args = _small_calibration(out)
-    r = subprocess.run(args, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-3000:]
     analysis = out / "analysis"
     for name in ("parameters.csv", "misfit.csv", "recovery.csv", "rows.csv", "best.yaml"):
         assert (analysis / name).is_file(), name
@@ -258,12 +265,10 @@ def test_calibrate_runs_waves_as_chunks_and_resumes_a_lost_chunk(tmp_path):
 
 
 @pytest.mark.slow
-def test_calibrate_on_slurm_gives_the_local_answer_and_records_job_ids(tmp_path):
+def test_calibrate_on_slurm_gives_the_local_answer_and_records_job_ids(tmp_path, small_local):
     """The same calibration as SLURM jobs: every chunk has a job id; best.yaml is identical."""
     require_slurm()
-    local, cluster = tmp_path / "local", tmp_path / "slurm"
-    r = subprocess.run(_small_calibration(local), capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stderr[-3000:]
+    local, cluster = small_local, tmp_path / "slurm"
     slurm = [
         "hydra/launcher=submitit_slurm",
         "hydra.launcher.partition=debug",
