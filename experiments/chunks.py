@@ -58,6 +58,7 @@ EVALUATORS = frozenset(
         "svsim.experiments.analysis.sweep:evaluate_chunk",
         "svsim.experiments.analysis.voi_job:evaluate_chunk",
         "svsim.experiments.calibration.calibrate:evaluate_chunk",
+        "svsim.experiments.optimise.evaluate:evaluate_chunk",
     }
 )
 

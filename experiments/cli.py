@@ -30,6 +30,10 @@ JOBS = {
         "svsim.experiments.analysis.voi_job",
         "the value of information (EVPI, EVPPI) for the scenarios' ranking, locally or on SLURM",
     ),
+    "optimise": (
+        "svsim.experiments.optimise.job",
+        "the best mix of interventions and places for a budget, locally or on SLURM",
+    ),
     "sweep": ("svsim.experiments.analysis.sweep", "grid or list sweeps over any config keys"),
     "workshop": ("svsim.experiments.workshop.page", "the what-if page for workshops, in a browser"),
     "worksheet": (

@@ -1,0 +1,505 @@
+"""`svsim optimise`: the best mix of interventions and places for a budget a year (issue 19).
+
+Options come from the area and the library (options.py); the model with common random numbers is
+the evaluator (evaluate.py); the search screens, fits curves, derives candidates and confirms them
+on fresh replicates (search.py); the frontier comes from the curves (frontier.py). Both stages
+are chunk folders under the optimise folder, so a killed run resumes to the same answer; the
+outputs are written to <out>/analysis/ whole (report.md first).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import yaml
+from omegaconf import OmegaConf
+from scipy import stats
+from svsim.scenarios import appraisal as ap
+from svsim.scenarios.library import ScenarioError
+
+from .. import chunks as ch
+from ..compare.compare import compare_config
+from ..config import ConfigError, compose, run_config
+from ..runfolder import run_folder, write_manifest
+from . import options as op
+from .evaluate import REFERENCE, ModelEvaluator, Stage
+from .frontier import frontier
+from .mix import Mix, Problem, baseline, scenario_dict
+from .search import Design, Result, optimise
+
+log = logging.getLogger("svsim.optimise")
+
+CONFIRMATION_FIRST = 100_000  # confirmation replicates are numbered from here: never screened
+WEAK = ("weak", "none")  # evidence grades the report counts as weak or no evidence
+UNITS = {
+    "net_social_benefit": "£ (present value)",
+    "admissions_averted": "admissions",
+    "homicides_averted": "homicides",
+    "serious_violence_averted": "incidents",
+}
+
+
+def configure(overrides: list[str]) -> dict:
+    """Compose and validate conf/optimise.yaml; the problem, design, settings and the folder."""
+    r = OmegaConf.to_container(compose("optimise", overrides), resolve=True)  # schema-checked
+    run_config(overrides, config_name="optimise")  # the area, params and run settings
+    today = str(r["today"])
+    if today.endswith((".yaml", ".yml")) or "/" in today:
+        today = str(Path(today).resolve())
+    names = [REFERENCE] + ([today] if Path(today).stem != REFERENCE else [])
+    passed = ch.passed_overrides(overrides)
+    probe = [
+        *passed,
+        f"scenarios=[{','.join(names)}]",
+        f"comparator={REFERENCE}",
+        "replicates=2",
+        *(f"{k}={r[k]}" for k in ("years", "start_year")),
+    ]
+    try:
+        cmp, _ = compare_config(probe, sizes=False)  # the library, prices, and today checked
+    except ScenarioError as exc:
+        raise ConfigError(str(exc).splitlines()[0]) from None
+    area, library, prices, first = cmp.run.area, cmp.library, cmp.prices, r["start_year"]
+    capacity = {k: r[k] for k in ("minimum_people", "identified_per_year")}
+    derived, left_out = op.derive(
+        area,
+        library,
+        prices,
+        first,
+        op.chosen(library, r["interventions"]),
+        op.place_sets(area, r["places"]),
+        capacity,
+    )
+    derived, today_amounts = op.with_today(
+        derived, cmp.scenarios[-1], area, library, prices, first, capacity
+    )
+    if not derived:
+        raise ConfigError("interventions: no option can reach anyone in these places")
+    try:
+        problem = op.problem_of(derived, r["budget"], today_amounts, r["commit_today"])
+        today_mix = op.today_mix(problem, today_amounts)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    years = np.arange(first, first + r["years"])
+    per_pound = float(ap.cash_pv(np.ones(len(years)), years, prices, first).sum())
+    design = Design(
+        seed=r["seed"],
+        screening=tuple(range(r["screening"]["replicates"])),
+        confirmation=tuple(
+            range(CONFIRMATION_FIRST, CONFIRMATION_FIRST + r["confirmation"]["replicates"])
+        ),
+        levels=r["screening"]["levels"],
+        resamples=r["resamples"],
+        cost_per_pound=per_pound if r["objective"] == "net_social_benefit" else 0.0,
+    )
+    settings = {
+        k: r[k]
+        for k in (
+            "objective",
+            "uncertainty",
+            "parameter_uncertainty",
+            "years",
+            "burn_in_years",
+            "seed",
+            "start_year",
+            "chunks",
+            "jobs",
+        )
+    }
+    settings["passed"] = passed
+    stages = {
+        design.screening: Stage("screening", r["screening"]["population_scale"]),
+        design.confirmation: Stage("confirmation", r["population_scale"]),
+    }
+    key = hashlib.sha256(
+        json.dumps(
+            [
+                [asdict(o) for o in problem.options],
+                problem.budget,
+                problem.commitments,
+                asdict(design),
+                {k: v for k, v in settings.items() if k != "jobs"},  # local cores: same answer
+                [asdict(s) for s in stages.values()],
+                today_mix.amounts,
+            ],
+            default=str,
+        ).encode()
+    ).hexdigest()[:8]
+    out = r["out"] or Path.cwd() / "results" / f"optimise-{area.name}-{key}"
+    return {
+        "r": r,
+        "problem": problem,
+        "today": today_mix,
+        "today_name": cmp.scenarios[-1].name,
+        "design": design,
+        "settings": settings,
+        "stages": stages,
+        "derived": derived,
+        "left_out": left_out,
+        "library": library,
+        "area": area,
+        "key": key,
+        "out": Path(out).resolve(),
+    }
+
+
+def claim(out: Path, key: str) -> None:
+    """Make `out` this optimisation's folder, or continue it; refuse a folder of anything else."""
+    mark = out / "optimise.json"
+    if mark.is_file():
+        held = json.loads(mark.read_text()).get("key")
+        if held != key:
+            raise ConfigError(
+                f"out={str(out)!r}: holds an optimisation of another set-up "
+                f"({held}, this one is {key}); choose another out"
+            )
+        return
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"out={str(out)!r}: already exists and is not an optimise folder")
+    out.mkdir(parents=True, exist_ok=True)
+    mark.write_text(json.dumps({"key": key}) + "\n")
+
+
+def comparators(c: dict) -> tuple[list[Mix], list[str]]:
+    """Today's programmes (the mix to beat), then the baseline if it differs; and their names."""
+    today, base = c["today"], baseline(c["problem"])
+    mixes, names = [today], [f"today ({c['today_name']})"]
+    if base.amounts != today.amounts:
+        mixes.append(base)
+        names.append("commitments alone" if any(base.amounts) else "nothing funded")
+    return mixes, names
+
+
+def paired_interval(d: np.ndarray) -> tuple[float, float, float]:
+    """Mean of paired differences and its 90% interval (Student's t), as search.confirm's."""
+    half = stats.t.ppf(0.95, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
+
+
+def weak_share(c: dict, result: Result, amounts) -> float:
+    """Share of a mix's benefit on the screening curves (each option's saturating benefit from
+    nothing) that comes from interventions of weak or no evidence."""
+    a, s = np.array(result.curves.a), np.array(result.curves.s)
+    benefit = a * -np.expm1(-np.asarray(amounts, float) / s)
+    weak = np.array([c["library"][o.intervention].evidence in WEAK for o in c["problem"].options])
+    total = benefit.sum()
+    return float(benefit[weak].sum() / total) if total > 0 else float("nan")
+
+
+def describe(problem: Problem, amounts) -> str:
+    parts = [f"{o.label} £{a:,.0f}" for o, a in zip(problem.options, amounts, strict=True) if a > 0]
+    return "; ".join(parts) or "nothing"
+
+
+def tables(c: dict, result: Result, evaluator: ModelEvaluator, names: list[str]) -> dict:
+    """candidates, frontier, options and curves as DataFrames."""
+    import pandas as pd
+
+    p, objective = c["problem"], c["settings"]["objective"]
+    labels = [o.label for o in p.options]
+    spend = evaluator.values["confirmation"].groupby("mix")["spend_pv"].mean()
+    k = sum(r.role == "candidate" for r in result.rows)
+    rows = []
+    for j, row in enumerate(result.rows):
+        vs = paired_interval(result.values[j] - result.values[k])
+        rows.append(
+            {
+                "name": f"candidate-{j + 1:02d}" if j < k else names[j - k],
+                "role": row.role,
+                "recommended": row.mix.amounts == result.recommended.amounts,
+                "total_per_year": row.mix.total,
+                "objective": objective,
+                "mean": row.mean,
+                "p10": row.p10,
+                "p_beats_today": row.p_beats,
+                "regret": row.regret,
+                "vs_today_mean": vs[0],
+                "vs_today_low": vs[1],
+                "vs_today_high": vs[2],
+                "shortfall_low": row.gap_low,
+                "shortfall_high": row.gap_high,
+                "indistinguishable": row.indistinguishable,
+                "weak_or_no_evidence_share": weak_share(c, result, row.mix.amounts),
+                "spend_pv_mean": float(spend.loc[j]),
+                "mix": describe(p, row.mix.amounts),
+                **dict(zip(labels, row.mix.amounts, strict=True)),
+            }
+        )
+    points = frontier(p, result.curves, c["r"]["frontier"]["levels"], c["r"]["frontier"]["step"])
+    front = pd.DataFrame(
+        [
+            {
+                "budget": q.budget,
+                "fitted_value": q.value,
+                "step": c["r"]["frontier"]["step"],
+                "next_step_buys": q.marginal,
+                "mix": describe(p, q.mix.amounts) if q.mix else "",
+                **dict(
+                    zip(labels, q.mix.amounts if q.mix else [np.nan] * len(labels), strict=True)
+                ),
+            }
+            for q in points
+        ]
+    )
+    opts = pd.DataFrame(
+        [
+            {
+                "intervention": d.option.intervention,
+                "places": ", ".join(d.option.places),
+                "tier": c["library"][d.option.intervention].tier,
+                "evidence": c["library"][d.option.intervention].evidence,
+                "minimum": d.option.minimum,
+                "maximum": d.option.maximum,
+                "capacity_basis": d.basis,
+                "capacity_units": d.units,
+                "today": t,
+                "commitment": f,
+            }
+            for d, t, f in zip(c["derived"], c["today"].amounts, p.commitments, strict=True)
+        ]
+    )
+    cv = result.curves
+    curves = pd.DataFrame({"option": labels, "a": cv.a, "s": cv.s, "c": cv.c, "x0": cv.x0})
+    return {"candidates": pd.DataFrame(rows), "frontier": front, "options": opts, "curves": curves}
+
+
+def money(x: float, objective: str) -> str:
+    if objective == "net_social_benefit":
+        return f"£{x:,.0f}" if x >= 0 else f"-£{-x:,.0f}"
+    return f"{x:,.2f}"
+
+
+def report(c: dict, t: dict, seconds: dict) -> str:
+    """report.md: the decision on one page first, then the detail."""
+    r, objective = c["r"], c["settings"]["objective"]
+    cand = t["candidates"]
+    best = cand[cand.recommended].iloc[0]
+    today = cand[cand.role == "comparator"].iloc[0]
+    n_conf, n_screen = r["confirmation"]["replicates"], r["screening"]["replicates"]
+    unit = UNITS[objective]
+    fmt = lambda x: money(x, objective)  # noqa: E731
+    lines = [
+        f"# The best mix for £{r['budget']:,.0f} a year: {c['area'].label}",
+        "",
+        "## The decision",
+        "",
+    ]
+    funded = [
+        (o, a) for o, a in zip(c["problem"].options, c_amounts(best, c), strict=True) if a > 0
+    ]
+    if funded:
+        lines += ["| Fund | Places | Tier | Evidence | £ a year |", "|---|---|---|---|---|"]
+        for o, a in funded:
+            spec = c["library"][o.intervention]
+            lines.append(
+                f"| {spec.label} | {', '.join(o.places)} | {spec.tier} | {spec.evidence}"
+                f" | {a:,.0f} |"
+            )
+    else:
+        lines.append("Fund nothing: no mix beats spending nothing on these options.")
+    what = (
+        "expected net social benefit (harm averted at Home Office unit costs less the money, "
+        f"present value over {r['years']} year(s))"
+        if objective == "net_social_benefit"
+        else f"expected {objective.replace('_', ' ')} over {r['years']} year(s) within the budget"
+    )
+    lines += [
+        "",
+        f"Chosen for the best {what} on {n_conf} confirmation replicates at population "
+        f"scale {r['population_scale']:g}, which the screening never saw: "
+        f"{fmt(best['mean'])} ({unit}; 10th percentile {fmt(best['p10'])}).",
+    ]
+    if best["name"] != today["name"]:
+        lines.append(
+            f"Against today's programmes ({c['today_name']}): {fmt(best['vs_today_mean'])} more "
+            f"(paired 90% interval {fmt(best['vs_today_low'])} to {fmt(best['vs_today_high'])}); "
+            f"it does better in {best['p_beats_today']:.0%} of replicates; regret "
+            f"{fmt(best['regret'])}."
+        )
+    if not (cand.vs_today_low > 0).any():
+        lines += [
+            "",
+            "**No mix is distinguishable from today's programmes**: no candidate's "
+            "paired 90% interval against them lies above zero.",
+        ]
+    same = cand[cand.indistinguishable & ~cand.recommended]
+    lines += [
+        "",
+        f"Indistinguishable from the recommended mix (paired 90% interval of the mean "
+        f"shortfall includes 0): {len(same)} other mix(es)"
+        + (
+            ": " + "; ".join(f"{n} ({m})" for n, m in zip(same.name, same.mix, strict=True))
+            if len(same)
+            else "."
+        ),
+    ]
+    share = best["weak_or_no_evidence_share"]
+    lines += [
+        "",
+        f"Evidence: {share:.0%} of the recommended mix's benefit (on the screening "
+        "curves) rests on interventions graded weak or none."
+        if np.isfinite(share)
+        else "Evidence: the recommended mix has no benefit on the screening curves.",
+    ]
+    lines += [
+        "",
+        "What it cannot tell: the curves assume options add up (the confirmation of "
+        "whole mixes checks the candidates, not every mix); people programmes' capacities "
+        "are assumed shares of residents (conf/optimise.yaml identified_per_year); the value of "
+        "information is not estimated here (run `svsim voi` on the recommended mix and "
+        "today's programmes).",
+        "",
+        "Run it against every shipped scenario: `svsim compare scenarios=[status_quo,"
+        "no_new_funding,svd_allocation,primary_heavy,tertiary_heavy,swindon_focus,"
+        f"doubled_budget,{c['out'] / 'analysis' / 'recommended.yaml'}]`",
+        "",
+        "## Candidates (confirmation values)",
+        "",
+        _markdown(
+            cand[
+                [
+                    "name",
+                    "role",
+                    "total_per_year",
+                    "mean",
+                    "p10",
+                    "p_beats_today",
+                    "regret",
+                    "vs_today_low",
+                    "vs_today_high",
+                    "indistinguishable",
+                    "weak_or_no_evidence_share",
+                    "mix",
+                ]
+            ]
+        ),
+        "",
+        f"## The frontier (screening curves, over the baseline; {unit})",
+        "",
+        _markdown(t["frontier"][["budget", "fitted_value", "next_step_buys", "mix"]]),
+        "",
+        "## Options",
+        "",
+        _markdown(
+            t["options"][
+                [
+                    "intervention",
+                    "places",
+                    "tier",
+                    "evidence",
+                    "minimum",
+                    "maximum",
+                    "capacity_basis",
+                    "today",
+                    "commitment",
+                ]
+            ]
+        ),
+    ]
+    if c["left_out"]:
+        lines += ["", "Left out: " + "; ".join(c["left_out"]) + "."]
+    lines += [
+        "",
+        "## Design",
+        "",
+        f"Screening: {n_screen} replicates at population scale "
+        f"{r['screening']['population_scale']:g}, {r['screening']['levels']} amounts per "
+        f"option ({seconds.get('screening', 0):.0f} s). Confirmation: {n_conf} fresh "
+        f"replicates at scale {r['population_scale']:g} "
+        f"({seconds.get('confirmation', 0):.0f} s). Seed {r['seed']}; {r['years']} years "
+        f"after {r['burn_in_years']} burn-in years from {r['start_year']}; uncertainty "
+        f"{r['uncertainty']}, parameter uncertainty {r['parameter_uncertainty']}.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def c_amounts(row, c: dict) -> list[float]:
+    return [float(row[o.label]) for o in c["problem"].options]
+
+
+def _markdown(df) -> str:
+    show = df.copy()
+    for col in show.columns:
+        if show[col].dtype.kind == "f":
+            show[col] = show[col].map(lambda x: f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}")
+    head = "| " + " | ".join(show.columns) + " |"
+    rule = "|" + "---|" * len(show.columns)
+    body = ["| " + " | ".join(map(str, row)) + " |" for row in show.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
+
+
+def write_outputs(c: dict, result: Result, evaluator: ModelEvaluator, names, seconds) -> Path:
+    """<out>/analysis/, whole: recommended.yaml, candidates.csv, frontier.csv, options.csv,
+    curves.csv, report.md, manifest.json."""
+    r = c["r"]
+    t = tables(c, result, evaluator, names)
+    first = r["start_year"]
+    data = scenario_dict(
+        result.recommended,
+        "optimised",
+        f"Optimised mix (£{r['budget']:,.0f} a year)",
+        f"The best mix svsim optimise found for {r['objective']} (key {c['key']}).",
+        (first, first + r["years"] - 1),
+        first,
+    )
+    data["assumptions"] = (
+        "Amounts found by svsim optimise on the model; see its report.md for "
+        "the confirmation values and options.csv for the capacities."
+    )
+    target = c["out"] / "analysis"
+    with run_folder(target, replace=True) as tmp:
+        (tmp / "recommended.yaml").write_text(
+            yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        )
+        for name, df in t.items():
+            df.to_csv(tmp / f"{name}.csv", index=False)
+        (tmp / "report.md").write_text(report(c, t, seconds))
+        best = t["candidates"][t["candidates"].recommended].iloc[0]
+        write_manifest(
+            tmp,
+            job="optimise",
+            key=c["key"],
+            objective=r["objective"],
+            budget=r["budget"],
+            recommended=best["name"],
+            mean=best["mean"],
+            seconds=seconds,
+            options=len(c["problem"].options),
+            candidates=int((t["candidates"].role == "candidate").sum()),
+        )
+    return target
+
+
+def main(overrides: list[str]) -> int:
+    job_ov, hydra_ov = ch.split_hydra(overrides)
+    start = time.perf_counter()
+    c = configure(job_ov)
+    claim(c["out"], c["key"])
+    evaluator = ModelEvaluator(c["out"], c["settings"], c["stages"], hydra_ov)
+    mixes, names = comparators(c)
+    with ch.job_log(c["out"], "optimise"):
+        p, d = c["problem"], c["design"]
+        log.info(
+            "optimise: %d options, budget £%s a year, %s; %d screening and %d confirmation "
+            "replicates -> %s",
+            len(p.options),
+            f"{p.budget:,.0f}",
+            c["settings"]["objective"],
+            len(d.screening),
+            len(d.confirmation),
+            c["out"],
+        )
+        result = optimise(p, evaluator, d, comparators=mixes)
+        target = write_outputs(c, result, evaluator, names, evaluator.seconds)
+        log.info("optimise: done in %.1f s (%s)", time.perf_counter() - start, evaluator.seconds)
+    print(
+        f"optimise folder: {c['out']}\nrecommended: {target / 'recommended.yaml'}; "
+        f"report: {target / 'report.md'}"
+    )
+    return 0
