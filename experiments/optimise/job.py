@@ -28,6 +28,7 @@ from ..compare.compare import compare_config
 from ..config import ConfigError, compose, run_config
 from ..runfolder import run_folder, write_manifest
 from . import options as op
+from . import report
 from .evaluate import REFERENCE, ModelEvaluator, Stage
 from .frontier import frontier
 from .mix import Mix, Problem, baseline, scenario_dict
@@ -37,12 +38,6 @@ log = logging.getLogger("svsim.optimise")
 
 CONFIRMATION_FIRST = 100_000  # confirmation replicates are numbered from here: never screened
 WEAK = ("weak", "none")  # evidence grades the report counts as weak or no evidence
-UNITS = {
-    "net_social_benefit": "£ (present value)",
-    "admissions_averted": "admissions",
-    "homicides_averted": "homicides",
-    "serious_violence_averted": "incidents",
-}
 
 
 def configure(overrides: list[str]) -> dict:
@@ -269,171 +264,6 @@ def tables(c: dict, result: Result, evaluator: ModelEvaluator, names: list[str])
     return {"candidates": pd.DataFrame(rows), "frontier": front, "options": opts, "curves": curves}
 
 
-def money(x: float, objective: str) -> str:
-    if objective == "net_social_benefit":
-        return f"£{x:,.0f}" if x >= 0 else f"-£{-x:,.0f}"
-    return f"{x:,.2f}"
-
-
-def report(c: dict, t: dict, seconds: dict) -> str:
-    """report.md: the decision on one page first, then the detail."""
-    r, objective = c["r"], c["settings"]["objective"]
-    cand = t["candidates"]
-    best = cand[cand.recommended].iloc[0]
-    today = cand[cand.role == "comparator"].iloc[0]
-    n_conf, n_screen = r["confirmation"]["replicates"], r["screening"]["replicates"]
-    unit = UNITS[objective]
-    fmt = lambda x: money(x, objective)  # noqa: E731
-    lines = [
-        f"# The best mix for £{r['budget']:,.0f} a year: {c['area'].label}",
-        "",
-        "## The decision",
-        "",
-    ]
-    funded = [
-        (o, a) for o, a in zip(c["problem"].options, c_amounts(best, c), strict=True) if a > 0
-    ]
-    if funded:
-        lines += ["| Fund | Places | Tier | Evidence | £ a year |", "|---|---|---|---|---|"]
-        for o, a in funded:
-            spec = c["library"][o.intervention]
-            lines.append(
-                f"| {spec.label} | {', '.join(o.places)} | {spec.tier} | {spec.evidence}"
-                f" | {a:,.0f} |"
-            )
-    else:
-        lines.append("Fund nothing: no mix beats spending nothing on these options.")
-    what = (
-        "expected net social benefit (harm averted at Home Office unit costs less the money, "
-        f"present value over {r['years']} year(s))"
-        if objective == "net_social_benefit"
-        else f"expected {objective.replace('_', ' ')} over {r['years']} year(s) within the budget"
-    )
-    lines += [
-        "",
-        f"Chosen for the best {what} on {n_conf} confirmation replicates at population "
-        f"scale {r['population_scale']:g}, which the screening never saw: "
-        f"{fmt(best['mean'])} ({unit}; 10th percentile {fmt(best['p10'])}).",
-    ]
-    if best["name"] != today["name"]:
-        lines.append(
-            f"Against today's programmes ({c['today_name']}): {fmt(best['vs_today_mean'])} more "
-            f"(paired 90% interval {fmt(best['vs_today_low'])} to {fmt(best['vs_today_high'])}); "
-            f"it does better in {best['p_beats_today']:.0%} of replicates; regret "
-            f"{fmt(best['regret'])}."
-        )
-    if not (cand.vs_today_low > 0).any():
-        lines += [
-            "",
-            "**No mix is distinguishable from today's programmes**: no candidate's "
-            "paired 90% interval against them lies above zero.",
-        ]
-    same = cand[cand.indistinguishable & ~cand.recommended]
-    lines += [
-        "",
-        f"Indistinguishable from the recommended mix (paired 90% interval of the mean "
-        f"shortfall includes 0): {len(same)} other mix(es)"
-        + (
-            ": " + "; ".join(f"{n} ({m})" for n, m in zip(same.name, same.mix, strict=True))
-            if len(same)
-            else "."
-        ),
-    ]
-    share = best["weak_or_no_evidence_share"]
-    lines += [
-        "",
-        f"Evidence: {share:.0%} of the recommended mix's benefit (on the screening "
-        "curves) rests on interventions graded weak or none."
-        if np.isfinite(share)
-        else "Evidence: the recommended mix has no benefit on the screening curves.",
-    ]
-    lines += [
-        "",
-        "What it cannot tell: the curves assume options add up (the confirmation of "
-        "whole mixes checks the candidates, not every mix); people programmes' capacities "
-        "are assumed shares of residents (conf/optimise.yaml identified_per_year); the value of "
-        "information is not estimated here (run `svsim voi` on the recommended mix and "
-        "today's programmes).",
-        "",
-        "Run it against every shipped scenario: `svsim compare scenarios=[status_quo,"
-        "no_new_funding,svd_allocation,primary_heavy,tertiary_heavy,swindon_focus,"
-        f"doubled_budget,{c['out'] / 'analysis' / 'recommended.yaml'}]`",
-        "",
-        "## Candidates (confirmation values)",
-        "",
-        _markdown(
-            cand[
-                [
-                    "name",
-                    "role",
-                    "total_per_year",
-                    "mean",
-                    "p10",
-                    "p_beats_today",
-                    "regret",
-                    "vs_today_low",
-                    "vs_today_high",
-                    "indistinguishable",
-                    "weak_or_no_evidence_share",
-                    "mix",
-                ]
-            ]
-        ),
-        "",
-        f"## The frontier (screening curves, over the baseline; {unit})",
-        "",
-        _markdown(t["frontier"][["budget", "fitted_value", "next_step_buys", "mix"]]),
-        "",
-        "## Options",
-        "",
-        _markdown(
-            t["options"][
-                [
-                    "intervention",
-                    "places",
-                    "tier",
-                    "evidence",
-                    "minimum",
-                    "maximum",
-                    "capacity_basis",
-                    "today",
-                    "commitment",
-                ]
-            ]
-        ),
-    ]
-    if c["left_out"]:
-        lines += ["", "Left out: " + "; ".join(c["left_out"]) + "."]
-    lines += [
-        "",
-        "## Design",
-        "",
-        f"Screening: {n_screen} replicates at population scale "
-        f"{r['screening']['population_scale']:g}, {r['screening']['levels']} amounts per "
-        f"option ({seconds.get('screening', 0):.0f} s). Confirmation: {n_conf} fresh "
-        f"replicates at scale {r['population_scale']:g} "
-        f"({seconds.get('confirmation', 0):.0f} s). Seed {r['seed']}; {r['years']} years "
-        f"after {r['burn_in_years']} burn-in years from {r['start_year']}; uncertainty "
-        f"{r['uncertainty']}, parameter uncertainty {r['parameter_uncertainty']}.",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def c_amounts(row, c: dict) -> list[float]:
-    return [float(row[o.label]) for o in c["problem"].options]
-
-
-def _markdown(df) -> str:
-    show = df.copy()
-    for col in show.columns:
-        if show[col].dtype.kind == "f":
-            show[col] = show[col].map(lambda x: f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}")
-    head = "| " + " | ".join(show.columns) + " |"
-    rule = "|" + "---|" * len(show.columns)
-    body = ["| " + " | ".join(map(str, row)) + " |" for row in show.itertuples(index=False)]
-    return "\n".join([head, rule, *body])
-
-
 def write_outputs(c: dict, result: Result, evaluator: ModelEvaluator, names, seconds) -> Path:
     """<out>/analysis/, whole: recommended.yaml, candidates.csv, frontier.csv, options.csv,
     curves.csv, report.md, manifest.json."""
@@ -459,7 +289,7 @@ def write_outputs(c: dict, result: Result, evaluator: ModelEvaluator, names, sec
         )
         for name, df in t.items():
             df.to_csv(tmp / f"{name}.csv", index=False)
-        (tmp / "report.md").write_text(report(c, t, seconds))
+        (tmp / "report.md").write_text(report.write(c, t, seconds))
         best = t["candidates"][t["candidates"].recommended].iloc[0]
         write_manifest(
             tmp,

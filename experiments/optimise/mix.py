@@ -1,10 +1,9 @@
 """The decision of `svsim optimise`: options (an intervention in a set of places), the constraints
 on a mix of them, and a mix written as a scenario file's data.
 
-Each option's minimum viable amount and maximum (its capacity in pounds a year) are given, not
-derived: the library states unit costs, but what an option can absorb (eligible people, schools of
-its phase, places) depends on the area and the delivery rules (scenarios/delivery.py), which do
-not expose it as a number. Amounts are whole pounds a year.
+Each option's minimum viable amount and maximum (its capacity in pounds a year) are given here;
+options.py derives them from the area and the delivery rules (scenarios/delivery.py). Amounts are
+whole pounds a year.
 """
 
 from __future__ import annotations
