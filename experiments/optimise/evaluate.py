@@ -36,14 +36,13 @@ COLUMNS = ("spend_pv", "harm_averted_pv", "net_social_benefit", *OUTCOMES)
 
 
 def cut_by_replicate(replicates: int, mixes: int, chunks: int) -> list[tuple[int, int]]:
-    """Row ranges of about `chunks` chunks over replicate-major rows, none straddling a
-    replicate unless it holds whole ones."""
-    if chunks <= replicates:
+    """Row ranges of at most `chunks` chunks over replicate-major rows: whole replicates, or each
+    replicate cut in chunks // replicates parts (each part pays its own burn-in)."""
+    per = chunks // replicates
+    if per <= 1:
         return [(a * mixes, b * mixes) for a, b in ch.cut(replicates, chunks)]
-    per = -(-chunks // replicates)
-    return [
-        (r * mixes + a, r * mixes + b) for r in range(replicates) for a, b in ch.cut(mixes, per)
-    ]
+    return [(r * mixes + a, r * mixes + b)
+            for r in range(replicates) for a, b in ch.cut(mixes, per)]  # fmt: skip
 
 
 def evaluate_chunk(design: dict, rows: np.ndarray, folder: Path, tmp: Path) -> None:

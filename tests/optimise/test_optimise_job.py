@@ -5,6 +5,7 @@ line, and the same answer on SLURM (slow tier)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 
@@ -17,6 +18,7 @@ from svsim.experiments import cli
 from svsim.experiments.compare.compare import _load_library, load_prices
 from svsim.experiments.config import CONF_DIR
 from svsim.experiments.optimise import options as op
+from svsim.experiments.optimise.evaluate import cut_by_replicate
 from svsim.scenarios.delivery import Portfolio, age_share
 from svsim.scenarios.inputs import draw_inputs
 from svsim.scenarios.library import Allocation, Scenario
@@ -136,6 +138,17 @@ def test_today_is_among_the_options_and_can_be_committed(town):
     assert list(problem.lower) == [20_000, 30_000]
     with pytest.raises(ValueError, match=r"^budget=40000: is below the commitments' 50000$"):
         op.problem_of(derived, 40_000, amounts, commit=True)
+
+
+@pytest.mark.parametrize(
+    ("replicates", "mixes", "chunks"), [(8, 156, 50), (40, 17, 50), (3, 5, 2), (2, 7, 2), (2, 1, 9)]
+)
+def test_chunks_hold_whole_replicates_or_parts_of_one(replicates, mixes, chunks):
+    cut = cut_by_replicate(replicates, mixes, chunks)
+    assert cut[0][0] == 0 and cut[-1][1] == replicates * mixes and len(cut) <= chunks
+    assert all(b == c for (_, b), (c, _) in itertools.pairwise(cut))  # contiguous, every row once
+    for a, b in cut:  # within one replicate, or whole ones
+        assert a // mixes == (b - 1) // mixes or (a % mixes == 0 and b % mixes == 0)
 
 
 @pytest.fixture(scope="module")
