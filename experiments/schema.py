@@ -300,7 +300,7 @@ def check(job: str, resolved: dict, sizes: bool = True) -> None:
         if why:
             raise SchemaError(f"{path}={shown(value, f)}: {why}")
     for path, f in schema.items():  # mappings whose keys the schema lists: no others
-        sub = {p.split(".", 1)[1] for p in schema if p.startswith(path + ".")}
+        sub = {p[len(path) + 1 :].split(".")[0] for p in schema if p.startswith(path + ".")}
         value = _get(resolved, path)
         if f.kind == "map" and sub and isinstance(value, dict):
             extra = sorted(set(value) - sub)

@@ -120,6 +120,21 @@ def test_unknown_keys_and_nested_unknown_keys_are_refused():
         schema.check("compare", r)
 
 
+def test_settings_nested_two_levels_are_known_and_their_unknown_keys_refused(monkeypatch):
+    """A map of maps: its inner keys are known at each level (they were refused as unknown)."""
+    nested = {
+        "a": schema.Field("map", "outer"),
+        "a.b": schema.Field("map", "inner"),
+        "a.b.c": schema.Field("number", "a number"),
+    }
+    monkeypatch.setitem(schema.SCHEMAS, "nested", nested)
+    schema.check("nested", {"a": {"b": {"c": 1.0}}}, sizes=False)
+    with pytest.raises(schema.SchemaError, match=r"^a.d: unknown"):
+        schema.check("nested", {"a": {"b": {"c": 1.0}, "d": 2}}, sizes=False)
+    with pytest.raises(schema.SchemaError, match=r"^a.b.e: unknown"):
+        schema.check("nested", {"a": {"b": {"c": 1.0, "e": 2}}}, sizes=False)
+
+
 def test_memory_estimate_refuses_what_cannot_fit_and_passes_a_real_job(monkeypatch):
     r = base("compare")
     r["replicates"] = 10**9
