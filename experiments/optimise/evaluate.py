@@ -24,7 +24,6 @@ from ..compare.compare import compare_config, run_replicate, summarise, tables
 from ..config import ConfigError
 from .mix import Mix, scenario_dict
 
-EVALUATOR = "svsim.experiments.optimise.evaluate:evaluate_chunk"
 REFERENCE = "no_new_funding"  # the shipped scenario that funds nothing: every value is against it
 OUTCOMES = {  # objective -> compare's measure, averted over the horizon
     "admissions_averted": "admissions_expected",
@@ -149,7 +148,7 @@ class ModelEvaluator:
         design = {
             "job": "optimise",
             "stage": stage.name,
-            "evaluator": EVALUATOR,
+            "evaluator": "svsim.experiments.optimise.evaluate:evaluate_chunk",
             "seed": s["seed"],
             "population_scale": stage.population_scale,
             "compare_overrides": self.compare_overrides(stage),
