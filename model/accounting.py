@@ -534,10 +534,8 @@ FIGURES = (
         0.0195,
         lambda t: _ratio(t["survey_victims"], t["adults"]),
         "CSEW open data (EVIDENCE.md 7.1, S5); ±2 SE; 1.6% YE Mar 2020",
-        "last in precedence: the model's survey rate is 1.7x the national one while "
-        "Wiltshire records ~0.75x E&W's violence per person, so a local survey rate should "
-        "be below 1.75%: true violence is too high, as police_to_survey_ratio says; for the "
-        "recalibration",
+        "last in precedence: Wiltshire records ~0.75x E&W's violence per person, so a local "
+        "survey rate should be at or below 1.75%; where it conflicts, the local counts win",
         pct=True,
     ),
     *(
@@ -549,9 +547,10 @@ FIGURES = (
                 2.287,
                 0.156,
                 "male",
-                "as for all adults; and men and women "
-                "are victimised alike in the model (victim choice has no sex term, model/ODD.md "
-                "7.3): violence-process issue",
+                "as for all adults; the gap between the sexes follows the settings' mix "
+                "(community victims by the survey's rates by age and sex, night-time victims "
+                "with women at victim_female_rr, partner and family victims mostly women; "
+                "model/ODD.md 7.3): violence-process issue",
             ),
             ("women", "women 16+", 1.230, 0.102, "female", "as for all adults"),
             (
