@@ -4,11 +4,13 @@ test files share (test files sit in folders named for the packages they test).""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -49,15 +51,18 @@ def _slurm_up() -> bool:
 
 
 def _start_slurm() -> None:
-    """Start the one-node cluster through the shared script if sinfo is missing or down."""
-    if shutil.which("sinfo") and _slurm_up():
-        return
+    """Start the one-node cluster through the shared script if sinfo is missing or down; a lock
+    file keeps two pytest-xdist workers from starting it at once."""
     script = REPO.parent / "shared" / "slurm" / "start-local-slurm.sh"
     if not script.is_file():
         script = Path("/work/shared/slurm/start-local-slurm.sh")
-    if not script.is_file() or os.geteuid() != 0:
-        return  # require_tool below skips (or fails under SVSIM_SLOW=1)
-    subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=900)
+    with open(Path(tempfile.gettempdir()) / "svsim-tests-slurm.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if shutil.which("sinfo") and _slurm_up():
+            return
+        if not script.is_file() or os.geteuid() != 0:
+            return  # require_tool below skips (or fails under SVSIM_SLOW=1)
+        subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=900)
 
 
 def require_slurm() -> None:
