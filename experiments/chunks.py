@@ -519,6 +519,24 @@ if __name__ == "__main__":
     _hydra_app()
 
 
+def claim_job_folder(out: Path, key: str, mark: str, what: str) -> None:
+    """Make `out` the folder of a multi-stage chunked job (its `mark` file holds the set-up's
+    key), or continue it; refuse a folder of another set-up or of anything else."""
+    path = out / mark
+    if path.is_file():
+        held = json.loads(path.read_text()).get("key")
+        if held != key:
+            raise ConfigError(
+                f"out={str(out)!r}: holds {what} of another set-up ({held}, this one is "
+                f"{key}); choose another out"
+            )
+        return
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"out={str(out)!r}: already exists and is not {what}'s folder")
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"key": key}) + "\n")
+
+
 def chunk_folder(
     kind: str, design: dict, sample: np.ndarray, out: str | None, stage: str, default_folder
 ) -> Path:

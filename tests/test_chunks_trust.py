@@ -131,3 +131,19 @@ def test_an_unreadable_design_is_refused_in_one_line(tmp_path):
     with pytest.raises(ConfigError) as caught:
         ch.load_design(folder)
     assert "unreadable" in one_line(caught)
+
+
+def test_a_job_folder_is_claimed_once_and_continued_only_by_the_same_set_up(tmp_path):
+    out = tmp_path / "job"
+    ch.claim_job_folder(out, "k1", "calibration.json", "a calibration")
+    (out / "wave-1").mkdir()
+    ch.claim_job_folder(out, "k1", "calibration.json", "a calibration")  # continues
+    with pytest.raises(ConfigError, match=r"holds a calibration of another set-up \(k1"):
+        ch.claim_job_folder(out, "k2", "calibration.json", "a calibration")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.txt").write_text("x")
+    with pytest.raises(ConfigError, match="already exists and is not an optimisation's folder"):
+        ch.claim_job_folder(other, "k1", "optimise.json", "an optimisation")
+    assert json.loads((out / "calibration.json").read_text()) == {"key": "k1"}
+    assert not (other / "optimise.json").exists()

@@ -90,23 +90,6 @@ def free_parameters(spec, check_overrides: list[str]) -> tuple:
     return tuple(out)
 
 
-def claim(out: Path, key: str) -> None:
-    """Make `out` this calibration's folder, or continue it; refuse a folder of anything else."""
-    mark = out / "calibration.json"
-    if mark.is_file():
-        held = json.loads(mark.read_text()).get("key")
-        if held != key:
-            raise ConfigError(
-                f"out={str(out)!r}: holds a calibration of another set-up ({held}, this one "
-                f"is {key}); choose another out"
-            )
-        return
-    if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"out={str(out)!r}: already exists and is not a calibration folder")
-    out.mkdir(parents=True, exist_ok=True)
-    mark.write_text(json.dumps({"key": key}) + "\n")
-
-
 def point_overrides(base: list[str], values: dict) -> list[str]:
     return [*base, *(f"++{k}={v!r}" for k, v in values.items())]
 
@@ -223,7 +206,7 @@ def main(overrides: list[str]) -> int:
     fitted = [x for x in rows if x.fitted and x.kind != "rank"]
     key = setup_key(base, free, r["seed"], fitted)
     out = Path(r["out"] or Path.cwd() / "results" / f"calibration-{run.area.name}-{key}").resolve()
-    claim(out, key)
+    ch.claim_job_folder(out, key, "calibration.json", "a calibration")
     handler = ch.file_logger(out, "calibrate")
     start = time.perf_counter()
     try:

@@ -144,23 +144,6 @@ def configure(overrides: list[str]) -> dict:
     }
 
 
-def claim(out: Path, key: str) -> None:
-    """Make `out` this optimisation's folder, or continue it; refuse a folder of anything else."""
-    mark = out / "optimise.json"
-    if mark.is_file():
-        held = json.loads(mark.read_text()).get("key")
-        if held != key:
-            raise ConfigError(
-                f"out={str(out)!r}: holds an optimisation of another set-up "
-                f"({held}, this one is {key}); choose another out"
-            )
-        return
-    if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"out={str(out)!r}: already exists and is not an optimise folder")
-    out.mkdir(parents=True, exist_ok=True)
-    mark.write_text(json.dumps({"key": key}) + "\n")
-
-
 def comparators(c: dict) -> tuple[list[Mix], list[str]]:
     """Today's programmes (the mix to beat), then the baseline if it differs; and their names."""
     today, base = c["today"], baseline(c["problem"])
@@ -310,7 +293,7 @@ def main(overrides: list[str]) -> int:
     job_ov, hydra_ov = ch.split_hydra(overrides)
     start = time.perf_counter()
     c = configure(job_ov)
-    claim(c["out"], c["key"])
+    ch.claim_job_folder(c["out"], c["key"], "optimise.json", "an optimisation")
     evaluator = ModelEvaluator(c["out"], c["settings"], c["stages"], hydra_ov)
     mixes, names = comparators(c)
     with ch.job_log(c["out"], "optimise"):
