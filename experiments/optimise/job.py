@@ -21,6 +21,7 @@ import yaml
 from omegaconf import OmegaConf
 from scipy import stats
 from svsim.scenarios import appraisal as ap
+from svsim.scenarios import transfer as tr
 from svsim.scenarios.library import ScenarioError
 
 from .. import chunks as ch
@@ -38,6 +39,7 @@ log = logging.getLogger("svsim.optimise")
 
 CONFIRMATION_FIRST = 100_000  # confirmation replicates are numbered from here: never screened
 WEAK = ("weak", "none")  # evidence grades the report counts as weak or no evidence
+ASSUMED = 0.5  # a model effect's variance share from assumed inputs the report counts above
 
 
 def configure(overrides: list[str]) -> dict:
@@ -160,14 +162,27 @@ def paired_interval(d: np.ndarray) -> tuple[float, float, float]:
     return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
 
 
-def weak_share(c: dict, result: Result, amounts) -> float:
+def curve_share(result: Result, amounts, which: np.ndarray) -> float:
     """Share of a mix's benefit on the screening curves (each option's saturating benefit from
-    nothing) that comes from interventions of weak or no evidence."""
+    nothing) that comes from the options marked in `which`."""
     a, s = np.array(result.curves.a), np.array(result.curves.s)
     benefit = a * -np.expm1(-np.asarray(amounts, float) / s)
-    weak = np.array([c["library"][o.intervention].evidence in WEAK for o in c["problem"].options])
     total = benefit.sum()
-    return float(benefit[weak].sum() / total) if total > 0 else float("nan")
+    return float(benefit[which].sum() / total) if total > 0 else float("nan")
+
+
+def weak_options(c: dict) -> np.ndarray:
+    """Options whose intervention's evidence is graded weak or none."""
+    return np.array([c["library"][o.intervention].evidence in WEAK for o in c["problem"].options])
+
+
+def assumed_options(c: dict) -> np.ndarray:
+    """Options whose model effect owes more than half its variance to assumed (unsourced)
+    inputs of its transfer chain (`svsim transfers`): a study graded strong can still reach the
+    model mostly through assumptions, as social skills training does (antisocial behaviour in
+    children 4-11 to violent offending at 11-16)."""
+    share = {n: tr.summarise(c["library"][n].chain).assumed_share for n in c["library"]}
+    return np.array([share[o.intervention] > ASSUMED for o in c["problem"].options])
 
 
 def describe(problem: Problem, amounts) -> str:
@@ -183,6 +198,7 @@ def tables(c: dict, result: Result, evaluator: ModelEvaluator, names: list[str])
     labels = [o.label for o in p.options]
     spend = evaluator.values["confirmation"].groupby("mix")["spend_pv"].mean()
     k = sum(r.role == "candidate" for r in result.rows)
+    weak, assumed = weak_options(c), assumed_options(c)
     rows = []
     for j, row in enumerate(result.rows):
         vs = paired_interval(result.values[j] - result.values[k])
@@ -203,7 +219,8 @@ def tables(c: dict, result: Result, evaluator: ModelEvaluator, names: list[str])
                 "shortfall_low": row.gap_low,
                 "shortfall_high": row.gap_high,
                 "indistinguishable": row.indistinguishable,
-                "weak_or_no_evidence_share": weak_share(c, result, row.mix.amounts),
+                "weak_or_no_evidence_share": curve_share(result, row.mix.amounts, weak),
+                "assumed_transfer_share": curve_share(result, row.mix.amounts, assumed),
                 "spend_pv_mean": float(spend.loc[j]),
                 "mix": describe(p, row.mix.amounts),
                 **dict(zip(labels, row.mix.amounts, strict=True)),

@@ -14,7 +14,7 @@ UNITS = {
 }
 CANDIDATE_COLUMNS = ["name", "role", "total_per_year", "mean", "p10", "p_beats_today", "regret",
                      "vs_today_low", "vs_today_high", "indistinguishable",
-                     "weak_or_no_evidence_share", "mix"]  # fmt: skip
+                     "weak_or_no_evidence_share", "assumed_transfer_share", "mix"]  # fmt: skip
 OPTION_COLUMNS = ["intervention", "places", "tier", "evidence", "minimum", "maximum",
                   "capacity_basis", "today", "commitment"]  # fmt: skip
 
@@ -84,11 +84,14 @@ def indistinguishable(cand) -> list[str]:
 
 
 def evidence(best) -> list[str]:
-    share = best["weak_or_no_evidence_share"]
+    share, assumed = best["weak_or_no_evidence_share"], best["assumed_transfer_share"]
     if not np.isfinite(share):
         return ["Evidence: the recommended mix has no benefit on the screening curves."]
     return [f"Evidence: {share:.0%} of the recommended mix's benefit (on the screening curves) "
-            "rests on interventions graded weak or none."]  # fmt: skip
+            f"rests on interventions graded weak or none, and {assumed:.0%} on interventions "
+            "whose model effect owes more than half its variance to assumed transfers (a "
+            "study's grade is of what it measured; `svsim transfers` shows each chain)."
+            ]  # fmt: skip
 
 
 def limits(c: dict) -> list[str]:

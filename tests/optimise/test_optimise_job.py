@@ -17,6 +17,7 @@ from conftest import make_model, require_slurm, svsim, town_plan
 from svsim.experiments import cli
 from svsim.experiments.compare.compare import _load_library, load_prices
 from svsim.experiments.config import CONF_DIR
+from svsim.experiments.optimise import job
 from svsim.experiments.optimise import options as op
 from svsim.experiments.optimise.evaluate import cut_by_replicate
 from svsim.scenarios.delivery import Portfolio, age_share
@@ -112,6 +113,23 @@ def test_an_option_that_cannot_reach_its_minimum_is_left_out_and_said_why(town):
     assert derived == [] and left_out[0].startswith("mentoring in Meadows: capacity £")
 
 
+def test_interventions_reaching_the_model_mostly_through_assumptions_are_marked(town):
+    """A strong study can reach the model mostly through assumed transfers: social skills
+    training's effect owes 88% of its variance to them (antisocial behaviour at 4-11 to violent
+    offending at 11-16), mentoring's 25%; the report counts the first, whatever its grade."""
+    from types import SimpleNamespace
+
+    _, library, _ = town
+    names = sorted(library)
+    options = [SimpleNamespace(intervention=n) for n in names]
+    c = {"library": library, "problem": SimpleNamespace(options=options)}
+    marked = dict(zip(names, job.assumed_options(c), strict=True))
+    assert library["social_skills_schools"].evidence == "strong"
+    assert marked["social_skills_schools"]
+    assert not marked["mentoring"] and not marked["out_of_court_disposals"]
+    assert marked["street_doctors"]  # no evidence: all of its effect's variance assumed
+
+
 def test_today_is_among_the_options_and_can_be_committed(town):
     area, library, prices = town
     sets = [("all",)]
@@ -183,6 +201,7 @@ def test_a_tiny_optimisation_writes_every_output(tiny):
         "regret",
         "indistinguishable",
         "weak_or_no_evidence_share",
+        "assumed_transfer_share",
         "vs_today_low",
         "vs_today_high",
     ):
