@@ -39,7 +39,7 @@ log = logging.getLogger("svsim.optimise")
 
 CONFIRMATION_FIRST = 100_000  # confirmation replicates are numbered from here: never screened
 WEAK = ("weak", "none")  # evidence grades the report counts as weak or no evidence
-ASSUMED = 0.5  # a model effect's variance share from assumed inputs the report counts above
+ASSUMED = 0.5  # above this share of its variance from assumed inputs, an effect counts as assumed
 
 
 def configure(overrides: list[str]) -> dict:
