@@ -929,7 +929,11 @@ class ViolenceModel(mesa.Model):
         wk.severity = sev
         p_rec = (
             oc.recording_probability(
-                sev, wk.setting, self.people.male[wk.victim], self.params.justice
+                sev,
+                wk.setting,
+                self.people.male[wk.victim],
+                (self.week - self.people.birth_week[wk.victim]) // WEEKS_PER_YEAR,
+                self.params.justice,
             )
             * self.levers.community_recording[wk.place]
         )

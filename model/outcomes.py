@@ -106,11 +106,19 @@ def incident_costs(severity: np.ndarray, c: CostParams) -> np.ndarray:
     return unit_costs(c)[severity]
 
 
+CHILD_AGE = 16  # the Crime Survey's lower age; ONS counts recorded victims under 16 apart
+
+
 def recording_probability(
-    severity: np.ndarray, setting: np.ndarray, victim_male: np.ndarray, j: JusticeParams
+    severity: np.ndarray,
+    setting: np.ndarray,
+    victim_male: np.ndarray,
+    victim_age: np.ndarray,
+    j: JusticeParams,
 ) -> np.ndarray:
-    """P(recorded by the police) by severity, lower for domestic incidents (not homicide), and
-    lower again when a man is the domestic victim."""
+    """P(recorded by the police) by severity, lower for domestic incidents (not homicide):
+    against adults by the partner-abuse disclosure factor, lower again for a man; against a
+    child under 16 by the child factor (children's cases come through safeguarding referrals)."""
     by_level = np.array(
         [
             j.record_minor,
@@ -123,7 +131,8 @@ def recording_probability(
     )
     p = by_level[severity]
     domestic = IS_DOMESTIC[setting] & (severity != Severity.HOMICIDE)
-    factor = j.domestic_record_factor * np.where(victim_male, j.male_victim_domestic_factor, 1.0)
+    adult = j.domestic_record_factor * np.where(victim_male, j.male_victim_domestic_factor, 1.0)
+    factor = np.where(victim_age < CHILD_AGE, j.child_domestic_record_factor, adult)
     return np.where(domestic, p * factor, p)
 
 

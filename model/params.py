@@ -922,6 +922,16 @@ class JusticeParams:
         "partner-abuse victims told the police (CSEW YE Mar 2023, " + EVIDENCE + " 7.2, S18)",
         **PROB,
     )
+    child_domestic_record_factor: float = param(
+        0.5,
+        "multiplier on recording for family incidents against a child under 16",
+        "assumed, because children's family violence reaches the police through safeguarding "
+        "referrals (schools, health, children's social care) rather than the victim's own "
+        "report, so the adult partner-abuse disclosure behind domestic_record_factor does not "
+        "transfer; no figure found (" + EVIDENCE + " 7.3 gives only the 13% under-16 share of "
+        "recorded victims, S27, which calibration holds out)",
+        **PROB,
+    )
     arrest_prob: float = param(
         0.20,
         "P(arrest | recorded, non-fatal)",

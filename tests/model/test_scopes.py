@@ -96,7 +96,9 @@ def test_police_reported_then_recorded_by_the_audit_rates(run):
     assert total["reported"] == inc.reported.sum()
     assert not (inc.recorded & ~inc.reported).any()
     sev, setting = codes(inc, "severity"), codes(inc, "setting")
-    p_rec = oc.recording_probability(sev, setting, inc.victim_sex.eq("male").to_numpy(), P.justice)
+    p_rec = oc.recording_probability(
+        sev, setting, inc.victim_sex.eq("male").to_numpy(), inc.victim_age.to_numpy(), P.justice
+    )
     q = reported_given_unrecorded(p_rec, setting, sev, M)
     assert close(inc.recorded.sum(), p_rec)
     unrec = ~inc.recorded.to_numpy()
