@@ -161,6 +161,9 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "places": Field("list", "lists of places, one per place set; null: each CSP", null=True),
         "today": Field("text", "today's programmes: a scenario name or path, the mix to beat"),
         "commit_today": Field("bool", "keep today's programmes as floors in every mix"),
+        "shares": Field(
+            "list", "bounds on a tier's or CSP's share of the money: {tier|csp, min, max}"
+        ),
         "screening": Field("map", "the screening stage"),
         "screening.replicates": _whole("its replicates (0..n-1)", 2, 100_000),
         "screening.population_scale": _number("its population scale", 0, 1, lo_open=True),

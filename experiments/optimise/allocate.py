@@ -5,13 +5,16 @@ on, and on it buys at least its lower bound, then its concave curve in straight 
 order because their slopes fall). Given the options on, the amounts are then solved exactly by
 equalising marginal returns (the water level found with scipy.optimize.brentq). The either-or of
 minimum viable sizes is exact; only the choice among near-tied sets of options rests on the
-segments (SEGMENTS per option).
+segments (SEGMENTS per option). Bounds on the share of the money a group of options gets (a tier,
+a CSP) are linear in the amounts: rows of the programme, and, when any is given, constraints of
+the exact concave fill (scipy.optimize.minimize, SLSQP, from the programme's amounts) in place of
+the water level.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, brentq, milp
+from scipy.optimize import Bounds, LinearConstraint, brentq, milp, minimize
 
 from .curves import Curves
 from .mix import Mix, Problem
@@ -19,8 +22,23 @@ from .mix import Mix, Problem
 SEGMENTS = 32  # straight pieces per curve when choosing which options are on
 
 
-def _on_set(problem: Problem, curves: Curves, allowed: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Which options are on in the best mix of the segmented curves."""
+def _share_rows(problem: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The share bounds as rows A x with lower <= A x <= upper over amounts x: for a group G
+    with shares [low, high], x_G - low * total >= 0 and x_G - high * total <= 0."""
+    rows, lower, upper = [], [], []
+    for share in problem.shares:
+        member = np.array(share.members, float)
+        rows += [member - share.low, member - share.high]
+        lower += [0.0, -np.inf]
+        upper += [np.inf, 0.0]
+    n = len(problem.options)
+    return np.reshape(rows, (-1, n)), np.array(lower), np.array(upper)
+
+
+def _on_set(
+    problem: Problem, curves: Curves, allowed: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which options are on in the best mix of the segmented curves, and its amounts."""
     n, k, lo = len(hi), SEGMENTS, problem.lower
     edges = lo[:, None] + (hi - lo)[:, None] * np.linspace(0, 1, k + 1)  # [n, k + 1]
     g = curves.gain(edges.T).T  # gain at every edge, per option
@@ -32,12 +50,19 @@ def _on_set(problem: Problem, curves: Curves, allowed: np.ndarray, hi: np.ndarra
     a_fill = np.zeros((n, n + n * k))
     a_fill[np.arange(n), np.arange(n)] = -(hi - lo)
     a_fill[seg_of, n + np.arange(n * k)] = 1.0  # segments of option i <= its room, only when on
+    amount = np.zeros((n, n + n * k))  # each option's amount from the variables
+    amount[np.arange(n), np.arange(n)] = lo
+    amount[seg_of, n + np.arange(n * k)] = 1.0
+    constraints = [
+        LinearConstraint(a_budget[None, :], -np.inf, problem.budget),
+        LinearConstraint(a_fill, -np.inf, 0.0),
+    ]
+    if problem.shares:
+        rows, lower, upper = _share_rows(problem)
+        constraints.append(LinearConstraint(rows @ amount, lower, upper))
     res = milp(
         cost,
-        constraints=[
-            LinearConstraint(a_budget[None, :], -np.inf, problem.budget),
-            LinearConstraint(a_fill, -np.inf, 0.0),
-        ],
+        constraints=constraints,
         integrality=np.concatenate([np.ones(n), np.zeros(n * k)]),
         bounds=Bounds(
             np.concatenate([problem.committed.astype(float), np.zeros(n * k)]),
@@ -46,7 +71,48 @@ def _on_set(problem: Problem, curves: Curves, allowed: np.ndarray, hi: np.ndarra
     )
     if res.x is None:
         raise ValueError(f"budget={problem.budget:g}: no feasible mix ({res.message})")
-    return res.x[:n] > 0.5
+    return res.x[:n] > 0.5, amount @ res.x
+
+
+def _fill_shares(
+    problem: Problem, curves: Curves, on: np.ndarray, lo, hi, start: np.ndarray
+) -> np.ndarray:
+    """Amounts of the options on that maximise the curves' value within the budget and the
+    share bounds (a concave programme, solved from the segmented programme's feasible amounts)."""
+    lo, hi = np.where(on, lo, 0.0), np.where(on, hi, 0.0)
+    rows, lower, upper = _share_rows(problem)
+    constraints = [
+        {
+            "type": "ineq",
+            "fun": lambda x: problem.budget - x.sum(),
+            "jac": lambda x: -np.ones_like(x),
+        },
+        *(
+            {"type": "ineq", "fun": lambda x, r=r, b=b: r @ x - b, "jac": lambda x, r=r: r}
+            for r, b in zip(rows, lower, strict=True)
+            if np.isfinite(b)
+        ),
+        *(
+            {"type": "ineq", "fun": lambda x, r=r, b=b: b - r @ x, "jac": lambda x, r=r: -r}
+            for r, b in zip(rows, upper, strict=True)
+            if np.isfinite(b)
+        ),
+    ]
+    scale = max(problem.budget, 1.0)  # amounts in budgets, so the solver's steps are well sized
+    res = minimize(
+        lambda u: -curves.value(u * scale) / scale,
+        np.clip(start, lo, hi) / scale,
+        jac=lambda u: -np.where(on, curves.marginal(u * scale), 0.0),
+        bounds=list(zip(lo / scale, hi / scale, strict=True)),
+        constraints=[
+            {**c, "fun": (lambda u, f=c["fun"]: f(u * scale) / scale), "jac": c["jac"]}
+            for c in constraints
+        ],
+        method="SLSQP",
+        options={"ftol": 1e-12, "maxiter": 500},
+    )
+    x = res.x * scale if res.success else start
+    return np.where(on, np.clip(x, lo, hi), 0.0)
 
 
 def _fill(curves: Curves, on: np.ndarray, lo: np.ndarray, hi: np.ndarray, budget: float):
@@ -73,6 +139,9 @@ def best_mix(problem: Problem, curves: Curves, off: tuple[int, ...] = ()) -> Mix
     lo = problem.lower
     hi = np.minimum(problem.upper, problem.budget)
     allowed &= lo <= problem.budget
-    on = _on_set(problem, curves, allowed, np.maximum(hi, lo))
-    x = _fill(curves, on, lo, hi, problem.budget)
+    on, start = _on_set(problem, curves, allowed, np.maximum(hi, lo))
+    if problem.shares:
+        x = _fill_shares(problem, curves, on, lo, hi, start)
+    else:
+        x = _fill(curves, on, lo, hi, problem.budget)
     return Mix.of(problem, np.where(on, np.floor(x + 1e-6), 0.0))

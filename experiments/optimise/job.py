@@ -79,7 +79,9 @@ def configure(overrides: list[str]) -> dict:
     if not derived:
         raise ConfigError("interventions: no option can reach anyone in these places")
     try:
-        problem = op.problem_of(derived, r["budget"], today_amounts, r["commit_today"])
+        options = tuple(d.option for d in derived)
+        bounds = op.shares(r["shares"], options, library, area)
+        problem = op.problem_of(derived, r["budget"], today_amounts, r["commit_today"], bounds)
         today_mix = op.today_mix(problem, today_amounts)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
@@ -120,6 +122,7 @@ def configure(overrides: list[str]) -> dict:
                 [asdict(o) for o in problem.options],
                 problem.budget,
                 problem.commitments,
+                [asdict(s) for s in problem.shares],
                 asdict(design),
                 {k: v for k, v in settings.items() if k != "jobs"},  # local cores: same answer
                 [asdict(s) for s in stages.values()],

@@ -54,12 +54,40 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Share:
+    """Bounds on the share of a mix's money that goes to a group of options (a tier or a CSP)."""
+
+    label: str  # what the group is, e.g. "tier primary" or "CSP Swindon"
+    members: tuple[bool, ...]  # one per option of the problem
+    low: float = 0.0
+    high: float = 1.0
+
+    def __post_init__(self):
+        for field in ("low", "high"):
+            v = getattr(self, field)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1:
+                raise _fail(f"shares[{self.label}].{field}", v, "must be a share from 0 to 1")
+        if self.low > self.high:
+            raise _fail(f"shares[{self.label}].low", self.low, f"is above high {self.high:g}")
+        if not any(self.members):
+            raise _fail("shares", self.label, "holds no option")
+
+    def of(self, amounts) -> float:
+        """The group's share of the mix's money (0 when nothing is spent)."""
+        x = np.asarray(amounts, float)
+        total = x.sum()
+        return float(x[np.array(self.members)].sum() / total) if total > 0 else 0.0
+
+
+@dataclass(frozen=True)
 class Problem:
-    """Options, the budget a year, and commitments: per option a floor every mix keeps (0: none)."""
+    """Options, the budget a year, commitments (per option a floor every mix keeps, 0: none),
+    and bounds on the shares of the money that groups of options get."""
 
     options: tuple[Option, ...]
     budget: float
     commitments: tuple[float, ...] = ()  # () for none; else one amount per option
+    shares: tuple[Share, ...] = ()
 
     def __post_init__(self):
         if not (isinstance(self.options, tuple) and self.options
@@ -82,6 +110,9 @@ class Problem:
             raise _fail(
                 "budget", self.budget, f"is below the commitments' {sum(self.commitments):g}"
             )
+        for share in self.shares:
+            if not isinstance(share, Share) or len(share.members) != len(self.options):
+                raise _fail("shares", share, f"must be a Share over {len(self.options)} options")
 
     @property
     def lower(self) -> np.ndarray:

@@ -32,10 +32,10 @@ from svsim.scenarios.delivery import (
     school_places,
     serving_schools,
 )
-from svsim.scenarios.library import Allocation, Scenario, quote
+from svsim.scenarios.library import TIERS, Allocation, Scenario, quote
 
 from ..config import ConfigError
-from .mix import Mix, Option, Problem
+from .mix import Mix, Option, Problem, Share
 
 
 @dataclass(frozen=True)
@@ -186,9 +186,45 @@ def with_today(
     return derived, tuple(amounts)
 
 
-def problem_of(derived: list[Derived], budget: float, today: tuple, commit: bool) -> Problem:
-    """The decision: the options, the budget a year, today's amounts as floors when committed."""
-    return Problem(tuple(d.option for d in derived), budget, today if commit else ())
+def shares(given: list, options: tuple[Option, ...], library: dict, area) -> tuple[Share, ...]:
+    """The share bounds of conf/optimise.yaml (`shares`), each over a tier or a CSP: a tier
+    holds the options of its interventions; a CSP the options whose every place lies in it (an
+    option over the whole area, or over both CSPs, counts towards neither)."""
+    csp_of = {c.name: c.csp for c in area.communities} | {c.name: c.name for c in area.csps}
+    out = []
+    for i, item in enumerate(given or []):
+        field = f"shares[{i}]"
+        if not isinstance(item, dict) or len(set(item) & {"tier", "csp"}) != 1:
+            raise ConfigError(f"{field}={quote(item)}: must name one tier or one csp")
+        if unknown := set(item) - {"tier", "csp", "min", "max"}:
+            raise ConfigError(f"{field}.{sorted(unknown)[0]}: unknown key (tier, csp, min, max)")
+        kind = "tier" if "tier" in item else "csp"
+        name = item[kind]
+        known = TIERS if kind == "tier" else tuple(c.name for c in area.csps)
+        if name not in known:
+            raise ConfigError(f"{field}.{kind}={quote(name)}: must be one of {', '.join(known)}")
+        if kind == "tier":
+            members = tuple(library[o.intervention].tier == name for o in options)
+        else:
+            members = tuple(all(csp_of.get(p) == name for p in o.places) for o in options)
+        label = f"{kind} {name}"
+        for bound in ("min", "max"):
+            v = item.get(bound, 0.0 if bound == "min" else 1.0)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1:
+                raise ConfigError(f"{field}.{bound}={quote(v)}: must be a share from 0 to 1")
+        try:
+            out.append(Share(label, members, float(item.get("min", 0)), float(item.get("max", 1))))
+        except ValueError as exc:
+            raise ConfigError(f"{field}: {exc}") from None
+    return tuple(out)
+
+
+def problem_of(
+    derived: list[Derived], budget: float, today: tuple, commit: bool, bounds=()
+) -> Problem:
+    """The decision: the options, the budget a year, today's amounts as floors when committed,
+    and the share bounds."""
+    return Problem(tuple(d.option for d in derived), budget, today if commit else (), bounds)
 
 
 def today_mix(problem: Problem, today: tuple) -> Mix:

@@ -49,6 +49,17 @@ def what_to_fund(c: dict, best) -> list[str]:
     return lines
 
 
+def share_bounds(c: dict, best) -> list[str]:
+    """The share bounds the mix was chosen under, each with the mix's own share."""
+    p = c["problem"]
+    if not p.shares:
+        return []
+    amounts = [float(best[o.label]) for o in p.options]
+    return ["Within the share bounds asked: " + "; ".join(
+        f"{s.label} {s.low:.0%} to {s.high:.0%} of the money (this mix {s.of(amounts):.0%})"
+        for s in p.shares) + "."]  # fmt: skip
+
+
 def against_today(c: dict, cand, best) -> list[str]:
     r, objective = c["r"], c["settings"]["objective"]
     fmt = lambda x: amount(x, objective)  # noqa: E731
@@ -138,7 +149,8 @@ def write(c: dict, t: dict, seconds: dict) -> str:
     sections = [
         [f"# The best mix for £{c['r']['budget']:,.0f} a year: {c['area'].label}", "",
          "## The decision"],
-        what_to_fund(c, best), against_today(c, cand, best), indistinguishable(cand),
+        what_to_fund(c, best), share_bounds(c, best), against_today(c, cand, best),
+        indistinguishable(cand),
         evidence(best), limits(c), detail(c, t), design(c, seconds),
     ]  # fmt: skip
     return "\n\n".join("\n".join(s) for s in sections) + "\n"

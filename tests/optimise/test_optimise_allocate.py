@@ -4,16 +4,37 @@ random problems."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy.optimize import minimize
+from svsim.experiments.config import ConfigError
+from svsim.experiments.optimise import options as op
 from svsim.experiments.optimise.allocate import best_mix
 from svsim.experiments.optimise.curves import Curves, fit_curves
 from svsim.experiments.optimise.frontier import frontier
-from svsim.experiments.optimise.mix import Option, Problem
+from svsim.experiments.optimise.mix import Option, Problem, Share
 from synthetic_problem import BUDGET, MAXIMUM, MINIMUM, A, S, problem, true_optimum, true_value
 
 TRUE = Curves(tuple(A), tuple(S), (1.0,) * len(A), (0.0,) * len(A))  # the synthetic truth
+
+
+@pytest.fixture(scope="module")
+def town_options():
+    """The test town's options (each intervention in each CSP, and over the whole town)."""
+    from conftest import load_area
+    from svsim.experiments.compare.compare import _load_library, load_prices
+
+    area, library, prices = load_area("test_town"), _load_library(), load_prices()
+    capacity = {"minimum_people": 10, "identified_per_year": dict.fromkeys(ROUTES, 0.01)}
+    sets = [*op.place_sets(area, None), ("all",)]
+    derived, _ = op.derive(area, library, prices, 2024, sorted(library), sets, capacity)
+    return area, library, tuple(d.option for d in derived)
+
+
+CSP = "Northside"  # a CSP of the test town
+ROUTES = ("arrest", "group", "out_of_court", "diversion", "hospital", "referral")
 
 
 def test_the_independent_true_optimum_agrees_with_slsqp():
@@ -115,3 +136,90 @@ def test_curves_fitted_to_exact_responses_recover_them():
     fitted = fit_curves(amounts, values, np.zeros(len(A)), top)
     assert np.allclose(fitted.a, A, rtol=1e-3) and np.allclose(fitted.s, S, rtol=1e-3)
     assert np.allclose(fitted.c, 1.0, rtol=1e-3)
+
+
+def _shared(problem: Problem, group: np.ndarray, low: float, high: float = 1.0) -> Problem:
+    return replace(problem, shares=(Share("group", tuple(bool(g) for g in group), low, high),))
+
+
+def test_a_share_bound_binds_and_the_mix_is_the_constrained_optimum():
+    """The unconstrained best gives options 4-7 a small share; asking at least 20 points more
+    moves the money to exactly that share, and no independent SLSQP (5 random starts, same
+    options on, the share as a constraint) beats the result by more than whole pounds cost."""
+    group = np.arange(len(A)) >= 4
+    free = best_mix(problem(), TRUE)
+    low = Share("group", tuple(group)).of(free.amounts) + 0.2
+    mix = best_mix(_shared(problem(), group, low), TRUE)
+    x = mix.array
+    got = x[group].sum() / x.sum()
+    assert low - 1e-4 <= got <= low + 1e-3  # binds, to whole pounds
+    assert true_value(x) < true_value(free.array) - 1_000  # the bound costs something
+    on = np.flatnonzero(x > 0)
+    member = group[on].astype(float)
+    cons = [
+        {"type": "ineq", "fun": lambda y: BUDGET - y.sum()},
+        {"type": "ineq", "fun": lambda y: member @ y - low * y.sum()},
+    ]
+    bounds = list(zip(MINIMUM[on], MAXIMUM[on], strict=True))
+    found = []
+    for start in np.random.default_rng(2).uniform(MINIMUM[on], MAXIMUM[on] / 2, (5, len(on))):
+        res = minimize(lambda y: -true_value(np.bincount(on, y, len(A))), start,
+                       method="SLSQP", bounds=bounds, constraints=cons, tol=1e-12)  # fmt: skip
+        if res.success and cons[1]["fun"](res.x) >= -1e-6 and res.x.sum() <= BUDGET + 1e-6:
+            found.append(-res.fun)
+    assert found and true_value(x) >= max(found) - 3 * len(A)
+
+
+def test_an_upper_share_bound_holds_on_random_problems():
+    rng = np.random.default_rng(21)
+    checked = 0
+    for _ in range(200):
+        p, curves = random_problem(rng)
+        if len(p.options) < 2 or p.committed.any():
+            continue
+        group = rng.random(len(p.options)) < 0.5
+        if not group.any():
+            continue
+        high = float(rng.uniform(0.1, 0.6))
+        x = best_mix(_shared(p, group, 0.0, high), curves).array
+        if x.sum() > 0:  # whole pounds: a pound an option above the exact share at most
+            assert x[group].sum() <= high * x.sum() + len(x)
+        checked += 1
+    assert checked > 30
+
+
+def test_shares_of_conf_resolve_to_tiers_and_csps_and_refuse_bad_entries(town_options):
+    area, library, options = town_options
+    tier, csp = op.shares([{"tier": "primary", "min": 0.3}, {"csp": CSP, "max": 0.6}],
+                          options, library, area)  # fmt: skip
+    assert tier.members == tuple(library[o.intervention].tier == "primary" for o in options)
+    assert csp.members == tuple(o.places == (CSP,) for o in options)
+    assert (tier.low, tier.high, csp.low, csp.high) == (0.3, 1.0, 0.0, 0.6)
+    bad = {
+        "shares[0]={'min': 0.3}: must name one tier or one csp": [{"min": 0.3}],
+        "shares[0].tier='fourth': must be one of primary, secondary, tertiary": [
+            {"tier": "fourth"}
+        ],
+        "shares[0].max=1.5: must be a share from 0 to 1": [{"csp": CSP, "max": 1.5}],
+        "shares[0].share: unknown key (tier, csp, min, max)": [{"csp": CSP, "share": 1}],
+        "shares[0]: shares[tier primary].low=0.6: is above high 0.5": [
+            {"tier": "primary", "min": 0.6, "max": 0.5}
+        ],
+    }
+    for message, given in bad.items():
+        with pytest.raises(ConfigError) as err:
+            op.shares(given, options, library, area)
+        assert str(err.value) == message
+
+
+def test_the_report_states_each_share_bound_beside_the_mix_share():
+    import pandas as pd
+    from svsim.experiments.optimise.report import share_bounds
+
+    p = _shared(problem(), np.arange(len(A)) >= 4, 0.25, 0.5)
+    best = pd.Series({o.label: 0.0 for o in p.options})
+    best[p.options[0].label], best[p.options[5].label] = 60_000.0, 20_000.0
+    assert share_bounds({"problem": p}, best) == [
+        "Within the share bounds asked: group 25% to 50% of the money (this mix 25%)."
+    ]
+    assert share_bounds({"problem": problem()}, best) == []

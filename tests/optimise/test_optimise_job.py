@@ -275,6 +275,8 @@ BAD = [
     (["places=[[Nowhere]]"], "places[0]='Nowhere': is not a community or CSP of this area"),
     (["confirmation.replicates=1"], "confirmation.replicates=1: must be a whole number in"),
     (["today=missing_plan"], "scenarios: unknown scenario 'missing_plan'"),
+    (["shares=[{tier:fourth}]"], "shares[0].tier='fourth': must be one of primary, secondary"),
+    (["shares=[{csp:Northside,min:0.9,max:0.1}]"], "shares[0]: shares[csp Northside].low=0.9"),
 ]
 
 
