@@ -294,15 +294,20 @@ def _input_names(spec) -> list[str]:
     ]
 
 
-def replicate_inputs(cfg: CompareConfig, replicate: int, draws: dict) -> dict[str, float]:
+def replicate_inputs(
+    cfg: CompareConfig, replicate: int, draws: dict, names=None
+) -> dict[str, float]:
     """Every uncertain input's value in a replicate, as it ran: each funded intervention's
     effect chain ('<name>.estimate', '<name>.<rule>'), uptake, completion and unit cost, and the
     calibrated parameters of its plausible-set member ('params.<path>',
-    'csp_hazard_multiplier.<CSP>'): the inputs of the value-of-information analysis."""
+    'csp_hazard_multiplier.<CSP>'): the inputs of the value-of-information analysis. `names`:
+    the interventions to give (default: those the scenarios fund)."""
     from dataclasses import asdict
 
     row = {}
-    for name in sorted({a.intervention for sc in cfg.scenarios for a in sc.allocations}):
+    if names is None:
+        names = {a.intervention for sc in cfg.scenarios for a in sc.allocations}
+    for name in sorted(names):
         d, spec = draws[name], cfg.library[name]
         row |= {f"{name}.{k}": v for k, v in zip(_input_names(spec), d.chain, strict=True)}
         row |= {f"{name}.{x}": getattr(d, x) for x in ("uptake", "completion", "unit_cost")}

@@ -25,7 +25,7 @@ from svsim.scenarios import transfer as tr
 from svsim.scenarios.library import ScenarioError
 
 from .. import chunks as ch
-from ..compare.compare import compare_config
+from ..compare.compare import VOI_BOOT, VOI_KEY, compare_config, replicate_inputs
 from ..config import ConfigError, compose, run_config
 from ..runfolder import run_folder, write_manifest
 from . import options as op
@@ -40,6 +40,9 @@ log = logging.getLogger("svsim.optimise")
 CONFIRMATION_FIRST = 100_000  # confirmation replicates are numbered from here: never screened
 WEAK = ("weak", "none")  # evidence grades the report counts as weak or no evidence
 ASSUMED = 0.5  # above this share of its variance from assumed inputs, an effect counts as assumed
+RIVALS = (
+    4  # candidates of best confirmation mean whose choice against today the evidence could change
+)
 
 
 def configure(overrides: list[str]) -> dict:
@@ -143,6 +146,7 @@ def configure(overrides: list[str]) -> dict:
         "derived": derived,
         "left_out": left_out,
         "library": library,
+        "compare": cmp,
         "area": area,
         "key": key,
         "out": Path(out).resolve(),
@@ -267,11 +271,47 @@ def tables(c: dict, result: Result, evaluator: ModelEvaluator, names: list[str])
     return {"candidates": pd.DataFrame(rows), "frontier": front, "options": opts, "curves": curves}
 
 
+def evidence_sensitivity(c: dict, result: Result, names: list[str]) -> tuple:
+    """How far better evidence could change the recommendation: the value of information
+    (scenarios/voi.py) of every uncertain input - each funded intervention's effect chain,
+    uptake, completion and unit cost, and the calibrated parameters - over the confirmation
+    replicates (each a joint draw of all of them, as the evaluator ran it), for the choice
+    between today's programmes and the RIVALS candidates of best mean. (EVPPI table, summary);
+    with too few replicates the summary says so and the table is empty."""
+    import pandas as pd
+    from svsim.scenarios import voi
+    from svsim.scenarios.inputs import draw_inputs
+
+    k = sum(r.role == "candidate" for r in result.rows)
+    best = np.argsort([-r.mean for r in result.rows[:k]], kind="stable")[:RIVALS]
+    cols = [k, *best.tolist()]  # today's programmes first: the comparator of the increments
+    nb = (result.values[cols] - result.values[k]).T
+    options = [names[0], *(f"candidate-{j + 1:02d}" for j in best)]
+    funded = {
+        o.intervention
+        for j in cols
+        for o, a in zip(c["problem"].options, result.rows[j].mix.amounts, strict=True)
+        if a > 0
+    }
+    cmp, s = c["compare"], c["settings"]
+    inputs = pd.DataFrame(
+        [
+            replicate_inputs(
+                cmp, r, draw_inputs(cmp.library, s["seed"], r, s["uncertainty"]), funded
+            )
+            for r in c["design"].confirmation
+        ]
+    )
+    rng = np.random.default_rng([s["seed"], VOI_KEY])
+    return voi.analyse(nb, options, inputs, VOI_BOOT, rng)
+
+
 def write_outputs(c: dict, result: Result, evaluator: ModelEvaluator, names, seconds) -> Path:
     """<out>/analysis/, whole: recommended.yaml, candidates.csv, frontier.csv, options.csv,
-    curves.csv, report.md, manifest.json."""
+    curves.csv, evidence.csv (the value of information), report.md, manifest.json."""
     r = c["r"]
     t = tables(c, result, evaluator, names)
+    t["evidence"], evidence = evidence_sensitivity(c, result, names)
     first = r["start_year"]
     data = scenario_dict(
         result.recommended,
@@ -292,7 +332,7 @@ def write_outputs(c: dict, result: Result, evaluator: ModelEvaluator, names, sec
         )
         for name, df in t.items():
             df.to_csv(tmp / f"{name}.csv", index=False)
-        (tmp / "report.md").write_text(report.write(c, t, seconds))
+        (tmp / "report.md").write_text(report.write(c, t, seconds, evidence))
         best = t["candidates"][t["candidates"].recommended].iloc[0]
         write_manifest(
             tmp,

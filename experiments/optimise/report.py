@@ -5,6 +5,7 @@ candidates, the frontier, the options and the design; one function a section."""
 from __future__ import annotations
 
 import numpy as np
+from svsim.scenarios.voi import MIN_DRAWS
 
 UNITS = {
     "net_social_benefit": "£ (present value)",
@@ -105,13 +106,38 @@ def evidence(best) -> list[str]:
             ]  # fmt: skip
 
 
+def evidence_value(c: dict, table, summary: dict) -> list[str]:
+    """How sensitive the recommendation is to the evidence: the inputs whose resolution would be
+    worth most to the choice against today's programmes (evidence.csv), or why not computed."""
+    units = UNITS[c["settings"]["objective"]]
+    if not summary.get("computed"):
+        return [f"How sensitive the recommendation is to the evidence: not estimated: "
+                f"{summary['draws']} confirmation replicates, and the value of information "
+                f"needs at least {MIN_DRAWS} (`confirmation.replicates={MIN_DRAWS}`): fewer noisy "
+                "draws would make every input look valuable."]  # fmt: skip
+    top = table[table.kind == "input"].nlargest(3, "evppi")
+    fmt = lambda x: amount(x, c["settings"]["objective"])  # noqa: E731
+    named = "; ".join(
+        f"{row.input} up to {fmt(row.evppi)} (90% interval {fmt(row.low)} to {fmt(row.high)})"
+        for row in top.itertuples()
+    )
+    return [f"How sensitive the recommendation is to the evidence (value of information over "
+            f"the {summary['draws']} confirmation replicates, {units}; evidence.csv): perfect "
+            f"information on every input would be worth {fmt(summary['evpi'])} to the choice "
+            f"between today's programmes and the best candidates; the inputs worth most: {named}. "
+            f"An input worth no more than {fmt(summary['noise_floor'])} (a stand-in that "
+            f"cannot matter) cannot be told from nothing; the top three are the same in "
+            f"{summary['top_three_stability']:.0%} of bootstrap resamples."]  # fmt: skip
+
+
 def limits(c: dict) -> list[str]:
     path = c["out"] / "analysis" / "recommended.yaml"
     return [
         "What it cannot tell: the curves assume options add up (confirming whole mixes checks "
         "the candidates, not every mix); people programmes' capacities are assumed shares of "
-        "residents (conf/optimise.yaml identified_per_year); the value of information is not "
-        "estimated here (run `svsim voi` on the recommended mix and today's programmes).",
+        "residents (conf/optimise.yaml identified_per_year); the value of information is over "
+        "the confirmation replicates only (for more draws, run `svsim voi` on the recommended "
+        "mix and today's programmes).",
         "",
         f"Run it with compare against today's programmes (add any other scenarios to the list): "
         f"`svsim compare scenarios=[{c['r']['today']},{path}] comparator={c['today_name']}`",
@@ -142,7 +168,7 @@ def design(c: dict, seconds: dict) -> list[str]:
             f"{r['parameter_uncertainty']}."]  # fmt: skip
 
 
-def write(c: dict, t: dict, seconds: dict) -> str:
+def write(c: dict, t: dict, seconds: dict, evidence_summary: dict) -> str:
     """report.md's text."""
     cand = t["candidates"]
     best = cand[cand.recommended].iloc[0]
@@ -151,6 +177,7 @@ def write(c: dict, t: dict, seconds: dict) -> str:
          "## The decision"],
         what_to_fund(c, best), share_bounds(c, best), against_today(c, cand, best),
         indistinguishable(cand),
-        evidence(best), limits(c), detail(c, t), design(c, seconds),
+        evidence(best), evidence_value(c, t["evidence"], evidence_summary), limits(c),
+        detail(c, t), design(c, seconds),
     ]  # fmt: skip
     return "\n\n".join("\n".join(s) for s in sections) + "\n"

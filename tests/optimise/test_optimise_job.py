@@ -189,6 +189,7 @@ def test_a_tiny_optimisation_writes_every_output(tiny):
         "frontier.csv",
         "options.csv",
         "curves.csv",
+        "evidence.csv",
         "report.md",
         "manifest.json",
     ):
@@ -216,6 +217,7 @@ def test_a_tiny_optimisation_writes_every_output(tiny):
     report = (a / "report.md").read_text()
     assert report.startswith("# The best mix for £80,000 a year: Test town")
     assert "## The decision" in report and "Indistinguishable from the recommended" in report
+    assert "evidence: not estimated: 3 confirmation replicates" in report  # too few draws
     manifest = json.loads((a / "manifest.json").read_text())
     assert manifest["job"] == "optimise" and set(manifest["seconds"]) == {
         "screening",
@@ -334,3 +336,44 @@ def test_optimise_on_slurm_gives_the_local_answer(tiny, tmp_path):
     assert len(manifests) == 4 and all(m["slurm_job_id"] for m in manifests), manifests
     for name in ("recommended.yaml", "candidates.csv", "frontier.csv"):
         assert (cluster / "analysis" / name).read_text() == (local / "analysis" / name).read_text()
+
+
+def test_the_evidence_that_would_change_the_recommendation_is_found(tmp_path):
+    """Confirmation values where mentoring's mix beats today's programmes only when mentoring's
+    drawn estimate is favourable: its effect inputs carry the value of information, hot spots'
+    inputs (funded by a rival mix, but never deciding) no more than the noise floor."""
+    from svsim.experiments.compare.compare import replicate_inputs
+    from svsim.experiments.optimise.mix import Mix
+    from svsim.experiments.optimise.search import Confirmed, Result
+
+    c = job.configure([*TINY, "today=no_new_funding", "confirmation.replicates=150",
+                       "budget=300000", f"out={tmp_path / 'o'}"])  # fmt: skip
+    p, reps, s = c["problem"], c["design"].confirmation, c["settings"]
+    cmp = c["compare"]
+    draws = [draw_inputs(cmp.library, s["seed"], r, s["uncertainty"]) for r in reps]
+    x = pd.DataFrame(
+        [replicate_inputs(cmp, r, d, {"mentoring"}) for r, d in zip(reps, draws, strict=True)]
+    )["mentoring.estimate"].to_numpy()
+    z = (x - x.mean()) / x.std()
+    rng = np.random.default_rng(5)
+
+    def only(name: str) -> Mix:  # the named intervention at its minimum, nothing else
+        return Mix.of(p, [o.minimum * (o.intervention == name) for o in p.options])
+
+    mentoring, hot_spots, today = only("mentoring"), only("hot_spots_policing"), only("")
+    values = np.vstack([-1_000 * z + 100, np.full(len(reps), -50.0), np.zeros(len(reps))])
+    values = values + rng.normal(0, 300, values.shape)
+    roles = ("candidate", "candidate", "comparator")
+    rows = tuple(
+        Confirmed(m, role, float(v.mean()), 0, 0, 0, 0, 0, False)
+        for m, role, v in zip((mentoring, hot_spots, today), roles, values, strict=True)
+    )
+    result = Result(mentoring, rows, today, None, None, values)
+    table, summary = job.evidence_sensitivity(c, result, ["today", "nothing"])
+    assert summary["computed"] and summary["draws"] == 150
+    assert summary["options"] == ["today", "candidate-01", "candidate-02"]
+    inputs = table[table.kind == "input"].set_index("input")
+    assert inputs.evppi.idxmax() == "mentoring.estimate"
+    assert inputs.loc["mentoring.estimate", "low"] > summary["noise_floor"]
+    hot = inputs[inputs.index.str.startswith("hot_spots_policing.")]
+    assert len(hot) and (hot.evppi < inputs.loc["mentoring.estimate", "low"]).all()
