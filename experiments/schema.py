@@ -157,6 +157,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
                 "serious_violence_averted",
             ),
         ),
+        "pareto": Field("list", "further objectives: the Pareto set over them and objective"),
         "interventions": Field("list", "intervention names; null: the whole library", null=True),
         "places": Field("list", "lists of places, one per place set; null: each CSP", null=True),
         "today": Field("text", "today's programmes: a scenario name or path, the mix to beat"),

@@ -8,7 +8,7 @@ minimum viable sizes is exact; only the choice among near-tied sets of options r
 segments (SEGMENTS per option). Bounds on the share of the money a group of options gets (a tier,
 a CSP) are linear in the amounts: rows of the programme, and, when any is given, constraints of
 the exact concave fill (scipy.optimize.minimize, SLSQP, from the programme's amounts) in place of
-the water level.
+the water level, which also fills a blend of several objectives' curves.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, brentq, milp, minimize
 
-from .curves import Curves
+from .curves import Blend, Curves
 from .mix import Mix, Problem
 
 SEGMENTS = 32  # straight pieces per curve when choosing which options are on
@@ -36,7 +36,7 @@ def _share_rows(problem: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _on_set(
-    problem: Problem, curves: Curves, allowed: np.ndarray, hi: np.ndarray
+    problem: Problem, curves: Curves | Blend, allowed: np.ndarray, hi: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which options are on in the best mix of the segmented curves, and its amounts."""
     n, k, lo = len(hi), SEGMENTS, problem.lower
@@ -74,11 +74,12 @@ def _on_set(
     return res.x[:n] > 0.5, amount @ res.x
 
 
-def _fill_shares(
-    problem: Problem, curves: Curves, on: np.ndarray, lo, hi, start: np.ndarray
+def _fill_concave(
+    problem: Problem, curves: Curves | Blend, on: np.ndarray, lo, hi, start: np.ndarray
 ) -> np.ndarray:
     """Amounts of the options on that maximise the curves' value within the budget and the
-    share bounds (a concave programme, solved from the segmented programme's feasible amounts)."""
+    share bounds (a concave programme, solved from the segmented programme's feasible amounts,
+    which are kept if the solver fails)."""
     lo, hi = np.where(on, lo, 0.0), np.where(on, hi, 0.0)
     rows, lower, upper = _share_rows(problem)
     constraints = [
@@ -130,8 +131,9 @@ def _fill(curves: Curves, on: np.ndarray, lo: np.ndarray, hi: np.ndarray, budget
     return spend(brentq(lambda lam: spend(lam).sum() - budget, 0.0, top, xtol=1e-15))
 
 
-def best_mix(problem: Problem, curves: Curves, off: tuple[int, ...] = ()) -> Mix:
-    """The best mix of the fitted curves within the problem's budget, options in `off` kept off."""
+def best_mix(problem: Problem, curves: Curves | Blend, off: tuple[int, ...] = ()) -> Mix:
+    """The best mix of the fitted curves (or a blend of several objectives' curves) within the
+    problem's budget and share bounds, options in `off` kept off."""
     allowed = np.ones(len(problem.options), bool)
     allowed[list(off)] = False
     if (problem.committed & ~allowed).any():
@@ -140,8 +142,8 @@ def best_mix(problem: Problem, curves: Curves, off: tuple[int, ...] = ()) -> Mix
     hi = np.minimum(problem.upper, problem.budget)
     allowed &= lo <= problem.budget
     on, start = _on_set(problem, curves, allowed, np.maximum(hi, lo))
-    if problem.shares:
-        x = _fill_shares(problem, curves, on, lo, hi, start)
+    if problem.shares or not isinstance(curves, Curves):
+        x = _fill_concave(problem, curves, on, lo, hi, start)
     else:
         x = _fill(curves, on, lo, hi, problem.budget)
     return Mix.of(problem, np.where(on, np.floor(x + 1e-6), 0.0))

@@ -40,6 +40,25 @@ class Curves:
         return float(self.gain(x).sum())
 
 
+@dataclass(frozen=True)
+class Blend:
+    """Several objectives' curves over the same options as one: their weighted sum (a weight
+    divided by its objective's scale, so that objectives in pounds and in counts can be mixed);
+    concave, as each part is."""
+
+    parts: tuple[Curves, ...]
+    weights: tuple[float, ...]
+
+    def gain(self, x) -> np.ndarray:
+        return sum(w * c.gain(x) for c, w in zip(self.parts, self.weights, strict=True))
+
+    def marginal(self, x) -> np.ndarray:
+        return sum(w * c.marginal(x) for c, w in zip(self.parts, self.weights, strict=True))
+
+    def value(self, x) -> float:
+        return float(self.gain(x).sum())
+
+
 SCALES = np.geomspace(0.01, 10, 31)  # saturation scales tried, as shares of the top amount
 
 

@@ -168,8 +168,11 @@ class ModelEvaluator:
         if ch.execute(folder, n, self.hydra, self.settings["jobs"]):
             _done, failed, missing = ch.status(folder, n)
             raise ConfigError(ch.describe_missing(folder, missing, failed) + "; re-run the command")
-        table = gather(folder)
-        self.values[stage.name] = table
+        self.values[stage.name] = gather(folder)
         self.seconds[stage.name] = round(time.perf_counter() - clock, 1)
-        wide = table.pivot(index="mix", columns="replicate", values=self.settings["objective"])
-        return wide.loc[range(len(mixes)), list(replicates)].to_numpy(float)
+        return self.matrix(stage.name, self.settings["objective"], len(mixes), replicates)
+
+    def matrix(self, stage: str, objective: str, mixes: int, replicates) -> np.ndarray:
+        """An evaluated stage's values of one objective [mixes, replicates]."""
+        wide = self.values[stage].pivot(index="mix", columns="replicate", values=objective)
+        return wide.loc[range(mixes), list(replicates)].to_numpy(float)

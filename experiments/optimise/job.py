@@ -29,11 +29,12 @@ from ..compare.compare import VOI_BOOT, VOI_KEY, compare_config, replicate_input
 from ..config import ConfigError, compose, run_config
 from ..runfolder import run_folder, write_manifest
 from . import options as op
-from . import report
-from .evaluate import REFERENCE, ModelEvaluator, Stage
+from . import pareto, report
+from .curves import fit_curves
+from .evaluate import OBJECTIVES, REFERENCE, ModelEvaluator, Stage
 from .frontier import frontier
 from .mix import Mix, Problem, baseline, scenario_dict
-from .search import Design, Result, optimise
+from .search import Design, Result, optimise, screen, tops
 
 log = logging.getLogger("svsim.optimise")
 
@@ -88,6 +89,13 @@ def configure(overrides: list[str]) -> dict:
         today_mix = op.today_mix(problem, today_amounts)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    objectives = [r["objective"], *(r["pareto"] or [])]
+    for name in objectives[1:]:
+        if name not in OBJECTIVES or objectives.count(name) > 1:
+            raise ConfigError(
+                f"pareto={name!r}: must be one of {', '.join(OBJECTIVES)}, once, and not the "
+                f"objective {r['objective']!r}"
+            )
     years = np.arange(first, first + r["years"])
     per_pound = float(ap.cash_pv(np.ones(len(years)), years, prices, first).sum())
     design = Design(
@@ -104,6 +112,7 @@ def configure(overrides: list[str]) -> dict:
         k: r[k]
         for k in (
             "objective",
+            "pareto",
             "uncertainty",
             "parameter_uncertainty",
             "years",
@@ -147,6 +156,8 @@ def configure(overrides: list[str]) -> dict:
         "left_out": left_out,
         "library": library,
         "compare": cmp,
+        "objectives": objectives,
+        "per_pound": per_pound,
         "area": area,
         "key": key,
         "out": Path(out).resolve(),
@@ -190,6 +201,51 @@ def assumed_options(c: dict) -> np.ndarray:
     children 4-11 to violent offending at 11-16)."""
     share = {n: tr.summarise(c["library"][n].chain).assumed_share for n in c["library"]}
     return np.array([share[o.intervention] > ASSUMED for o in c["problem"].options])
+
+
+def pareto_candidates(c: dict, evaluator: ModelEvaluator):
+    """(the screening, the best mixes of blends of every objective's screening curves)."""
+    p, d = c["problem"], c["design"]
+    screening = screen(p, evaluator, d)
+    curves = [
+        fit_curves(
+            screening.amounts,
+            evaluator.matrix("screening", k, len(screening.amounts), d.screening),
+            np.array(p.commitments),
+            tops(p),
+            c["per_pound"] if k == "net_social_benefit" else 0.0,
+        )
+        for k in c["objectives"]
+    ]
+    return screening, pareto.blended_candidates(p, curves)
+
+
+def pareto_table(c: dict, result: Result, evaluator: ModelEvaluator, names: list[str]):
+    """Every confirmed mix's mean of each objective with its 90% interval (Student's t), and
+    whether it is in the Pareto set of the confirmation means."""
+    import pandas as pd
+
+    reps, n = c["design"].confirmation, len(result.rows)
+    k = sum(r.role == "candidate" for r in result.rows)
+    out = pd.DataFrame(
+        {
+            "name": [f"candidate-{j + 1:02d}" if j < k else names[j - k] for j in range(n)],
+            "role": [r.role for r in result.rows],
+        }
+    )
+    means = []
+    for obj in c["objectives"]:
+        v = evaluator.matrix("confirmation", obj, n, reps)
+        half = stats.t.ppf(0.95, len(reps) - 1) * v.std(axis=1, ddof=1) / np.sqrt(len(reps))
+        out[obj], out[f"{obj}_low"], out[f"{obj}_high"] = (
+            v.mean(1),
+            v.mean(1) - half,
+            v.mean(1) + half,
+        )
+        means.append(v.mean(1))
+    out["pareto"] = pareto.front(np.column_stack(means))
+    out["mix"] = [describe(c["problem"], r.mix.amounts) for r in result.rows]
+    return out
 
 
 def describe(problem: Problem, amounts) -> str:
@@ -308,10 +364,13 @@ def evidence_sensitivity(c: dict, result: Result, names: list[str]) -> tuple:
 
 def write_outputs(c: dict, result: Result, evaluator: ModelEvaluator, names, seconds) -> Path:
     """<out>/analysis/, whole: recommended.yaml, candidates.csv, frontier.csv, options.csv,
-    curves.csv, evidence.csv (the value of information), report.md, manifest.json."""
+    curves.csv, evidence.csv (the value of information), pareto.csv (several objectives),
+    report.md, manifest.json."""
     r = c["r"]
     t = tables(c, result, evaluator, names)
     t["evidence"], evidence = evidence_sensitivity(c, result, names)
+    if len(c["objectives"]) > 1:
+        t["pareto"] = pareto_table(c, result, evaluator, names)
     first = r["start_year"]
     data = scenario_dict(
         result.recommended,
@@ -368,7 +427,10 @@ def main(overrides: list[str]) -> int:
             len(d.confirmation),
             c["out"],
         )
-        result = optimise(p, evaluator, d, comparators=mixes)
+        screening, extra = None, []
+        if len(c["objectives"]) > 1:
+            screening, extra = pareto_candidates(c, evaluator)
+        result = optimise(p, evaluator, d, comparators=mixes, screening=screening, extra=extra)
         target = write_outputs(c, result, evaluator, names, evaluator.seconds)
         log.info("optimise: done in %.1f s (%s)", time.perf_counter() - start, evaluator.seconds)
     print(

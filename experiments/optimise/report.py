@@ -95,6 +95,23 @@ def indistinguishable(cand) -> list[str]:
             + (f": {listed}" if len(same) else ".")]  # fmt: skip
 
 
+def pareto_set(c: dict, t: dict) -> list[str]:
+    """The mixes no other confirmed mix matches or beats on every objective (pareto.csv)."""
+    if "pareto" not in t:
+        return []
+    objectives, table = c["objectives"], t["pareto"]
+    front = table[table.pareto]
+    head = " | ".join(f"{o.replace('_', ' ')} ({UNITS[o]})" for o in objectives)
+    lines = [f"The Pareto set on the confirmation means ({', '.join(objectives)}): "
+             f"{len(front)} of {len(table)} confirmed mixes; each is best for some weighing of "
+             "the objectives, none better than another on all of them.", "",
+             f"| Mix | {head} | Funds |", "|---|" + "---|" * (len(objectives) + 1)]  # fmt: skip
+    for row in front.itertuples():
+        cells = " | ".join(amount(getattr(row, o), o) for o in objectives)
+        lines.append(f"| {row.name} | {cells} | {row.mix} |")
+    return lines
+
+
 def evidence(best) -> list[str]:
     share, assumed = best["weak_or_no_evidence_share"], best["assumed_transfer_share"]
     if not np.isfinite(share):
@@ -176,8 +193,8 @@ def write(c: dict, t: dict, seconds: dict, evidence_summary: dict) -> str:
         [f"# The best mix for £{c['r']['budget']:,.0f} a year: {c['area'].label}", "",
          "## The decision"],
         what_to_fund(c, best), share_bounds(c, best), against_today(c, cand, best),
-        indistinguishable(cand),
+        indistinguishable(cand), pareto_set(c, t),
         evidence(best), evidence_value(c, t["evidence"], evidence_summary), limits(c),
         detail(c, t), design(c, seconds),
     ]  # fmt: skip
-    return "\n\n".join("\n".join(s) for s in sections) + "\n"
+    return "\n\n".join("\n".join(s) for s in sections if s) + "\n"

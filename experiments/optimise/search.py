@@ -207,10 +207,12 @@ def optimise(
     design: Design,
     comparators: Sequence[Mix] = (),
     screening: Screening | None = None,
+    extra: Sequence[Mix] = (),
 ) -> Result:
     """Screen (or reuse a saved screening), derive candidates, confirm, recommend the best mean.
 
-    Without comparators the baseline (the commitments alone) is the one to beat."""
+    Without comparators the baseline (the commitments alone) is the one to beat. `extra`:
+    further candidates, confirmed after the curves' own (other objectives' best mixes)."""
     if any(m.problem.options != problem.options for m in comparators):
         raise ValueError("comparators: must be mixes of the problem's options")
     if screening is None:
@@ -220,6 +222,7 @@ def optimise(
         raise ValueError("screening: was not made by this problem and design")
     curves = curves_of(problem, screening, design)
     found = candidates(problem, curves, screening, design)
+    found += [m for m in (Mix.of(problem, m.amounts) for m in extra) if m not in found]
     others = list(comparators) or [baseline(problem)]
     values, rows, best = confirm(found, others, evaluator, design)
     return Result(best, tuple(rows), others[0], curves, screening, values)

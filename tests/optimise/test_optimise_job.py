@@ -174,7 +174,7 @@ def tiny(tmp_path_factory):
     """A tiny optimisation of the test town, run once: its folder and its command."""
     tmp = tmp_path_factory.mktemp("optimise")
     today = town_plan(tmp, "Mentoring across the town.", 20_000, {"mentoring": 20_000})
-    args = [*TINY, f"today={today}", f"out={tmp / 'opt'}"]
+    args = [*TINY, f"today={today}", "pareto=[admissions_averted]", f"out={tmp / 'opt'}"]
     r = svsim("optimise", *args)
     assert r.returncode == 0, r.stderr[-3000:]
     return tmp / "opt", args, today
@@ -190,6 +190,7 @@ def test_a_tiny_optimisation_writes_every_output(tiny):
         "options.csv",
         "curves.csv",
         "evidence.csv",
+        "pareto.csv",
         "report.md",
         "manifest.json",
     ):
@@ -218,6 +219,14 @@ def test_a_tiny_optimisation_writes_every_output(tiny):
     assert report.startswith("# The best mix for £80,000 a year: Test town")
     assert "## The decision" in report and "Indistinguishable from the recommended" in report
     assert "evidence: not estimated: 3 confirmation replicates" in report  # too few draws
+    pareto = pd.read_csv(a / "pareto.csv")
+    assert len(pareto) == len(cand) and pareto.pareto.any()
+    for obj in ("serious_violence_averted", "admissions_averted"):
+        assert (pareto[f"{obj}_low"] <= pareto[obj]).all() and (
+            pareto[obj] <= pareto[f"{obj}_high"]
+        ).all()
+    assert np.allclose(pareto.serious_violence_averted, cand["mean"])  # the same confirmation
+    assert "The Pareto set on the confirmation means" in report
     manifest = json.loads((a / "manifest.json").read_text())
     assert manifest["job"] == "optimise" and set(manifest["seconds"]) == {
         "screening",
@@ -278,6 +287,8 @@ BAD = [
     (["confirmation.replicates=1"], "confirmation.replicates=1: must be a whole number in"),
     (["today=missing_plan"], "scenarios: unknown scenario 'missing_plan'"),
     (["shares=[{tier:fourth}]"], "shares[0].tier='fourth': must be one of primary, secondary"),
+    (["pareto=[net_social_benefit]"], "pareto='net_social_benefit': must be one of"),
+    (["pareto=[most]"], "pareto='most': must be one of net_social_benefit"),
     (["shares=[{csp:Northside,min:0.9,max:0.1}]"], "shares[0]: shares[csp Northside].low=0.9"),
 ]
 
