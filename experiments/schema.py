@@ -213,6 +213,9 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "comparator": COMPARATOR,
         "start_from": Field("text", "the what-if's starting scenario (a name or path)"),
         "budget_per_year": _number("GBP a year the room can allocate", 0, 1e10),
+        "suggest_from": Field(
+            "path", "an svsim optimise folder whose frontier suggests a mix", null=True
+        ),
         "step": _whole("GBP a slider step", 1, 10**10),
         "max_per_intervention": _number("GBP a year; the slider's range", 1, 1e10),
         "replicates": _whole("replicates a what-if", 2, 10_000),

@@ -396,6 +396,7 @@ def write_outputs(c: dict, result: Result, evaluator: ModelEvaluator, names, sec
         write_manifest(
             tmp,
             job="optimise",
+            area=c["area"].name,
             key=c["key"],
             objective=r["objective"],
             budget=r["budget"],

@@ -476,8 +476,9 @@ def Header(ws: whatif.Workshop, plan: whatif.Plan):
 
 
 @solara.component
-def Settings(ws, area, budget, horizon, on_area, on_budget, on_horizon, on_reset):
-    """Area, budget, years ahead, and a button to start again."""
+def Settings(ws, area, budget, horizon, on_area, on_budget, on_horizon, on_reset, on_suggest):
+    """Area, budget, years ahead, a button to start again, and one to suggest a mix when an
+    optimise frontier for this area was given (suggest_from)."""
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "baseline"}):
         labels = whatif.areas()
         by_label = {label: name for name, label in labels.items()}
@@ -495,6 +496,9 @@ def Settings(ws, area, budget, horizon, on_area, on_budget, on_horizon, on_reset
         solara.Select("Years ahead", values=HORIZONS, value=horizon, on_value=on_horizon,
                       classes=["wk-horizon"], style={"max-width": "8em"})  # fmt: skip
         solara.Button("Start again", on_click=on_reset, outlined=True)
+        if ws.frontier is not None:
+            solara.Button("Suggest a mix", on_click=on_suggest, outlined=True,
+                          classes=["wk-suggest"])  # fmt: skip
 
 
 @solara.component
@@ -994,6 +998,15 @@ def Page():
         set_load_msgs([])
         set_load_note("")
 
+    def suggest():
+        if not whatif._is_number(plan.budget):
+            set_load_msgs(["Type a budget first: the suggestion is the best mix within it."])
+            return
+        new_plan, note = whatif.suggest_plan(ws, float(plan.budget))
+        start_from(new_plan)
+        set_load_msgs([])
+        set_load_note(note)
+
     def switch_area(new):
         if new == area:
             return
@@ -1009,7 +1022,7 @@ def Page():
         with solara.Div(classes=["wk-body"]):
             with solara.Div(classes=["wk-controls"]):
                 Settings(ws, area, draft.budget, horizon, switch_area, set_budget, set_horizon,
-                         reset)  # fmt: skip
+                         reset, suggest)  # fmt: skip
                 Interventions(ws, draft, plan, problems, set_amount, set_place)
                 LoadPanel(ws, load_msgs, load_note, set_load_msgs, set_load_note, set_horizon,
                           start_from)  # fmt: skip

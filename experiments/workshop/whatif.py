@@ -40,6 +40,7 @@ from ..compare.compare import (
 )
 from ..config import CONF_DIR, ConfigError, area_labels, run_config
 from ..userfiles import FileGate, UserFileError, parse_yaml, scenario_shape
+from .suggest import Frontier, load_frontier, suggested
 
 HEADLINE = {
     "admissions_expected": "Hospital admissions for assault with a knife or sharp object",
@@ -122,6 +123,7 @@ class Workshop:
     resolved: dict
     funded_until: int  # last year the page's money is paid unless a file says otherwise
     note: str = ""  # e.g. the comparator had to change for this area
+    frontier: Frontier | None = None  # "suggest a mix": an optimise frontier for this area
 
     @property
     def places(self) -> list[str]:
@@ -206,6 +208,14 @@ def workshop_config(overrides: list[str], fallback: bool = False) -> Workshop:
     area_ref = next(
         (o.split("=", 1)[1] for o in reversed(overrides) if o.startswith("area=")), run.area.name
     )
+    places = ["all", *(c.name for c in run.area.csps), *(c.name for c in run.area.communities)]
+    frontier = None
+    if r.get("suggest_from"):
+        try:
+            frontier = load_frontier(r["suggest_from"], run.area.name, library, places)
+        except ConfigError:
+            if not fallback:
+                raise  # switching area on the page: a frontier of another area is not offered
     return Workshop(
         run=run,
         area_ref=area_ref,
@@ -228,6 +238,7 @@ def workshop_config(overrides: list[str], fallback: bool = False) -> Workshop:
         resolved=r,
         funded_until=years[1],
         note=note,
+        frontier=frontier,
     )
 
 
@@ -343,6 +354,24 @@ def start_plan(ws: Workshop) -> Plan:
         places[a.intervention] = list(a.places)
         years[a.intervention] = (a.start_year, a.end_year)
     return Plan(amounts, places, years, budget=max(ws.budget, ws.start.budget_per_year))
+
+
+def suggest_plan(ws: Workshop, budget: float) -> tuple[Plan, str]:
+    """The best mix of the cached optimise frontier within `budget`, as the page's plan, and a
+    sentence saying where it comes from and what it is not."""
+    level, amounts, places = suggested(ws.frontier, budget)
+    plan = Plan(
+        {n: amounts.get(n, 0.0) for n in ws.library},
+        {n: places.get(n, ["all"]) for n in ws.library},
+        {},
+        budget=budget,
+    )
+    note = (
+        f"Suggested: the best mix svsim optimise found for {money(level)} a year (its frontier "
+        f"level within the budget of {money(budget)}; {ws.frontier.folder}). It is the best "
+        "on the optimiser's fitted curves: the page's runs below are the check."
+    )
+    return plan, note
 
 
 def check_plan(ws: Workshop, plan: Plan) -> list[str]:

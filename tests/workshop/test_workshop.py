@@ -125,6 +125,33 @@ def _shoot(page, tmp_path: Path, name: str) -> None:
     shutil.copy(tmp_path / name, Path("/tmp") / f"workshop_{name}")
 
 
+SUGGESTED = {  # a frontier's mix at £200,000 a year: (intervention, places) -> amount
+    (NAME, "Swindon"): 120_000,
+    ("mentoring", "Wiltshire"): 60_000,
+}
+
+
+def _frontier(folder: Path) -> Path:
+    """An svsim optimise folder for Wiltshire and Swindon, as the page reads it: the frontier at
+    £0, £200,000 and £400,000 a year, its options and its manifest."""
+    import pandas as pd
+
+    a = folder / "analysis"
+    a.mkdir(parents=True)
+    labels = [f"{n} in {p}" for n, p in SUGGESTED]
+    pd.DataFrame(
+        [
+            {"budget": b, **{lab: v * k for lab, v in zip(labels, SUGGESTED.values(), strict=True)}}
+            for b, k in ((0, 0), (200_000, 1), (400_000, 2))
+        ]
+    ).to_csv(a / "frontier.csv", index=False)
+    pd.DataFrame([{"intervention": n, "places": p} for n, p in SUGGESTED]).to_csv(
+        a / "options.csv", index=False
+    )
+    (a / "manifest.json").write_text('{"job": "optimise", "area": "wiltshire_swindon"}')
+    return folder
+
+
 def _scenario(budget: int, **allocation) -> str:
     return yaml.safe_dump({"name": "bad", "budget_per_year": budget, "allocations": [allocation]})
 
@@ -139,7 +166,9 @@ def test_workshop_page_in_chromium(tmp_path):
     allowed, outside = tmp_path / "allowed", tmp_path / "outside"
     allowed.mkdir()
     outside.mkdir()
-    proc, url = _start(tmp_path, f"token={TOKEN}", f"scenario_folders=['{allowed}']")
+    frontier = _frontier(tmp_path / "optimised")
+    proc, url = _start(tmp_path, f"token={TOKEN}", f"scenario_folders=['{allowed}']",
+                       f"suggest_from={frontier}")  # fmt: skip
     assert url.endswith(f"/?token={TOKEN}")
     blocked: list[str] = []
     route = blocking_router(blocked)
@@ -323,6 +352,17 @@ def test_workshop_page_in_chromium(tmp_path):
                     f"Paid {first_year}-{funded_to}"
                 )
                 _shoot(page, tmp_path, "workshop-funding.png")
+                # "Suggest a mix": the frontier's best mix within the budget fills the cards
+                page.locator(".wk-suggest").click()
+                note = page.locator(".wk-load-note")
+                expect(note).to_contain_text("Suggested: the best mix svsim optimise found for "
+                                             "£200,000 a year", timeout=WAIT)  # fmt: skip
+                expect(page.locator(".wk-total-text")).to_contain_text("£180,000", timeout=WAIT)
+                assert page.locator(f".wk-amount-{NAME} input").input_value() == "120,000"
+                assert page.locator(f".wk-places-{NAME} input").input_value() == "Swindon"
+                assert page.locator(".wk-places-mentoring input").input_value() == "Wiltshire"
+                expect(ready).to_contain_text("£180,000 a year", timeout=120_000)
+                _shoot(page, tmp_path, "workshop-suggest.png")
                 # the area list names areas as people do; choosing one re-plans the page for it
                 page.locator(".wk-area").click()
                 page.get_by_role("option", name="Test town (made up)").click()
@@ -333,6 +373,7 @@ def test_workshop_page_in_chromium(tmp_path):
                 # no new funding, says so, and answers afresh (not for the file's £70,000)
                 expect(page.locator("body")).to_contain_text("compared with no new funding")
                 expect(ready).to_contain_text("for £0 a year allocated", timeout=120_000)
+                assert page.locator(".wk-suggest").count() == 0  # its frontier is Wiltshire's
                 _shoot(page, tmp_path, "workshop-area.png")
                 body = page.locator("body").inner_text()
                 assert "Traceback" not in body and 'File "' not in body
