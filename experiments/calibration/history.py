@@ -174,6 +174,20 @@ def not_ruled_out(imp: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return np.nanmax(np.where(keep, imp, 0.0), axis=1) <= CUTOFF
 
 
+def max_implausibility(
+    emulators: list[Emulator], obs: tuple, keep_rows: np.ndarray, x: np.ndarray
+) -> np.ndarray:
+    """Each point's largest implausibility over the kept rows and every wave's emulator: a
+    point is ruled out when it exceeds CUTOFF."""
+    centre, sd, one_sided = obs
+    worst = np.zeros(len(x))
+    for em in emulators:
+        mean, var_em, var_run = em.predict(x)
+        imp = implausibility(mean, var_em + var_run, centre, sd, one_sided)
+        worst = np.maximum(worst, np.nanmax(np.where(keep_rows, imp, 0.0), axis=1))
+    return worst
+
+
 def sample_space(
     emulators: list[Emulator],
     obs: tuple,
@@ -187,15 +201,9 @@ def sample_space(
     """n points of the space not ruled out by any wave's emulator (each wave's rows are kept
     in turn); when too few of a uniform sample survive, the survivors (or the least implausible
     points) seed Gaussian steps for a few rounds. Returns the points and a summary."""
-    centre, sd, one_sided = obs
 
     def max_imp(x):
-        worst = np.zeros(len(x))
-        for em in emulators:
-            mean, var_em, var_run = em.predict(x)
-            imp = implausibility(mean, var_em + var_run, centre, sd, one_sided)
-            worst = np.maximum(worst, np.nanmax(np.where(keep_rows, imp, 0.0), axis=1))
-        return worst
+        return max_implausibility(emulators, obs, keep_rows, x)
 
     x = rng.random((candidates, d))
     worst = max_imp(x)

@@ -8,6 +8,7 @@ import math
 import subprocess
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from conftest import SVSIM, require_slurm
@@ -197,6 +198,9 @@ def test_history_matching_recovers_a_known_point_and_names_a_structural_misfit()
         assert r["identified"] and r["low_90"] <= truth[k] <= r["high_90"], r
     assert not ranges["x2"]["identified"]
     assert (em2.relevance()[0, :2] > 0.2).all() and em2.relevance()[0, 2] < 0.2
+    # history matching's own recovery check: the truth is not ruled out, a far point is
+    at = hm.max_implausibility([em1, em2], obs, keep, np.array([truth, [0.9, 0.1, 0.5]]))
+    assert at[0] <= hm.CUTOFF < at[1]
 
 
 def _free3():
@@ -245,6 +249,9 @@ def test_calibrate_runs_waves_as_chunks_and_resumes_a_lost_chunk(small_local):
     analysis = out / "analysis"
     for name in ("parameters.csv", "misfit.csv", "recovery.csv", "rows.csv", "best.yaml"):
         assert (analysis / name).is_file(), name
+    rec = pd.read_csv(analysis / "recovery.csv")
+    assert {"recovered", "truth_implausibility", "truth_not_ruled_out"} <= set(rec.columns)
+    assert (rec.truth_not_ruled_out == (rec.truth_implausibility <= hm.CUTOFF)).all()
     best = yaml.safe_load((analysis / "best.yaml").read_text())
     members = best["calibration"]["plausible_set"]
     assert members and set(members[0]["params"]) == {"offending", "justice"}
