@@ -46,15 +46,13 @@ def _on_set(
     slopes = np.divide(np.diff(g, axis=1), widths, out=np.zeros_like(widths), where=widths > 0)
     cost = -np.concatenate([g[:, 0], slopes.ravel()])  # variables: z (n), then y (n x k)
     seg_of = np.repeat(np.arange(n), k)
-    a_budget = np.concatenate([lo, np.ones(n * k)])
-    a_fill = np.zeros((n, n + n * k))
-    a_fill[np.arange(n), np.arange(n)] = -(hi - lo)
-    a_fill[seg_of, n + np.arange(n * k)] = 1.0  # segments of option i <= its room, only when on
     amount = np.zeros((n, n + n * k))  # each option's amount from the variables
     amount[np.arange(n), np.arange(n)] = lo
     amount[seg_of, n + np.arange(n * k)] = 1.0
+    a_fill = amount.copy()
+    a_fill[np.arange(n), np.arange(n)] = -(hi - lo)  # segments of option i <= its room, if on
     constraints = [
-        LinearConstraint(a_budget[None, :], -np.inf, problem.budget),
+        LinearConstraint(amount.sum(axis=0)[None, :], -np.inf, problem.budget),
         LinearConstraint(a_fill, -np.inf, 0.0),
     ]
     if problem.shares:

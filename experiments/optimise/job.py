@@ -41,9 +41,7 @@ log = logging.getLogger("svsim.optimise")
 CONFIRMATION_FIRST = 100_000  # confirmation replicates are numbered from here: never screened
 WEAK = ("weak", "none")  # evidence grades the report counts as weak or no evidence
 ASSUMED = 0.5  # above this share of its variance from assumed inputs, an effect counts as assumed
-RIVALS = (
-    4  # candidates of best confirmation mean whose choice against today the evidence could change
-)
+RIVALS = 4  # the best candidates whose choice against today's programmes evidence could change
 
 
 def configure(overrides: list[str]) -> dict:

@@ -127,14 +127,17 @@ class Workshop:
 
     @property
     def places(self) -> list[str]:
-        """'all', then the CSPs, then the communities, in the area file's order."""
-        area = self.run.area
-        return ["all", *(c.name for c in area.csps), *(c.name for c in area.communities)]
+        return area_places(self.run.area)
 
     @property
     def projection_years(self) -> tuple[int, int]:
         s = self.run.settings
         return s.start_year, s.start_year + s.years - 1
+
+
+def area_places(area) -> list[str]:
+    """'all', then the CSPs, then the communities, in the area file's order."""
+    return ["all", *(c.name for c in area.csps), *(c.name for c in area.communities)]
 
 
 def _whole(r: dict, key: str, lo: int, hi: int | None = None) -> int:
@@ -208,11 +211,12 @@ def workshop_config(overrides: list[str], fallback: bool = False) -> Workshop:
     area_ref = next(
         (o.split("=", 1)[1] for o in reversed(overrides) if o.startswith("area=")), run.area.name
     )
-    places = ["all", *(c.name for c in run.area.csps), *(c.name for c in run.area.communities)]
     frontier = None
     if r.get("suggest_from"):
         try:
-            frontier = load_frontier(r["suggest_from"], run.area.name, library, places)
+            frontier = load_frontier(
+                r["suggest_from"], run.area.name, library, area_places(run.area)
+            )
         except ConfigError:
             if not fallback:
                 raise  # switching area on the page: a frontier of another area is not offered
