@@ -8,6 +8,7 @@ Every process is a small function over arrays; nothing in the step iterates over
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections import defaultdict
@@ -259,6 +260,9 @@ class ViolenceModel(mesa.Model):
         self._refresh_indexes()
         self._static_log_hazard = self._compute_static()
         self._bound_of: tuple | None = None  # arrays _hazard_bound's cache was made from
+        # scenario-invariant state shared by this model's forks (year -> peer network); None
+        # until the first fork, so a single run keeps no year it has left behind
+        self._shared: dict[int, object] | None = None
         self._start_year()
 
         n_groups = self.n_communities * len(oc.AGE_BANDS) * 2
@@ -364,19 +368,34 @@ class ViolenceModel(mesa.Model):
         rank[np.argsort(risk)] = np.arange(len(risk), dtype=np.float32) / max(len(risk) - 1, 1)
         self._risk_pct = rank
 
+    def fork(self) -> ViolenceModel:
+        """A copy to project one scenario from this (burned-in) model, leaving it untouched. The
+        copies share the scenario-invariant state they compute (each year's peer network, ODD
+        3.1): the first fork to reach a year builds it, the others reuse it."""
+        if self._shared is None:
+            self._shared = {}
+        return copy.deepcopy(self, memo={id(self._shared): self._shared})
+
     def _peer_network(self):
         """This year's peer ties among the living (natural deaths only, so that the network is
         the same in every scenario): rebuilt each model year, so children who turn 10 and
-        newcomers join, and friendships turn over as people change school."""
-        return build_peer_network(
+        newcomers join, and friendships turn over as people change school. Forks of one model
+        share it (fork)."""
+        year = self.week // WEEKS_PER_YEAR
+        if self._shared is not None and year in self._shared:
+            return self._shared[year]
+        network = build_peer_network(
             self.people.age_years(self.week),
             self.people.community,
             self.current_school(),
             self.people.death_week > self.week,
             self.params.network,
-            self.streams.generator(Process.NETWORK, self.week // WEEKS_PER_YEAR),
+            self.streams.generator(Process.NETWORK, year),
             male=self.people.male,
         )
+        if self._shared is not None:
+            self._shared[year] = network
+        return network
 
     def alive(self) -> np.ndarray:
         return (self.people.death_week > self.week) & (self.state.killed_week > self.week)

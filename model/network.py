@@ -114,21 +114,11 @@ def build_peer_network(
 
 def _symmetric_csr(a: np.ndarray, b: np.ndarray, n: int) -> sp.csr_array:
     """The 0/1 adjacency of ties a-b in both directions, in canonical form (indices sorted in
-    each row, no duplicates; int32 indices, int8 data): one sort of (row, column) keys, faster
-    than scipy's COO -> CSR conversion with its per-row sort and duplicate sum."""
-    key = np.empty(2 * len(a), np.int64)
-    np.left_shift(a, 32, out=key[: len(a)])
-    key[: len(a)] |= b
-    np.left_shift(b, 32, out=key[len(a) :])
-    key[len(a) :] |= a
-    key.sort()
-    first = np.empty(len(key), bool)
-    first[:1] = True
-    np.not_equal(key[1:], key[:-1], out=first[1:])
-    key = key[first]
-    indptr = np.zeros(n + 1, np.int32)
-    np.cumsum(np.bincount(key >> 32, minlength=n), out=indptr[1:])
-    indices = (key & 0xFFFFFFFF).astype(np.int32)
-    adj = sp.csr_array((np.ones(len(indices), np.int8), indices, indptr), shape=(n, n))
-    adj.has_canonical_format = True
+    each row, no duplicates; int32 indices, int8 data). scipy's COO -> CSR conversion is a
+    counting sort by row, about three times faster here than one sort of (row, column) keys."""
+    rows = np.concatenate([a, b]).astype(np.int32)
+    cols = np.concatenate([b, a]).astype(np.int32)
+    adj = sp.csr_array((np.ones(len(rows), np.int8), (rows, cols)), shape=(n, n))
+    adj.sum_duplicates()
+    adj.data[:] = 1  # a tie drawn twice is one tie
     return adj

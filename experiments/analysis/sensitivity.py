@@ -458,7 +458,7 @@ def _run_scenario(cfg, area, burnt, scenario, draws, seed: int) -> tuple[np.ndar
     """Project one scenario from a burnt-in model; (years x measures totals, PV of the cash it
     commits)."""
     s = cfg.run.settings
-    m = copy.deepcopy(burnt)
+    m = burnt.fork()
     portfolio = Portfolio(
         scenario, cfg.library, draws, area, cfg.prices, s.start_year,
         s.population_scale, seed,

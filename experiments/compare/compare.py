@@ -8,7 +8,6 @@ interventions, not the noise.
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import re
@@ -225,9 +224,9 @@ def portfolio_for(cfg: CompareConfig, scenario, draws: dict, seed: int) -> Portf
 
 
 def _project(cfg: CompareConfig, model, scenario, draws: dict, seed: int) -> tuple:
-    """One scenario from a copy of the burned-in model: yearly arrays (year x group x measure)
-    and its spending rows. The copy leaves the burned-in model untouched for the next."""
-    m = copy.deepcopy(model)
+    """One scenario from a fork of the burned-in model: yearly arrays (year x group x measure)
+    and its spending rows. The fork leaves the burned-in model untouched for the next."""
+    m = model.fork()
     portfolio = portfolio_for(cfg, scenario, draws, seed)
     m.interventions = [portfolio]
     while m.week < m.total_weeks:

@@ -12,7 +12,6 @@ burned-in model and the comparator's projection of each replicate are kept in me
 
 from __future__ import annotations
 
-import copy
 import functools
 import io
 import math
@@ -763,7 +762,7 @@ class Engine:
 
     def _project(self, model, scenario, draws, s, seed: int, cancelled) -> tuple:
         ws = self.ws
-        m = copy.deepcopy(model)
+        m = model.fork()
         portfolio = Portfolio(
             scenario, ws.library, draws, ws.run.area, ws.prices, s.start_year,
             s.population_scale, seed,

@@ -1,0 +1,39 @@
+"""Forks of a burned-in model (one per scenario) share each year's peer network, and sharing it
+changes no result."""
+
+import copy
+
+import numpy as np
+from conftest import make_model
+
+
+class Harm:
+    """Test double: a harmful lever, +50% hazard for everyone aged 12-30, every week."""
+
+    def apply(self, week, observed, levers):
+        age = observed.age
+        levers.scale_hazard(np.flatnonzero((age >= 12) & (age < 30)), 1.5)
+
+
+def _project(model, interventions):
+    model.interventions = list(interventions)
+    while model.week < model.total_weeks:
+        model.step()
+    return model
+
+
+def test_forks_share_each_years_network_and_match_a_run_that_builds_its_own(test_town):
+    base = make_model(test_town, years=2, burn_in_years=1)
+    while base.week < base.burn_in_weeks:
+        base.step()
+    alone = _project(copy.deepcopy(base), [Harm()])  # no sharing: builds every year's network
+    assert base._shared is None
+    first = _project(base.fork(), [])
+    second = _project(base.fork(), [Harm()])
+    assert sorted(base._shared) == [1, 2]  # the projection's two years, built once
+    assert second.network is first.network
+    assert (second.network != alone.network).nnz == 0
+    # the harmful lever changed what happened, so the equality below is not trivial
+    assert (second._weekly != first._weekly).any()
+    np.testing.assert_array_equal(second._weekly, alone._weekly)
+    np.testing.assert_array_equal(second.state.killed_week, alone.state.killed_week)
