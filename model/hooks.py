@@ -13,6 +13,7 @@ calling). `shift_factor` is persistent: it moves a risk or protective factor for
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -27,7 +28,8 @@ def _read_only(a: np.ndarray) -> np.ndarray:
 
 
 class Observed:
-    """What an agency could observe about people at a given week; all arrays are read-only."""
+    """What an agency could observe about people at a given week; all arrays are read-only.
+    The arrays every programme reads (age, school, alive, in custody) are computed once a week."""
 
     def __init__(self, model, week: int):
         self._m = model
@@ -37,7 +39,7 @@ class Observed:
     def n(self) -> int:
         return len(self._m.people)
 
-    @property
+    @cached_property
     def age(self) -> np.ndarray:
         """Age in whole years."""
         return _read_only(self._m.people.age_years(self._m.week))
@@ -54,16 +56,16 @@ class Observed:
     def csp(self) -> np.ndarray:
         return _read_only(self._m.community_csp[self._m.people.community])
 
-    @property
+    @cached_property
     def school(self) -> np.ndarray:
         """Current school index, -1 if not at school."""
         return _read_only(self._m.current_school())
 
-    @property
+    @cached_property
     def alive(self) -> np.ndarray:
         return _read_only(self._m.alive())
 
-    @property
+    @cached_property
     def in_custody(self) -> np.ndarray:
         return _read_only(self._m.state.custody_until > self._m.week)
 

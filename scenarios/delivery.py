@@ -152,26 +152,42 @@ def _profile(t: np.ndarray, spec: Intervention) -> np.ndarray:
 
 
 class Strongest:
-    """Several multipliers of one kind on one person or place: the strongest wins (the one
-    furthest from 1 on the log scale), whether it helps or harms; none gives 1."""
+    """Several multipliers of one kind on some people or places: the strongest wins (the one
+    furthest from 1 on the log scale, the lower on a tie), whether it helps or harms. Kept as
+    (id, multiplier) pairs, so the work scales with those reached, not with the population."""
 
-    def __init__(self, n: int):
-        self.lo, self.hi = np.full(n, np.inf), np.full(n, -np.inf)
-        self.touched = False
+    def __init__(self):
+        self._ids: list[np.ndarray] = []
+        self._m: list[np.ndarray] = []
+
+    @property
+    def touched(self) -> bool:
+        return bool(self._ids)
 
     def add(self, ids: np.ndarray, m: np.ndarray) -> None:
         if len(ids):
-            np.minimum.at(self.lo, ids, m)
-            np.maximum.at(self.hi, ids, m)
-            self.touched = True
+            self._ids.append(np.asarray(ids, dtype=np.int64))
+            self._m.append(np.asarray(m, dtype=float))
 
-    def result(self) -> np.ndarray:
-        if not self.touched:
-            return np.ones(len(self.lo))
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids ascending, the winning multiplier of each) for every id given one."""
+        if not self._ids:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        ids, m = np.concatenate(self._ids), np.concatenate(self._m)
         with np.errstate(divide="ignore"):
-            low_wins = np.abs(np.log(self.lo)) >= np.abs(np.log(np.maximum(self.hi, 1e-300)))
-        out = np.where(low_wins, self.lo, self.hi)
-        return np.where(np.isfinite(out), out, 1.0)
+            strength = np.abs(np.log(m))
+        order = np.lexsort((m, -strength, ids))  # by id, then strongest first, then lowest
+        ids, m = ids[order], m[order]
+        first = np.ones(len(ids), dtype=bool)
+        np.not_equal(ids[1:], ids[:-1], out=first[1:])
+        return ids[first], m[first]
+
+    def dense(self, n: int) -> np.ndarray:
+        """The winners as one multiplier per id 0..n-1 (1 where none was given)."""
+        out = np.ones(n)
+        ids, m = self.result()
+        out[ids] = m
+        return out
 
 
 class Funded:
@@ -312,37 +328,46 @@ class Funded:
             ok[: len(self.offered)] &= ~self.offered  # a second diversion is not a new place
             self.divert_ids = np.flatnonzero(ok)
 
-    def in_scope(self, observed) -> np.ndarray:
-        """Per person: alive, free, of the programme's ages and living in its places."""
-        age = observed.age
-        ok = observed.alive & ~observed.in_custody
+    def in_scope(self, observed, ids: np.ndarray | None = None) -> np.ndarray:
+        """Per person (of `ids`, default everyone): alive, free, of the programme's ages and
+        living in its places."""
+        at = slice(None) if ids is None else ids
+        age = observed.age[at]
+        ok = observed.alive[at] & ~observed.in_custody[at]
         ok &= (age >= self.spec.ages[0]) & (age <= self.spec.ages[1])
-        return ok & np.isin(observed.community, self.places)
+        return ok & np.isin(observed.community[at], self.places, kind="table")
 
     def _eligible(self, week: int, observed) -> np.ndarray:
+        """Whom the programme can offer a place this week: found by its identification, then
+        in scope and not offered before, tested for those found only (the week's work scales
+        with them, not with the population)."""
         s = self.spec
-        ok = self.in_scope(observed)
-        if s.identification == "arrest":
-            ok &= week - observed.last_arrest_week <= s.lookback_weeks
-        elif s.identification == "group":  # every member of a group one of whom was arrested
+        ident, lookback = s.identification, s.lookback_weeks
+        if ident == "arrest":
+            ids = np.flatnonzero(week - observed.last_arrest_week <= lookback)
+        elif ident == "group":  # every member of a group one of whom was arrested
             group = observed.group
-            hit = (group >= 0) & (week - observed.last_arrest_week <= s.lookback_weeks)
-            ok &= np.isin(group, np.unique(group[hit])) & (group >= 0)
-        elif s.identification == "out_of_court":
-            ok &= week - observed.last_out_of_court_week <= s.lookback_weeks
-        elif s.identification == "diversion":  # diverted this week (the scheme's own doing)
-            ok &= observed.last_scheme_diversion_week == week
-        elif s.identification == "hospital":
-            ok &= week - observed.last_hospital_week <= s.lookback_weeks
-        elif s.identification == "referral":
-            ok &= week - observed.referred_week <= s.lookback_weeks
-        elif s.identification == "school":
-            ok &= observed.school >= 0
-        if len(self.offered) < len(ok):
+            members = np.flatnonzero(group >= 0)
+            hit = week - observed.last_arrest_week[members] <= lookback
+            ids = members[np.isin(group[members], np.unique(group[members[hit]]))]
+        elif ident == "out_of_court":
+            ids = np.flatnonzero(week - observed.last_out_of_court_week <= lookback)
+        elif ident == "diversion":  # diverted this week (the scheme's own doing)
+            ids = np.flatnonzero(observed.last_scheme_diversion_week == week)
+        elif ident == "hospital":
+            ids = np.flatnonzero(week - observed.last_hospital_week <= lookback)
+        elif ident == "referral":
+            ids = np.flatnonzero(week - observed.referred_week <= lookback)
+        elif ident == "school":
+            ids = np.flatnonzero(observed.school >= 0)
+        else:
+            ids = np.arange(observed.n)
+        ids = ids[self.in_scope(observed, ids)]
+        if len(self.offered) < observed.n:
             self.offered = np.concatenate(
-                [self.offered, np.zeros(len(ok) - len(self.offered), bool)]
+                [self.offered, np.zeros(observed.n - len(self.offered), bool)]
             )
-        return np.flatnonzero(ok & ~self.offered)
+        return ids[~self.offered[ids]]
 
     def _take_up(
         self, week: int, candidates: np.ndarray, allow: int, uptake_factor: float
@@ -528,10 +553,9 @@ class Portfolio:
         self._set_levers(week, observed, levers)
 
     def _set_levers(self, week: int, observed, levers) -> None:
-        n = observed.n
         kinds = ("person_hazard", "victim_risk", "knife_carrying", "fatality_people")
-        person = {k: Strongest(n) for k in kinds}
-        place = {k: Strongest(self.n_communities) for k in ("place_incidents", "fatality")}
+        person = {k: Strongest() for k in kinds}
+        place = {k: Strongest() for k in ("place_incidents", "fatality")}
         for f in self.funded:
             mech = f.spec.mechanism
             if mech in ("person_hazard", "victim_risk", "knife_carrying") or (
@@ -544,30 +568,31 @@ class Portfolio:
         for f in self.funded:  # diversion schemes: the strongest offer wins
             if f.spec.identification == "diversion" and f.divert_offer > 0:
                 levers.divert(f.divert_ids, f.divert_offer)
-        for m, pull in (
-            (person["person_hazard"].result(), levers.scale_hazard),
-            (person["victim_risk"].result(), levers.scale_victim_risk),
-            (person["knife_carrying"].result(), levers.scale_carrying),
+        for kind, pull in (
+            ("person_hazard", levers.scale_hazard),
+            ("victim_risk", levers.scale_victim_risk),
+            ("knife_carrying", levers.scale_carrying),
         ):
-            ids = np.flatnonzero(m != 1)
-            if len(ids):
-                pull(ids, m[ids])
-        street = place["place_incidents"].result()
+            ids, m = person[kind].result()
+            changed = m != 1
+            if changed.any():
+                pull(ids[changed], m[changed])
+        street = place["place_incidents"].dense(self.n_communities)
         changed = np.flatnonzero(street != 1)
         if len(changed):
             levers.scale_street_incidents(changed, street[changed])
-        fatality = place["fatality"].result()
+        fatality = place["fatality"].dense(self.n_communities)
         trained = person["fatality_people"]
         if trained.touched:
             # trained young people make a place's injuries less often fatal in proportion to
             # the share of its residents trained (coverage), strongest rule per person
-            fatality = fatality * self._trained_share(trained.result(), observed.community)
+            fatality = fatality * self._trained_share(*trained.result(), observed.community)
         changed = np.flatnonzero(fatality != 1)
         if len(changed):
             levers.scale_fatality(changed, fatality[changed])
 
-    def _trained_share(self, per_person: np.ndarray, community: np.ndarray) -> np.ndarray:
-        effect = np.bincount(community, weights=1 - per_person, minlength=self.n_communities)
+    def _trained_share(self, ids: np.ndarray, m: np.ndarray, community: np.ndarray) -> np.ndarray:
+        effect = np.bincount(community[ids], weights=1 - m, minlength=self.n_communities)
         people = np.bincount(community, minlength=self.n_communities)
         return 1 - effect / np.maximum(people, 1)
 

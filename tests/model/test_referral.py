@@ -104,7 +104,7 @@ def test_an_intervention_finds_only_people_referred_within_its_lookback(test_tow
         funded = SimpleNamespace(
             spec=spec, places=np.arange(m.n_communities), offered=np.zeros(0, bool)
         )
-        funded.in_scope = lambda o, f=funded: Funded.in_scope(f, o)
+        funded.in_scope = lambda o, ids=None, f=funded: Funded.in_scope(f, o, ids)
         found = Funded._eligible(funded, week, obs)
         expected = np.flatnonzero(
             obs.alive & ~obs.in_custody & (obs.age <= 24) & (week - obs.referred_week <= lookback)
