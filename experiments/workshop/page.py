@@ -148,15 +148,16 @@ def _whole(amounts: dict) -> dict:
 
 
 def averted_words(h: dict, what: str) -> tuple[str, str]:
-    """('120 fewer', 'range 80 to 160 fewer; 4 of 4 runs better') for a headline measure."""
+    """('120 fewer', 'range 80 to 160 fewer; 4 of 4 runs better') for a headline measure; where
+    the range includes no change, also the smallest change these runs would reliably detect."""
     m, lo, hi = h["averted_mean"], h["averted_p05"], h["averted_p95"]
     if m == 0 and lo == 0 and hi == 0:
         return "No change", f"in {what}: no difference from the comparator at this scale"
     big = "No change on average" if m == 0 else f"{fmt(abs(m))} {'fewer' if m > 0 else 'more'}"
-    return (
-        big,
-        f"{what} (range {fmt(lo)} to {fmt(hi)} fewer; {h['prob_better']:.0%} of runs better)",
-    )
+    small = f"{what} (range {fmt(lo)} to {fmt(hi)} fewer; {h['prob_better']:.0%} of runs better)"
+    if lo <= 0 <= hi:  # the model cannot tell: say what this design could have told
+        small += f"; these runs reliably detect only a change of {fmt(h['mde'])} or more"
+    return big, small
 
 
 # ---- charts (matplotlib, drawn off-screen) ---------------------------------------------------

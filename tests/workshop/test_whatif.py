@@ -237,3 +237,17 @@ def test_the_page_lists_areas_by_their_labels():
     assert sorted(labels) == known_areas()
     assert labels["wiltshire_swindon"] == "Wiltshire and Swindon"
     assert len(set(labels.values())) == len(labels)  # the list maps a label back to one area
+
+
+def test_the_page_says_what_its_runs_could_detect_when_it_cannot_tell():
+    """A range that includes no change gets the smallest change the runs would reliably
+    detect (appraisal.mde of the same paired differences); a clear answer does not."""
+    from svsim.experiments.workshop.page import averted_words, fmt
+    from svsim.scenarios import appraisal
+
+    comparator, unclear = np.array([10.0, 12, 9, 11]), np.array([11.0, 10, 10, 12])
+    detectable = appraisal.mde(comparator - unclear)  # 2.487 x SD 1.5 / 2 = 1.87
+    _, small = averted_words(appraisal.paired(comparator, unclear), "admissions")
+    assert small.endswith(f"reliably detect only a change of {fmt(detectable)} or more")
+    clear = appraisal.paired(np.array([20.0, 22, 19, 21]), np.array([10.0, 11, 9, 10]))
+    assert "detect" not in averted_words(clear, "admissions")[1]
