@@ -3,22 +3,52 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 from svsim.model import ViolenceModel
 
-from .config import run_config
+from .config import ConfigError, run_config
 from .runfolder import Stopwatch, default_out, run_folder, write_manifest
 
 log = logging.getLogger("svsim.run")
 
 
+def funded(cfg) -> list:
+    """The run's `funding` scenario as delivery on the model's hook (its uncertain inputs drawn as
+    compare's replicate 0 draws them), or nothing funded when none is given."""
+    name = cfg.resolved.get("funding")
+    if not name:
+        return []
+    from svsim.scenarios.delivery import Portfolio
+    from svsim.scenarios.inputs import draw_inputs
+    from svsim.scenarios.library import ScenarioError
+
+    from .compare.compare import _load_library, load_prices, load_scenarios
+
+    s = cfg.settings
+    library = _load_library()
+    try:
+        sc = load_scenarios([name], cfg.area, library, s.start_year, s.start_year + s.years - 1)[0]
+    except (ScenarioError, ConfigError) as exc:  # compare's loader names its own key
+        raise ConfigError(re.sub(r"^scenarios?:", "funding:", str(exc))) from None
+    draws = draw_inputs(library, s.seed, 0, True)
+    return [
+        Portfolio(
+            sc, library, draws, cfg.area, load_prices(), s.start_year, s.population_scale, s.seed
+        )
+    ]
+
+
 def simulate_to_folder(cfg, folder: Path) -> dict:
-    """Run the model for a validated RunConfig and write its tables into `folder`."""
+    """Run the model for a validated RunConfig (with its scenario funded, if any) and write its
+    tables into `folder`."""
+    import pandas as pd
     import yaml
 
     clock = Stopwatch()
-    model = ViolenceModel(cfg.area, cfg.params, cfg.settings)
+    hooks = funded(cfg)
+    model = ViolenceModel(cfg.area, cfg.params, cfg.settings, hooks)
     built = clock.seconds
     results = model.run()
     stepped = clock.seconds
@@ -26,9 +56,12 @@ def simulate_to_folder(cfg, folder: Path) -> dict:
     results.weekly.to_parquet(folder / "weekly.parquet", index=False)
     if cfg.write_incidents:
         results.incidents.to_parquet(folder / "incidents.parquet", index=False)
+    if hooks:
+        pd.DataFrame(hooks[0].spending()).to_csv(folder / "spend.csv", index=False)
     return {
         "seed": cfg.settings.seed,
         "area": cfg.area.name,
+        "scenario": hooks[0].scenario.name if hooks else None,
         "years": cfg.settings.years,
         "burn_in_years": cfg.settings.burn_in_years,
         "population_scale": cfg.settings.population_scale,

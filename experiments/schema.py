@@ -95,7 +95,11 @@ PRISON = {
 TARGETS = Field("text", "conf/targets/<name>.yaml, or a path to a YAML file")
 
 SCHEMAS: dict[str, dict[str, Field]] = {
-    "run": {**MODEL, "profile": Field("bool", "time each weekly process")},
+    "run": {
+        **MODEL,
+        "profile": Field("bool", "time each weekly process"),
+        "funding": Field("text", "a funding scenario (name or file), or null for none", null=True),
+    },
     "compare": {
         **MODEL,
         **PRISON,

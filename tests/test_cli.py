@@ -67,6 +67,28 @@ def test_run_writes_a_complete_folder_and_is_reproducible(tmp_path):
     } <= set(inc.columns)
 
 
+def test_run_funds_a_scenario_and_writes_its_spending(tmp_path):
+    """`funding=` puts a scenario's delivery on the hook: its spending is written and the
+    projection differs from the same seed with nothing funded."""
+    from conftest import town_plan
+
+    plan = town_plan(tmp_path, "Mentoring and hot spots.", 300000,
+                     {"mentoring": 150000, "hot_spots_policing": 150000})  # fmt: skip
+    weekly = {}
+    for name, extra in (("plan", [f"funding={plan}"]), ("none", [])):
+        out = tmp_path / name
+        r = svsim("run", "area=test_town", "years=2", "seed=3", f"out={out}", *extra)
+        assert r.returncode == 0, r.stderr
+        weekly[name] = pd.read_parquet(out / "weekly.parquet")
+    manifest = json.loads((tmp_path / "plan" / "manifest.json").read_text())
+    assert manifest["scenario"] == "town_plan"
+    spend = pd.read_csv(tmp_path / "plan" / "spend.csv")
+    assert set(spend.intervention) == {"mentoring", "hot_spots_policing"}
+    assert (spend.spent > 0).all() and (spend.spent <= spend.budget).all()
+    assert not (tmp_path / "none" / "spend.csv").exists()
+    assert not weekly["plan"]["value"].equals(weekly["none"]["value"])
+
+
 BAD = [
     (["area=atlantis"], "area='atlantis'"),
     (["area=test_town", "years=0"], "years=0"),
@@ -78,6 +100,7 @@ BAD = [
     (["area=test_town", "params.network.mean_degree=2000"], "params.network.mean_degree=2000"),
     (["area=test_town", "params.offending.no_such=1"], "params.offending.no_such"),
     (["area=test_town", "seed=abc"], "seed='abc'"),
+    (["area=test_town", "funding=nonesuch"], "funding: unknown scenario 'nonesuch'"),
 ]
 
 
