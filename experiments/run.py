@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 from svsim.model import ViolenceModel
@@ -28,10 +27,11 @@ def funded(cfg) -> list:
 
     s = cfg.settings
     library = _load_library()
+    last = s.start_year + s.years - 1
     try:
-        sc = load_scenarios([name], cfg.area, library, s.start_year, s.start_year + s.years - 1)[0]
-    except (ScenarioError, ConfigError) as exc:  # compare's loader names its own key
-        raise ConfigError(re.sub(r"^scenarios?:", "funding:", str(exc))) from None
+        sc = load_scenarios([name], cfg.area, library, s.start_year, last, key="funding")[0]
+    except ScenarioError as exc:
+        raise ConfigError(str(exc)) from None
     draws = draw_inputs(library, s.seed, 0, True)
     return [
         Portfolio(

@@ -55,9 +55,10 @@ def _positive_int(cfg, key: str) -> int:
     return value
 
 
-def full_area_once(settings: dict, workdir: Path, i, *extra: str) -> dict:
-    """One `svsim run` in a fresh process: wall seconds and peak memory (MB)."""
-    out = workdir / f"run-{i}"
+def full_area_once(settings: dict, workdir: Path, name: str, *extra: str) -> dict:
+    """One `svsim run` in a fresh process (its folder `run-<name>`): wall seconds and peak
+    memory (MB)."""
+    out = workdir / f"run-{name}"
     args = [
         sys.executable,
         "-m",
@@ -201,7 +202,7 @@ def main(overrides: list[str]) -> int:
                     ),
                     flush=True,
                 )
-        profiled = full_area_once(full, Path(work), repeats, "profile=true")
+        profiled = full_area_once(full, Path(work), "profiled", "profile=true")
         print(f"profiled baseline run: {profiled['seconds']:.1f} s", flush=True)
         by_intervention = intervention_profile(full, cfg.profile_scenario)
         print(f"profiled {cfg.profile_scenario}: done", flush=True)

@@ -92,34 +92,38 @@ def load_prices():
     return prices_from_dict(load_yaml(CONF_DIR / "prices.yaml", "prices"))
 
 
-def _scenario_path(name: str) -> Path:
+def _scenario_path(name: str, key: str = "scenarios") -> Path:
     if name.endswith((".yaml", ".yml")) or "/" in name:
         return Path(name)
     path = CONF_DIR / "scenario" / f"{name}.yaml"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in (CONF_DIR / "scenario").glob("*.yaml")))
-        raise ConfigError(f"scenarios: unknown scenario {name!r} (known: {known}, or a path)")
+        raise ConfigError(f"{key}: unknown scenario {name!r} (known: {known}, or a path)")
     return path
 
 
-def scenario_file(path: Path) -> dict:
-    """A scenario file's data, read as every user file is (userfiles), shaped like a scenario."""
+def scenario_file(path: Path, key: str = "scenarios") -> dict:
+    """A scenario file's data, read as every user file is (userfiles), shaped like a scenario;
+    errors name the setting `key` that gave the file."""
     try:
         return read_scenario(FileGate(), str(path))[0]
     except UserFileError as exc:
-        raise ConfigError(f"scenarios: {quote(str(path))}: {exc}") from None
+        raise ConfigError(f"{key}: {quote(str(path))}: {exc}") from None
 
 
-def load_scenarios(names: list[str], area, library: dict, first: int, last: int) -> list:
+def load_scenarios(
+    names: list[str], area, library: dict, first: int, last: int, key: str = "scenarios"
+) -> list:
     """Validate every scenario, and refuse any allocation that can reach no one in this area
-    (delivery.reach_problems), collecting every error of every file before refusing."""
+    (delivery.reach_problems), collecting every error of every file before refusing. Errors
+    name the setting `key` the names came from."""
     places = {c.name for c in area.communities} | {c.name for c in area.csps}
     out, errors = [], []
     for name in names:
-        path = _scenario_path(str(name))
+        path = _scenario_path(str(name), key)
         where = f"scenario {path.stem}"
         try:
-            sc = scenario_from_dict(scenario_file(path), where, library, places, (first, last))
+            sc = scenario_from_dict(scenario_file(path, key), where, library, places, (first, last))
         except ScenarioError as exc:
             errors += exc.errors
             continue
