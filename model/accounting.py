@@ -475,14 +475,19 @@ FIGURES = (
         "proven_reoffending",
         "proven_reoffending",
         "share",
-        "no figure in EVIDENCE.md (MoJ proven reoffending statistics not retrieved)",
+        "26.2% of offenders cautioned or convicted reoffend within a year, any offence (adults "
+        "and juveniles, Jul 2011-Jun 2012); juveniles 110.5 proven reoffences per 100 (2009)",
         NAN,
         NAN,
         lambda t: t["proven_reoffending"],
-        "model/measurement.py proven_reoffending (12 months)",
-        "dropped for want of a figure; shown because it is low: offending is spread over many "
-        "people who are seldom caught twice (MoJ's adult rate is about a quarter "
-        "[UNVERIFIED]), as top4_victims_share says of victims",
+        "MoJ proven reoffending statistics: gov.uk/government/statistics/proven-reoffending-"
+        "statistics-quarterly-statistics-july-2011-to-june-2012; juveniles: MoJ 2011 via "
+        "ojp.gov NCJ 242140. Not in EVIDENCE.md",
+        "dropped: the published rates count any offence and the model only violence, and the "
+        "violent share of proven reoffences was not found, so they bound the model's rate from "
+        "above only. Shown because it is low: of children sanctioned for violence, about a "
+        "quarter commit any violent offence in the next year (0.35 each, scale 0.25, seed 3), so "
+        "persistent risk is spread thinly; the CSDD concentration row (7.13) measures it",
         pct=True,
     ),
     Figure(

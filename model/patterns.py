@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .model import Results, ViolenceModel
+from .randomness import Process
 
 SURVEY_BANDS = ((16, 24), (25, 34), (35, 44), (45, 54), (55, 64), (65, 200))
 # CSEW violence prevalence (%, SE) by band, all adults and by sex, YE Dec 2018 (EVIDENCE.md 7.1,
@@ -55,6 +56,10 @@ CSEW_BANDS = {
 }
 CSEW_SEX = {"male": (2.287, 0.156), "female": (1.230, 0.102)}
 NTE_CENTRE = 0.5  # a community whose night-time economy is at least this is a town centre
+# Cambridge Study in Delinquent Development (411 South London males to age 56; EVIDENCE.md 4.2):
+# 42% convicted, and 7% of the males (about 29 of 411) held half of all convictions
+CSDD_EVER_CONVICTED, CSDD_MEN = 0.42, 411
+CSDD_HALF_SHARE = 0.07
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,27 @@ def _band(age: np.ndarray) -> np.ndarray:
     for i, (lo, hi) in enumerate(SURVEY_BANDS):
         out[(age >= lo) & (age <= hi)] = i
     return out
+
+
+def _binomial_band(p: float, n: int) -> tuple[float, float]:
+    se = math.sqrt(p * (1 - p) / n)
+    return p - 2 * se, p + 2 * se
+
+
+def lifetime_conviction_concentration(model: ViolenceModel, who: np.ndarray) -> float:
+    """How concentrated persistent offending risk is, in the CSDD's terms: each man's lifetime
+    convictions Poisson with mean proportional to exp(his static log hazard), scaled so that
+    the CSDD's 42% are ever convicted; the share of men holding half of all convictions. It
+    checks the spread of persistent risk only: the age curve, contagion and groups are not in
+    it (a lifetime cannot be simulated here)."""
+    from scipy.optimize import brentq
+
+    w = np.exp(model.static_log_hazard()[who].astype(np.float64))
+    w /= w.mean()
+    k = brentq(lambda k: -np.expm1(-k * w).mean() - CSDD_EVER_CONVICTED, 1e-9, 1e9)
+    convictions = model.streams.generator(Process.PATTERNS).poisson(k * w)
+    top = np.sort(convictions)[::-1].cumsum()
+    return float((np.searchsorted(top, top[-1] / 2) + 1) / len(top))
 
 
 def patterns(model: ViolenceModel, results: Results) -> list[Row]:
@@ -203,6 +229,18 @@ def patterns(model: ViolenceModel, results: Results) -> list[Row]:
         0.50,
         0.64,
         "victim.frailty_shape, victim.repeat_log_rr, partner.incidents_per_week",
+    )
+    men = alive & male
+    add(
+        "all",
+        "share of men holding half of lifetime convictions, if each kept his static hazard",
+        "justice_outcomes",
+        lifetime_conviction_concentration(model, men),
+        f"{CSDD_HALF_SHARE:.0%} of males held half the convictions, 42% convicted (CSDD, 411 "
+        "men to 56; EVIDENCE 4.2); +-2 binomial SE",
+        *_binomial_band(CSDD_HALF_SHARE, CSDD_MEN),
+        "offending.individual_risk_log_rr, offending.family_risk_log_rr, "
+        "population.family_individual_corr",
     )
     # ---- severity: who is admitted and killed (expected, so rare events are not noise)
     for name, col, pub, lo, hi in (

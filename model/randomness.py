@@ -37,6 +37,7 @@ class Process(IntEnum):
     MEASUREMENT = 40  # slots: survey, self-completion, reported, extra crime, suspect, admission
     STREET = 45  # interventions' street-incident lever: removed or repeated
     REFERRAL = 50  # slots: arrest, hospital, victim, household abuse, then capacity priority
+    PATTERNS = 90  # analysis only (model/patterns.py), never drawn in a run
 
 
 _MASK = (1 << 64) - 1
