@@ -233,7 +233,7 @@ def patterns(model: ViolenceModel, results: Results) -> list[Row]:
     men = alive & male
     add(
         "all",
-        "share of men holding half of lifetime convictions, if each kept his static hazard",
+        "share of men holding half of lifetime convictions (persistent risk)",
         "justice_outcomes",
         lifetime_conviction_concentration(model, men),
         f"{CSDD_HALF_SHARE:.0%} of males held half the convictions, 42% convicted (CSDD, 411 "
