@@ -9,6 +9,7 @@ Every process is a small function over arrays; nothing in the step iterates over
 from __future__ import annotations
 
 import copy
+import gc
 import math
 import time
 from collections import defaultdict
@@ -371,9 +372,14 @@ class ViolenceModel(mesa.Model):
     def fork(self) -> ViolenceModel:
         """A copy to project one scenario from this (burned-in) model, leaving it untouched. The
         copies share the scenario-invariant state they compute (each year's peer network, ODD
-        3.1): the first fork to reach a year builds it, the others reuse it."""
+        3.1): the first fork to reach a year builds it, the others reuse it.
+
+        A model is a reference cycle (Mesa keeps bound methods of the model on it), so a fork
+        its caller has dropped waits for the cyclic collector; collecting first frees it before
+        this copy is made, or a replicate's forks could all be alive at once."""
         if self._shared is None:
             self._shared = {}
+        gc.collect()
         return copy.deepcopy(self, memo={id(self._shared): self._shared})
 
     def _peer_network(self):
