@@ -144,7 +144,22 @@ def evidence_value(c: dict, table, summary: dict) -> list[str]:
             f"between today's programmes and the best candidates; the inputs worth most: {named}. "
             f"An input worth no more than {fmt(summary['noise_floor'])} (a stand-in that "
             f"cannot matter) cannot be told from nothing; the top three are the same in "
-            f"{summary['top_three_stability']:.0%} of bootstrap resamples."]  # fmt: skip
+            f"{summary['top_three_stability']:.0%} of bootstrap resamples."
+            + overstated(top, summary)]  # fmt: skip
+
+
+def overstated(top, summary: dict) -> str:
+    """A warning when an input's EVPPI exceeds the EVPI, which a partial value cannot: the
+    regressions read replicate noise as information at this number of draws."""
+    above = int((top.evppi > summary["evpi"]).sum())
+    if above == 0:
+        return ""
+    return (
+        f" {above} of these {len(top)} exceed the value of perfect information on "
+        "everything, which no single input's value can: with this few replicates each "
+        "input's regression reads replicate noise as information, so read them as upper "
+        "bounds and their order as unsettled (more confirmation replicates, or `svsim voi`)."
+    )
 
 
 def limits(c: dict) -> list[str]:

@@ -388,3 +388,15 @@ def test_the_evidence_that_would_change_the_recommendation_is_found(tmp_path):
     assert inputs.loc["mentoring.estimate", "low"] > summary["noise_floor"]
     hot = inputs[inputs.index.str.startswith("hot_spots_policing.")]
     assert len(hot) and (hot.evppi < inputs.loc["mentoring.estimate", "low"]).all()
+
+
+def test_an_evppi_above_the_evpi_is_called_an_upper_bound():
+    """A partial value of information cannot exceed the whole; when the regressions say it
+    does (too few replicates), the report says so instead of ranking inputs on it."""
+    import pandas as pd
+    from svsim.experiments.optimise.report import overstated
+
+    top = pd.DataFrame({"input": ["a", "b", "c"], "evppi": [361_000.0, 70_000.0, 10.0]})
+    said = overstated(top, {"evpi": 69_629.0})
+    assert said.startswith(" 2 of these 3 exceed") and "upper bounds" in said
+    assert overstated(top, {"evpi": 400_000.0}) == ""
