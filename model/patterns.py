@@ -236,8 +236,8 @@ def patterns(model: ViolenceModel, results: Results) -> list[Row]:
         "share of men holding half of lifetime convictions (persistent risk)",
         "justice_outcomes",
         lifetime_conviction_concentration(model, men),
-        f"{CSDD_HALF_SHARE:.0%} of males held half the convictions, 42% convicted (CSDD, 411 "
-        "men to 56; EVIDENCE 4.2); +-2 binomial SE",
+        f"{CSDD_HALF_SHARE:.0%} of males held half the convictions, {CSDD_EVER_CONVICTED:.0%} "
+        f"convicted (CSDD, {CSDD_MEN} men to 56; EVIDENCE 4.2); +-2 binomial SE",
         *_binomial_band(CSDD_HALF_SHARE, CSDD_MEN),
         "offending.individual_risk_log_rr, offending.family_risk_log_rr, "
         "population.family_individual_corr",
