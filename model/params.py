@@ -66,7 +66,8 @@ class OffendingParams:
         "log RR per SD",
         "assumed, because a lognormal propensity with SD ~0.7 on the log "
         "scale with the other factors makes ~5% of people commit ~half the offences "
-        "(CSDD: 7% of males, half of convictions; " + EVIDENCE + " 4.2)",
+        "(CSDD: 7% of males, half of convictions; " + EVIDENCE + " 4.2); refitted by "
+        "calibration from r8, with the CSDD row fitted",
         0.0,
         3.0,
     )

@@ -55,7 +55,8 @@ def test_validate_on_fresh_seeds_meets_the_acceptance_checks_that_hold(validated
     assert table.loc["wards_serious_violence", "model"] >= 0.7
     # the named places are a held-out row like the others, reported with its pass or fail (the
     # issue's check is the wards'): 0.72 at the third fit, 0.67 at the fourth, 0.73 at the
-    # fifth, 0.69 at the sixth, 0.68 at the seventh (shipped, scale 1; 50 members)
+    # fifth, 0.69 at the sixth, 0.68 at the seventh, 0.72 at the eighth (shipped, scale 1;
+    # 50 members)
     assert table.loc["named_places", "use"] == "held_out" and table.loc["named_places", "model"] > 0
     harm = pd.read_csv(out / "harm.csv").set_index("figure")
     assert (harm.p05 <= harm["mean"]).all() and (harm["mean"] <= harm.p95).all()
@@ -64,8 +65,8 @@ def test_validate_on_fresh_seeds_meets_the_acceptance_checks_that_hold(validated
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 14 open: at the seventh fit (scale 1) 1 of 28 fitted rows misses at the "
-    "plausible set's mean on fresh seeds: police crimes per survey incident (0.916 against at "
+    reason="issue 14 open: at the eighth fit (scale 1) 1 of 29 fitted rows misses at the "
+    "plausible set's mean on fresh seeds: police crimes per survey incident (0.872 against at "
     "least 0.95, in every fit), which conflicts with the VAP count band given the survey's "
     "national rates (model/ODD.md 8)",
 )
