@@ -1027,7 +1027,9 @@ class ViolenceModel(mesa.Model):
             diverted = diverted | scheme
         s.last_out_of_court[o[diverted]] = w
         charged = arrested & ~diverted
-        p_custody = np.where(dead, 1.0, np.where(wk.knife, j.knife_custody_prob, j.custody_prob))
+        adult_custody = np.where(wk.knife, j.knife_custody_prob, j.custody_prob)
+        child = (w - self.people.birth_week[o]) // WEEKS_PER_YEAR <= CHILD_MAX_AGE
+        p_custody = np.where(dead, 1.0, np.where(child, j.child_custody_prob, adult_custody))
         jailed = charged & (u_custody < p_custody)
         mean = np.where(wk.knife, j.knife_custody_mean_weeks, j.custody_mean_weeks)
         served = np.where(dead, j.homicide_custody_weeks, np.ceil(-mean * np.log1p(-u_sentence)))

@@ -69,11 +69,14 @@ def test_trials_refuse_an_unknown_name():
     assert out.stderr.strip().splitlines()[-1].startswith("svsim trials: error: names=")
 
 
-# Known at the shipped sizes (conf/trials.yaml; model/ODD.md 7.10b): these cannot be powered
-# at a size this machine can run (issue 15 is open on them); the rest pass but cost more than
-# CI's budget.
-UNDERPOWERED = {"out_of_court_disposals", "parenting_programmes"}
-SLOW_TIER = ("mentoring", "social_skills_schools")  # the passing trials CI can afford
+# Known at the shipped sizes (conf/trials.yaml; model/ODD.md 7.10b): parenting's ten-year trial
+# passes at 30 runs (-5.1% against -5) but its MDE (5.3) is just above twice its tolerance, and
+# it takes 17 minutes (issue 15 is open on it); the rest pass, and those not below cost more
+# than CI's budget.
+UNDERPOWERED = {"parenting_programmes"}
+# the passing trials CI can afford; out-of-court disposals (40 runs, about 5 minutes) is the one
+# that found a modelling error (children given adults' custody rates), so it stays in CI
+SLOW_TIER = ("mentoring", "social_skills_schools", "out_of_court_disposals")
 
 
 @pytest.mark.slow
