@@ -640,7 +640,7 @@ class ViolenceModel(mesa.Model):
         week = t("partner_abuse", self._partner_abuse, week, active)
         week = t("street_lever", self._street_lever, week)
         t("severity", self._severity, week)
-        t("consequences", self._consequences, week)
+        t("consequences", self._consequences, week, age)
         t("referral", self._refer, week, age)
         if projecting:
             self.levers.reset(len(self.people))
@@ -965,7 +965,7 @@ class ViolenceModel(mesa.Model):
         wk.recorded = u_record < p_rec
         wk.p_recorded = p_rec
 
-    def _consequences(self, wk: Week) -> None:
+    def _consequences(self, wk: Week, age: _AgesAt) -> None:
         """5. Trauma, exposure, retaliation targets, hospital attendance, arrest, disposal and
         custody; deaths. All take effect from next week."""
         o_par, j, w, st, s = (
@@ -1028,7 +1028,7 @@ class ViolenceModel(mesa.Model):
         s.last_out_of_court[o[diverted]] = w
         charged = arrested & ~diverted
         adult_custody = np.where(wk.knife, j.knife_custody_prob, j.custody_prob)
-        child = (w - self.people.birth_week[o]) // WEEKS_PER_YEAR <= CHILD_MAX_AGE
+        child = age[o] <= CHILD_MAX_AGE
         p_custody = np.where(dead, 1.0, np.where(child, j.child_custody_prob, adult_custody))
         jailed = charged & (u_custody < p_custody)
         mean = np.where(wk.knife, j.knife_custody_mean_weeks, j.custody_mean_weeks)

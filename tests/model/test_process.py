@@ -85,6 +85,25 @@ def test_at_most_one_offence_per_person_per_week_and_custody_rules(test_town):
     assert (m.state.custody_until > m.week).sum() > 0
 
 
+def test_charged_children_go_to_custody_at_their_own_rate(test_town):
+    """Custody for a charged, non-fatal offence follows child_custody_prob for offenders under
+    18 and the adult probabilities otherwise (7.5): with one set to 1 and the other to 0, only
+    that age group is ever jailed."""
+    base = Params()
+    for child, adult in ((0.0, 1.0), (1.0, 0.0)):
+        j = dataclasses.replace(
+            base.justice, arrest_prob=1.0, out_of_court_prob=0.0, child_custody_prob=child,
+            custody_prob=adult, knife_custody_prob=adult,
+        )  # fmt: skip
+        p = dataclasses.replace(base, justice=j)
+        inc = make_model(test_town, params=p, seed=4, years=1).run().incidents
+        charged = inc[(inc.disposal == "charged") & (inc.severity != "homicide")]
+        under_18 = charged.offender_age <= 17
+        assert under_18.sum() > 5 and (~under_18).sum() > 5
+        jailed = charged.custody_weeks > 0
+        assert (jailed == (under_18 if child else ~under_18)).all()
+
+
 def test_two_offenders_may_harm_one_victim(test_town):
     p = Params()
     p = dataclasses.replace(
